@@ -1,0 +1,163 @@
+"""Carry-forward: which earlier items are "Reminders from previous weeks" in an issue, and why.
+
+Pure and deterministic: the plan for issue N is computed from the issue files numbered up to N
+alone, so later issues can never change what N said.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from composer.model import Issue, Item, RemindUntil, RemindWeeks, Tool
+
+Basis = Literal["event", "deadline", "weeks", "default", "until", "kept"]
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """An earlier item shown again, with the rule that keeps it and the last date it may show."""
+
+    item: Item
+    first_issue: int
+    version_issue: int
+    basis: Basis
+    until: dt.date
+    reason: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.item.id,
+            "title": self.item.title,
+            "networks": list(self.item.networks),
+            "first_issue": self.first_issue,
+            "version_issue": self.version_issue,
+            "basis": self.basis,
+            "reason": self.reason,
+            "until": self.until.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class ToolEntry:
+    tool: Tool
+    issue: int
+    added: dt.date
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "title": self.tool.title,
+            "url": str(self.tool.url),
+            "publisher": self.tool.publisher,
+            "date": self.tool.date.isoformat() if self.tool.date else None,
+            "issue": self.issue,
+            "added": self.added.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything recurring that issue N shows besides its own new items."""
+
+    issue: Issue
+    reminders: tuple[Reminder, ...]
+    tools: tuple[ToolEntry, ...]
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "issue": self.issue.number,
+            "date": self.issue.date.isoformat(),
+            "items": [item.id for item in self.issue.items],
+            "reminders": [r.as_dict() for r in self.reminders],
+            "tools": [t.as_dict() for t in self.tools],
+        }
+
+
+def long_date(day: dt.date) -> str:
+    """18 October 2019: the form the Update uses everywhere."""
+    return f"{day.day} {day:%B %Y}"
+
+
+def _natural_rule(item: Item, since: dt.date, default_weeks: int) -> tuple[Basis, dt.date, str] | None:
+    """The rule an item states for itself, or the default; None for `remind: never`."""
+    rule = item.remind
+    if rule == "never":
+        return None
+    if isinstance(rule, RemindUntil):
+        return "until", rule.until, f"reminder until {long_date(rule.until)}"
+    if isinstance(rule, RemindWeeks):
+        until = since + dt.timedelta(weeks=rule.weeks)
+        return "weeks", until, f"{rule.weeks} week(s) from {long_date(since)}"
+    dates: list[tuple[dt.date, Basis, str]] = []
+    if item.event is not None:
+        dates.append((item.event.last_day, "event", f"event on {long_date(item.event.date)}"))
+    if item.deadline is not None:
+        dates.append((item.deadline, "deadline", f"deadline {long_date(item.deadline)}"))
+    if dates:
+        until, basis, reason = max(dates, key=lambda entry: entry[0])
+        return basis, until, reason
+    until = since + dt.timedelta(weeks=default_weeks)
+    return "default", until, f"default {default_weeks} week(s) from {long_date(since)}"
+
+
+def plan_issue(
+    issues: Iterable[Issue], number: int, *, default_weeks: int, retention_weeks: int
+) -> Plan:
+    """The carry-forward plan of issue `number`, from that issue and those before it."""
+    history = sorted((i for i in issues if i.number <= number), key=lambda i: i.number)
+    if not history or history[-1].number != number:
+        raise KeyError(number)
+    current = history[-1]
+    return Plan(
+        issue=current,
+        reminders=tuple(_reminders(history, default_weeks)),
+        tools=tuple(_tools(history, retention_weeks)),
+    )
+
+
+def _reminders(history: Sequence[Issue], default_weeks: int) -> list[Reminder]:
+    current, earlier = history[-1], history[:-1]
+    first_seen: dict[str, int] = {}
+    latest: dict[str, tuple[Issue, int, Item]] = {}
+    for issue in earlier:
+        for position, item in enumerate(issue.items):
+            first_seen.setdefault(item.id, issue.number)
+            latest[item.id] = (issue, position, item)
+    dropped: dict[str, int] = {}
+    kept: dict[str, tuple[int, dt.date]] = {}
+    for issue in history:
+        for item_id in issue.reminders.drop:
+            dropped[item_id] = issue.number
+        for item_id, until in issue.reminders.keep.items():
+            kept[item_id] = (issue.number, until)
+
+    new_ids = {item.id for item in current.items}
+    found: list[tuple[tuple[int, int], Reminder]] = []
+    for item_id, (source, position, item) in latest.items():
+        if item_id in new_ids or dropped.get(item_id, 0) > source.number:
+            continue
+        rule = _natural_rule(item, source.date, default_weeks)
+        keep = kept.get(item_id)
+        if keep is not None and keep[0] > source.number:
+            rule = "kept", keep[1], f"kept until {long_date(keep[1])} by issue {keep[0]}"
+        if rule is None or current.date > rule[1]:
+            continue
+        basis, until, reason = rule
+        reminder = Reminder(item, first_seen[item_id], source.number, basis, until, reason)
+        found.append(((-source.number, position), reminder))
+    return [reminder for _, reminder in sorted(found, key=lambda entry: entry[0])]
+
+
+def _tools(history: Sequence[Issue], retention_weeks: int) -> list[ToolEntry]:
+    """The rolling Tools & Templates list: newest additions first, one entry per URL."""
+    today = history[-1].date
+    oldest = today - dt.timedelta(weeks=retention_weeks)
+    by_url: dict[str, tuple[tuple[int, int], ToolEntry]] = {}
+    for issue in history:
+        for position, tool in enumerate(issue.tools):
+            entry = ToolEntry(tool, issue.number, issue.date)
+            by_url[str(tool.url)] = ((-issue.number, position), entry)
+    live = [pair for pair in by_url.values() if pair[1].added > oldest]
+    return [entry for _, entry in sorted(live, key=lambda pair: pair[0])]

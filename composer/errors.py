@@ -1,0 +1,71 @@
+"""The project's one error module: every failure a user can cause is a ComposerError.
+
+The CLI turns these into a message and an exit code; nothing else catches them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding in one file, located as precisely as we can (file, line, field path)."""
+
+    file: str
+    message: str
+    line: int | None = None
+    field: str = ""
+    severity: Severity = "error"
+
+    def __str__(self) -> str:
+        where = self.file + (f":{self.line}" if self.line else "")
+        field = f" {self.field}:" if self.field else ""
+        label = "" if self.severity == "error" else " warning:"
+        return f"{where}:{label}{field} {self.message}"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "field": self.field,
+            "severity": self.severity,
+            "message": self.message,
+        }
+
+
+def display_path(path: Path, root: Path | None = None) -> str:
+    """A path as the user would type it: relative to the project when it is inside it."""
+    if root is not None:
+        try:
+            return str(path.resolve().relative_to(root.resolve()))
+        except ValueError:
+            pass
+    return str(path)
+
+
+class ComposerError(Exception):
+    """Base of every error the user can cause or fix."""
+
+    exit_code = 1
+
+
+class ValidationFailed(ComposerError):
+    """Files did not validate; carries every problem found, errors and warnings alike."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        errors = [p for p in problems if p.severity == "error"]
+        super().__init__(f"{len(errors)} error(s) found")
+
+
+class IssueNotFound(ComposerError):
+    """The ISSUE argument names no issue file."""
+
+
+class SendingError(ComposerError):
+    """Sending cannot start or had to stop (server down, account locked, bad configuration)."""

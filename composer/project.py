@@ -1,0 +1,291 @@
+"""Loading a project folder into validated models, collecting every problem with its line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from composer.carry import Plan, plan_issue
+from composer.errors import IssueNotFound, Problem, ValidationFailed, display_path
+from composer.model import Contact, Issue, Network
+from composer.settings import Settings
+from composer.yamlio import Loc, Located, load_yaml
+
+SETTINGS_FILE = "composer.yaml"
+CONTACTS_FILE = "contacts.yaml"
+NETWORKS_FILE = "recipients/networks.yaml"
+ISSUES_DIR = "issues"
+
+T = TypeVar("T")
+
+
+def _field_path(loc: Loc, data: Any) -> str:
+    """A readable field path that follows the YAML (list entries named by their id if any)."""
+    parts: list[str] = []
+    current = data
+    for index, segment in enumerate(loc):
+        last = index == len(loc) - 1
+        if isinstance(current, list) and isinstance(segment, int) and segment < len(current):
+            current = current[segment]
+            name = current.get("id") if isinstance(current, dict) else None
+            parts[-1:] = [f"{parts[-1] if parts else ''}[{name if isinstance(name, str) else segment}]"]
+        elif isinstance(current, dict):
+            if segment in current:
+                current = current[segment]
+            elif not last:
+                continue  # a pydantic union tag, not a key of the file
+            parts.append(str(segment))
+        else:
+            break
+    return ".".join(parts)
+
+
+def validate(adapter: TypeAdapter[T] | type[BaseModel], located: Located, file: str) -> tuple[Any, list[Problem]]:
+    """Validate located data against a model; every error keeps its file, line and field."""
+    try:
+        if isinstance(adapter, TypeAdapter):
+            return adapter.validate_python(located.data), []
+        return adapter.model_validate(located.data), []
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False):
+            loc = tuple(error["loc"])
+            message = error["msg"]
+            if error["type"] == "extra_forbidden":
+                message = "unknown field: check its spelling against the format reference"
+            elif error["type"] == "missing":
+                message = "required field is missing"
+            problems.append(Problem(file, message, located.line_of(loc), _field_path(loc, located.data)))
+        return None, problems
+
+
+@dataclass(frozen=True)
+class SourcedIssue:
+    """A validated issue with the file it came from (for messages that point at lines)."""
+
+    issue: Issue
+    path: Path
+    located: Located
+
+    @property
+    def number(self) -> int:
+        return self.issue.number
+
+
+@dataclass
+class Project:
+    root: Path
+    settings: Settings
+    contacts: dict[str, Contact]
+    networks: dict[str, Network]
+    issues: list[SourcedIssue]
+    problems: dict[Path, list[Problem]] = field(default_factory=dict)
+    broken: dict[Path, int | None] = field(default_factory=dict)
+
+    def rel(self, path: Path) -> str:
+        return display_path(path, self.root)
+
+    def find(self, ref: str | int | None = None) -> SourcedIssue:
+        """An issue by number or path; the latest when ref is None."""
+        if ref is None:
+            newest = self.issues[-1].number if self.issues else 0
+            newer_broken = [p for p, n in self.broken.items() if n is None or n > newest]
+            if newer_broken:
+                raise ValidationFailed([p for path in newer_broken for p in self.problems[path]])
+            if self.issues:
+                return self.issues[-1]
+            raise IssueNotFound(f"no issues in {self.root / ISSUES_DIR}: run `composer new --date DATE`")
+        text = str(ref)
+        if text.isdigit():
+            for sourced in self.issues:
+                if sourced.number == int(text):
+                    return sourced
+        else:
+            wanted = Path(text).resolve()
+            for sourced in self.issues:
+                if sourced.path.resolve() == wanted:
+                    return sourced
+        for path, number in self.broken.items():
+            if (text.isdigit() and number == int(text)) or Path(text).resolve() == path.resolve():
+                raise ValidationFailed(self.problems_for(number) if number else self.problems[path])
+        raise IssueNotFound(f"no issue {text!r}: give an issue number or the path of an issue file")
+
+    def plan(self, number: int) -> Plan:
+        return plan_issue(
+            (s.issue for s in self.issues),
+            number,
+            default_weeks=self.settings.reminders.default_weeks,
+            retention_weeks=self.settings.tools.retention_weeks,
+        )
+
+    def problems_for(self, number: int) -> list[Problem]:
+        """Problems that affect issue `number`: the shared files and every issue up to it."""
+        relevant: list[Problem] = []
+        for path, problems in self.problems.items():
+            issue_number = self._number_of(path)
+            if issue_number is None or issue_number <= number:
+                relevant.extend(problems)
+        return relevant
+
+    def _number_of(self, path: Path) -> int | None:
+        for sourced in self.issues:
+            if sourced.path == path:
+                return sourced.number
+        return self.broken.get(path) if path in self.broken else None
+
+
+def _load(root: Path, name: str, adapter: Any, problems: dict[Path, list[Problem]]) -> Any:
+    path = root / name
+    located, found = load_yaml(path, name)
+    value = None
+    if located is not None:
+        value, invalid = validate(adapter, located, name)
+        found += invalid
+    if found:
+        problems.setdefault(path, []).extend(found)
+    return value, located
+
+
+def _by_id(
+    entries: list[Any] | None, located: Located | None, file: str, kind: str, problems: list[Problem]
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for index, entry in enumerate(entries or []):
+        if entry.id in out:
+            line = located.line_of((index, "id")) if located else None
+            problems.append(Problem(file, f"duplicate {kind} id {entry.id!r}", line, "id"))
+        out[entry.id] = entry
+    return out
+
+
+def issue_files(root: Path) -> list[Path]:
+    return sorted((root / ISSUES_DIR).glob("*.yaml"), key=lambda p: (len(p.stem), p.stem))
+
+
+def load_project(root: Path) -> Project:
+    """Read settings, contacts, networks and every issue; raise if the shared files are broken."""
+    root = root.resolve()
+    problems: dict[Path, list[Problem]] = {}
+    settings, _ = _load(root, SETTINGS_FILE, Settings, problems)
+    contact_list, contacts_loc = _load(root, CONTACTS_FILE, TypeAdapter(list[Contact]), problems)
+    network_list, networks_loc = _load(root, NETWORKS_FILE, TypeAdapter(list[Network]), problems)
+    shared: list[Problem] = []
+    contacts = _by_id(contact_list, contacts_loc, CONTACTS_FILE, "contact", shared)
+    networks = _by_id(network_list, networks_loc, NETWORKS_FILE, "network", shared)
+    for index, network in enumerate(network_list or []):
+        if network.lead and contacts and network.lead not in contacts:
+            line = networks_loc.line_of((index, "lead")) if networks_loc else None
+            shared.append(
+                Problem(NETWORKS_FILE, f"unknown contact id {network.lead!r}", line, f"[{network.id}].lead")
+            )
+    for problem in shared:
+        problems.setdefault(root / problem.file, []).append(problem)
+    if settings is None or contact_list is None or network_list is None or shared:
+        raise ValidationFailed([p for found in problems.values() for p in found])
+
+    project = Project(root, settings, contacts, networks, [], problems)
+    for path in issue_files(root):
+        _load_issue(project, path)
+    project.issues.sort(key=lambda s: s.number)
+    _check_sequence(project)
+    return project
+
+
+def _load_issue(project: Project, path: Path) -> None:
+    name = project.rel(path)
+    located, found = load_yaml(path, name)
+    issue = None
+    if located is not None:
+        issue, invalid = validate(Issue, located, name)
+        found += invalid
+    if issue is None:
+        number = located.data.get("number") if located and isinstance(located.data, dict) else None
+        stem = int(path.stem) if path.stem.isdigit() else None
+        project.broken[path] = number if isinstance(number, int) else stem
+    else:
+        sourced = SourcedIssue(issue, path, located)
+        found += list(_cross_check(project, sourced))
+        if not any(p.severity == "error" for p in found):
+            project.issues.append(sourced)
+        else:
+            project.broken[path] = issue.number
+    if found:
+        project.problems.setdefault(path, []).extend(found)
+
+
+def _cross_check(project: Project, sourced: SourcedIssue) -> Iterator[Problem]:
+    """References and sense checks that a schema cannot express."""
+    issue, located, file = sourced.issue, sourced.located, project.rel(sourced.path)
+
+    def at(*loc: str | int) -> int | None:
+        return located.line_of(loc)
+
+    if sourced.path.stem.isdigit() and int(sourced.path.stem) != issue.number:
+        yield Problem(file, f"the file name says {sourced.path.stem} but number is {issue.number}: rename the file",
+                      at("number"), "number", "warning")
+    seen: set[str] = set()
+    for index, item in enumerate(issue.items):
+        where = f"items[{item.id}]"
+        if item.id in seen:
+            yield Problem(file, f"duplicate item id {item.id!r}: ids must be unique in an issue",
+                          at("items", index, "id"), f"{where}.id")
+        seen.add(item.id)
+        for position, network in enumerate(item.networks):
+            if network not in project.networks:
+                yield Problem(file, f"unknown network id {network!r} (see {NETWORKS_FILE})",
+                              at("items", index, "networks", position), f"{where}.networks")
+        for position, contact in enumerate(item.contacts):
+            if contact not in project.contacts:
+                yield Problem(file, f"unknown contact id {contact!r} (see {CONTACTS_FILE})",
+                              at("items", index, "contacts", position), f"{where}.contacts")
+        if not item.action.strip():
+            yield Problem(file, "no Action Required text", at("items", index), where, "warning")
+        if item.deadline and item.deadline < issue.date:
+            yield Problem(file, f"deadline {item.deadline} is before the issue date {issue.date}",
+                          at("items", index, "deadline"), f"{where}.deadline", "warning")
+        if item.event and item.event.last_day < issue.date:
+            yield Problem(file, f"event on {item.event.date} is before the issue date {issue.date}",
+                          at("items", index, "event"), f"{where}.event", "warning")
+        if item.event and item.event.end_date and item.event.end_date < item.event.date:
+            yield Problem(file, "end_date is before the event date",
+                          at("items", index, "event", "end_date"), f"{where}.event.end_date")
+
+
+def _check_sequence(project: Project) -> None:
+    """Numbers unique and in date order, overrides naming real earlier items; gaps are warnings."""
+    previous: SourcedIssue | None = None
+    earlier_ids: set[str] = set()
+    for sourced in list(project.issues):
+        issue, file = sourced.issue, project.rel(sourced.path)
+        found: list[Problem] = []
+        line = sourced.located.line_of(("number",))
+        if previous and previous.number == issue.number:
+            found.append(Problem(file, f"issue number {issue.number} is also used by {project.rel(previous.path)}",
+                                 line, "number"))
+        elif previous and issue.date <= previous.issue.date:
+            found.append(Problem(file, f"date {issue.date} is not after issue {previous.number}'s date "
+                                 f"{previous.issue.date}", sourced.located.line_of(("date",)), "date"))
+        elif previous and issue.number != previous.number + 1:
+            found.append(Problem(file, f"issue numbers jump from {previous.number} to {issue.number}",
+                                 line, "number", "warning"))
+        for index, item_id in enumerate(issue.reminders.drop):
+            if item_id not in earlier_ids:
+                found.append(Problem(file, f"no earlier item has id {item_id!r}",
+                                     sourced.located.line_of(("reminders", "drop", index)), "reminders.drop"))
+        for item_id in issue.reminders.keep:
+            if item_id not in earlier_ids:
+                found.append(Problem(file, f"no earlier item has id {item_id!r}",
+                                     sourced.located.line_of(("reminders", "keep", item_id)), "reminders.keep"))
+        earlier_ids.update(item.id for item in issue.items)
+        if found:
+            project.problems.setdefault(sourced.path, []).extend(found)
+        if any(p.severity == "error" for p in found):
+            project.issues.remove(sourced)
+            project.broken[sourced.path] = issue.number
+        else:
+            previous = sourced
+

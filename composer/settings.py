@@ -1,0 +1,108 @@
+"""Settings: the one typed place for everything that recurs from week to week (composer.yaml)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Annotated, Literal
+
+from pydantic import Field, HttpUrl, StringConstraints
+
+from composer.model import Line, Markdown, Strict
+
+Colour = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
+
+
+class Programme(Strict):
+    name: Line
+    short_name: Line
+    language: str = Field(default="en-GB", pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+class Address(Strict):
+    name: Line
+    email: Line
+
+
+class Link(Strict):
+    title: Line
+    url: HttpUrl
+
+
+class Image(Strict):
+    url: HttpUrl
+    alt: Line
+
+
+class Branding(Strict):
+    primary_colour: Colour = "#1d4e6b"
+    accent_colour: Colour = "#c8102e"
+    text_colour: Colour = "#222222"
+    background_colour: Colour = "#f2f4f6"
+    font_stack: Line = "Arial, Helvetica, sans-serif"
+    logo: Image | None = None
+    banner: Image | None = None
+    hero: Image | None = None
+
+
+class ReminderDefaults(Strict):
+    default_weeks: int = Field(default=3, ge=0, le=52)
+
+
+class ToolsDefaults(Strict):
+    retention_weeks: int = Field(default=12, ge=1, le=520)
+
+
+Security = Literal["starttls", "tls", "none"]
+
+
+class Smtp(Strict):
+    host: Line | None = None
+    port: int | None = Field(default=None, ge=1, le=65535, description="default: 587, or 465 for tls")
+    security: Security = "starttls"
+    username: Line | None = None
+    allow_plaintext: bool = Field(
+        default=False, description="allow security: none to a host that is not loopback"
+    )
+    timeout: float = Field(default=60, gt=0)
+    connections: int = Field(default=2, ge=1, le=32)
+
+
+class Sending(Strict):
+    outbox: str = "outbox"
+    journal: str = ".composer/journal.sqlite"
+    transport: Literal["auto", "outbox", "smtp"] = "auto"
+    smtp: Smtp = Field(default_factory=Smtp)
+    rate_per_minute: int = Field(default=30, ge=1)
+    rate_per_day: int | None = Field(default=None, ge=1)
+    retries: int = Field(default=3, ge=0, le=20)
+    list_id: Line
+    unsubscribe_url: HttpUrl
+    unsubscribe_mailto: Line | None = None
+
+    def with_environment(self, env: Mapping[str, str] | None = None) -> Sending:
+        """SMTP settings as overridden by COMPOSER_SMTP_* variables, as deployments expect."""
+        env = os.environ if env is None else env
+        overrides: dict[str, object] = {}
+        for key in ("host", "port", "username", "security"):
+            value = env.get(f"COMPOSER_SMTP_{key.upper()}")
+            if value:
+                overrides[key] = value
+        if not overrides:
+            return self
+        smtp = Smtp.model_validate({**self.smtp.model_dump(), **overrides})
+        return self.model_copy(update={"smtp": smtp})
+
+
+class Settings(Strict):
+    programme: Programme
+    sender: Address = Field(alias="from")
+    reply_to: Line | None = None
+    subject: Line = "{programme} Update No {number} – {date}"
+    intro: Markdown = ""
+    plan: Link | None = None
+    branding: Branding = Field(default_factory=Branding)
+    archive_url: HttpUrl
+    reminders: ReminderDefaults = Field(default_factory=ReminderDefaults)
+    tools: ToolsDefaults = Field(default_factory=ToolsDefaults)
+    sending: Sending

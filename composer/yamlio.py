@@ -1,0 +1,96 @@
+"""Safe YAML loading that remembers the line of every value, so schema errors can name it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from composer.errors import Problem
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass
+class Located:
+    """Plain data from a YAML file, plus the line (1-based) where each field path starts."""
+
+    data: Any
+    lines: dict[Loc, int] = field(default_factory=dict)
+
+    def line_of(self, loc: Loc) -> int | None:
+        """The line of the deepest known prefix of loc (pydantic locs may go deeper than YAML)."""
+        for end in range(len(loc), -1, -1):
+            if loc[:end] in self.lines:
+                return self.lines[loc[:end]]
+        return None
+
+
+class _Walker:
+    """Turns a composed node tree into plain data, recording lines and duplicate keys."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.loader = yaml.SafeLoader("")
+        self.lines: dict[Loc, int] = {}
+        self.problems: list[Problem] = []
+
+    def walk(self, node: yaml.Node, loc: Loc) -> Any:
+        self.lines[loc] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            self.loader.flatten_mapping(node)
+            out: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                key = self.scalar(key_node)
+                if not isinstance(key, (str, int)):
+                    key = str(key)
+                if key in out:
+                    self.problems.append(
+                        Problem(
+                            self.file,
+                            f"duplicate key {key!r}: keep one of them",
+                            key_node.start_mark.line + 1,
+                            ".".join(map(str, loc + (key,))),
+                        )
+                    )
+                out[key] = self.walk(value_node, loc + (key,))
+                self.lines[loc + (key,)] = key_node.start_mark.line + 1
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.walk(child, loc + (i,)) for i, child in enumerate(node.value)]
+        return self.scalar(node)
+
+    def scalar(self, node: yaml.Node) -> Any:
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (ValueError, yaml.YAMLError):
+            # An impossible date such as 2019-13-45: keep the text and let validation say why.
+            return node.value
+
+
+def load_yaml(path: Path, display: str) -> tuple[Located | None, list[Problem]]:
+    """Parse one YAML file with the safe loader; syntax errors come back as problems."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        return None, [Problem(display, "file not found")]
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [Problem(display, f"cannot read the file: {exc}")]
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        reason = " ".join(filter(None, [exc.context, exc.problem]))
+        if exc.context_mark and exc.problem_mark and exc.context_mark.line != exc.problem_mark.line:
+            reason += f" (the construct opened on line {exc.context_mark.line + 1})"
+        return None, [Problem(display, f"YAML syntax error: {reason}", line)]
+    except yaml.YAMLError as exc:
+        return None, [Problem(display, f"YAML syntax error: {exc}")]
+    if node is None:
+        return Located(None, {(): 1}), []
+    walker = _Walker(display)
+    data = walker.walk(node, ())
+    return Located(data, walker.lines), walker.problems

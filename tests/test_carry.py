@@ -1,0 +1,178 @@
+"""Carry-forward: worked examples, then the invariants for any history (hypothesis)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from composer.carry import plan_issue
+from composer.model import Event, Issue, Item, ReminderOverrides, RemindUntil, RemindWeeks, Tool
+
+START = dt.date(2019, 10, 18)
+
+
+def week(n: int) -> dt.date:
+    return START + dt.timedelta(weeks=n)
+
+
+def issue(n: int, items: list[Item] = (), **extra: object) -> Issue:  # type: ignore[assignment]
+    return Issue(number=374 + n, date=week(n), items=list(items), **extra)
+
+
+def reminder_ids(history: list[Issue], number: int, default_weeks: int = 3) -> list[str]:
+    plan = plan_issue(history, number, default_weeks=default_weeks, retention_weeks=8)
+    return [r.item.id for r in plan.reminders]
+
+
+def test_event_item_stays_until_its_date_then_drops() -> None:
+    meeting = Item(id="sub-group", title="Sub-group meets", event=Event(date=week(1) + dt.timedelta(days=5)))
+    history = [issue(0, [meeting]), issue(1), issue(2), issue(3)]
+    assert reminder_ids(history, 375) == ["sub-group"]
+    plan = plan_issue(history, 375, default_weeks=3, retention_weeks=8)
+    assert plan.reminders[0].basis == "event"
+    assert plan.reminders[0].until == meeting.event.date  # type: ignore[union-attr]
+    assert reminder_ids(history, 376) == []
+
+
+def test_event_on_the_issue_date_is_still_shown() -> None:
+    meeting = Item(id="on-the-day", title="Meets on Friday", event=Event(date=week(2)))
+    history = [issue(0, [meeting]), issue(1), issue(2), issue(3)]
+    assert [reminder_ids(history, 374 + n) for n in (1, 2, 3)] == [["on-the-day"], ["on-the-day"], []]
+
+
+def test_undated_item_stays_for_the_default_weeks() -> None:
+    report = Item(id="report", title="A report worth a second look")
+    history = [issue(0, [report])] + [issue(n) for n in range(1, 6)]
+    shown = [n for n in range(1, 6) if "report" in reminder_ids(history, 374 + n, default_weeks=3)]
+    assert shown == [1, 2, 3]
+    shown = [n for n in range(1, 6) if "report" in reminder_ids(history, 374 + n, default_weeks=1)]
+    assert shown == [1]
+
+
+def test_replaced_item_shows_its_new_text_and_restarts_its_rule() -> None:
+    old = Item(id="network-meeting", title="Next meeting 29 November", event=Event(date=dt.date(2019, 11, 29)))
+    new = Item(id="network-meeting", title="Next meeting 13 December: please note the change of date",
+               event=Event(date=dt.date(2019, 12, 13)))
+    history = [issue(0, [old]), issue(1, [new])] + [issue(n) for n in range(2, 10)]
+    assert reminder_ids(history, 375) == []  # new in 375: never also a reminder
+    plan = plan_issue(history, 380, default_weeks=3, retention_weeks=8)  # 22 November
+    [reminder] = plan.reminders
+    assert reminder.item.title.endswith("change of date")
+    assert (reminder.first_issue, reminder.version_issue) == (374, 375)
+    assert "network-meeting" in reminder_ids(history, 382)  # 6 December, past the old date
+    assert "network-meeting" not in reminder_ids(history, 383)  # 13 December + 7
+
+
+def test_drop_and_keep_overrides_apply_from_their_issue_on() -> None:
+    a = Item(id="a", title="A")
+    b = Item(id="b", title="B")
+    history = [
+        issue(0, [a, b]),
+        issue(1),
+        issue(2, reminders=ReminderOverrides(drop=["a"], keep={"b": week(5)})),
+        issue(3),
+        issue(4),
+        issue(5),
+        issue(6),
+    ]
+    assert reminder_ids(history, 375) == ["a", "b"]
+    assert reminder_ids(history, 376) == ["b"]
+    assert [n for n in range(1, 7) if "b" in reminder_ids(history, 374 + n)] == [1, 2, 3, 4, 5]
+    plan = plan_issue(history, 378, default_weeks=3, retention_weeks=8)
+    assert plan.reminders[0].basis == "kept"
+
+
+def test_explicit_rules() -> None:
+    never = Item(id="never", title="One-off", remind="never")
+    one = Item(id="one", title="One week", remind=RemindWeeks(weeks=1))
+    until = Item(id="until", title="Until", remind=RemindUntil(until=week(4)))
+    history = [issue(0, [never, one, until])] + [issue(n) for n in range(1, 6)]
+    assert reminder_ids(history, 375) == ["one", "until"]
+    assert reminder_ids(history, 376) == ["until"]
+    assert reminder_ids(history, 378) == ["until"]
+    assert reminder_ids(history, 379) == []
+
+
+def test_deadline_and_event_keep_the_later_date() -> None:
+    item = Item(id="conf", title="Conference", deadline=week(1), event=Event(date=week(3), end_date=week(3) + dt.timedelta(days=1)))
+    history = [issue(0, [item])] + [issue(n) for n in range(1, 6)]
+    assert [n for n in range(1, 6) if reminder_ids(history, 374 + n)] == [1, 2, 3]
+
+
+def test_tools_newest_first_with_retention_and_one_entry_per_url() -> None:
+    def tool(name: str) -> Tool:
+        return Tool(title=name, url=f"https://www.example.org/{name}")
+
+    history = [
+        issue(0, tools=[tool("first"), tool("second")]),
+        issue(1, tools=[tool("third"), tool("first")]),
+        issue(2),
+        issue(3, tools=[tool("fourth")]),
+    ]
+    plan = plan_issue(history, 377, default_weeks=3, retention_weeks=3)
+    assert [t.tool.title for t in plan.tools] == ["fourth", "third", "first"]
+    assert [t.issue for t in plan.tools] == [377, 375, 375]
+
+
+# Invariants over generated histories.
+
+ids = st.sampled_from(["a", "b", "c", "d", "e"])
+offsets = st.integers(min_value=-7, max_value=60)
+
+
+@st.composite
+def items(draw: st.DrawFn) -> Item:
+    kind = draw(st.sampled_from(["plain", "event", "deadline", "weeks", "until", "never"]))
+    extra: dict[str, object] = {}
+    base = dt.date(2020, 1, 1)
+    if kind == "event":
+        extra["event"] = Event(date=base + dt.timedelta(days=draw(offsets)))
+    elif kind == "deadline":
+        extra["deadline"] = base + dt.timedelta(days=draw(offsets))
+    elif kind == "weeks":
+        extra["remind"] = RemindWeeks(weeks=draw(st.integers(0, 6)))
+    elif kind == "until":
+        extra["remind"] = RemindUntil(until=base + dt.timedelta(days=draw(offsets)))
+    elif kind == "never":
+        extra["remind"] = "never"
+    return Item(id=draw(ids), title=draw(st.sampled_from(["Meeting", "Report – “draft”"])), **extra)
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> list[Issue]:
+    count = draw(st.integers(1, 8))
+    day = dt.date(2020, 1, 1)
+    out = []
+    for n in range(count):
+        day += dt.timedelta(days=draw(st.sampled_from([7, 7, 7, 14])))
+        chosen = {i.id: i for i in draw(st.lists(items(), max_size=4))}
+        overrides = ReminderOverrides(
+            drop=draw(st.lists(ids, max_size=2, unique=True)),
+            keep={k: day + dt.timedelta(days=draw(offsets)) for k in draw(st.lists(ids, max_size=1, unique=True))},
+        )
+        out.append(Issue(number=n + 1, date=day, items=list(chosen.values()), reminders=overrides))
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(histories(), st.integers(1, 8), st.integers(0, 5))
+def test_invariants(history: list[Issue], pick: int, default_weeks: int) -> None:
+    number = min(pick, len(history))
+    current = history[number - 1]
+    plan = plan_issue(history, number, default_weeks=default_weeks, retention_weeks=4)
+    shown = [r.item.id for r in plan.reminders]
+    assert len(shown) == len(set(shown)), "an item appears once"
+    assert not set(shown) & {i.id for i in current.items}, "never both new and a reminder"
+    for reminder in plan.reminders:
+        assert reminder.until >= current.date, "nothing past its date"
+        assert reminder.first_issue <= reminder.version_issue < number
+        versions = [i for i in history[: number - 1] if any(x.id == reminder.item.id for x in i.items)]
+        assert versions[-1].number == reminder.version_issue, "the newest version wins"
+        assert reminder.item in versions[-1].items
+        if reminder.item.remind == "never":
+            assert reminder.basis == "kept"
+    later = plan_issue(history[:number], number, default_weeks=default_weeks, retention_weeks=4)
+    assert later == plan, "later issues never affect N"
+    assert plan == plan_issue(list(reversed(history)), number, default_weeks=default_weeks, retention_weeks=4)
