@@ -166,3 +166,11 @@ def test_issue_argument_takes_a_path_or_a_number(example: Path) -> None:
     assert json.loads(by_path.output) == json.loads(by_number.output)
     missing = CliRunner().invoke(main, ["check", "9999", "--project", str(example)])
     assert missing.exit_code == 1 and "no issue '9999'" in missing.output
+
+
+def test_duplicate_yaml_keys_are_errors(next_issue: tuple[Path, str]) -> None:
+    path, text = next_issue
+    path.write_text(text.replace("    title: A second item", "    title: A second item\n    title: Again"))
+    result = run(path.parent.parent, "check")
+    assert result.returncode == 1
+    assert f"{path.name}:{line_of(path, 'title: Again')}: items[1].title: duplicate key" in result.stderr
