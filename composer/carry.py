@@ -102,9 +102,7 @@ def _natural_rule(item: Item, since: dt.date, default_weeks: int) -> tuple[Basis
     return "default", until, f"default {default_weeks} week(s) from {long_date(since)}"
 
 
-def plan_issue(
-    issues: Iterable[Issue], number: int, *, default_weeks: int, retention_weeks: int
-) -> Plan:
+def plan_issue(issues: Iterable[Issue], number: int, *, default_weeks: int, retention_weeks: int) -> Plan:
     """The carry-forward plan of issue `number`, from that issue and those before it."""
     history = sorted((i for i in issues if i.number <= number), key=lambda i: i.number)
     if not history or history[-1].number != number:

@@ -13,7 +13,7 @@ from composer.carry import Plan, plan_issue
 from composer.errors import IssueNotFound, Problem, ValidationFailed, display_path
 from composer.model import Contact, Issue, Network
 from composer.settings import Settings
-from composer.yamlio import Loc, Located, load_yaml
+from composer.yamlio import Located, field_path, load_yaml
 
 SETTINGS_FILE = "composer.yaml"
 CONTACTS_FILE = "contacts.yaml"
@@ -23,28 +23,9 @@ ISSUES_DIR = "issues"
 T = TypeVar("T")
 
 
-def _field_path(loc: Loc, data: Any) -> str:
-    """A readable field path that follows the YAML (list entries named by their id if any)."""
-    parts: list[str] = []
-    current = data
-    for index, segment in enumerate(loc):
-        last = index == len(loc) - 1
-        if isinstance(current, list) and isinstance(segment, int) and segment < len(current):
-            current = current[segment]
-            name = current.get("id") if isinstance(current, dict) else None
-            parts[-1:] = [f"{parts[-1] if parts else ''}[{name if isinstance(name, str) else segment}]"]
-        elif isinstance(current, dict):
-            if segment in current:
-                current = current[segment]
-            elif not last:
-                continue  # a pydantic union tag, not a key of the file
-            parts.append(str(segment))
-        else:
-            break
-    return ".".join(parts)
-
-
-def validate(adapter: TypeAdapter[T] | type[BaseModel], located: Located, file: str) -> tuple[Any, list[Problem]]:
+def validate(
+    adapter: TypeAdapter[T] | type[BaseModel], located: Located, file: str
+) -> tuple[Any, list[Problem]]:
     """Validate located data against a model; every error keeps its file, line and field."""
     try:
         if isinstance(adapter, TypeAdapter):
@@ -59,7 +40,7 @@ def validate(adapter: TypeAdapter[T] | type[BaseModel], located: Located, file: 
                 message = "unknown field: check its spelling against the format reference"
             elif error["type"] == "missing":
                 message = "required field is missing"
-            problems.append(Problem(file, message, located.line_of(loc), _field_path(loc, located.data)))
+            problems.append(Problem(file, message, located.line_of(loc), field_path(loc, located.data)))
         return None, problems
 
 
@@ -225,34 +206,65 @@ def _cross_check(project: Project, sourced: SourcedIssue) -> Iterator[Problem]:
         return located.line_of(loc)
 
     if sourced.path.stem.isdigit() and int(sourced.path.stem) != issue.number:
-        yield Problem(file, f"the file name says {sourced.path.stem} but number is {issue.number}: rename the file",
-                      at("number"), "number", "warning")
+        yield Problem(
+            file,
+            f"the file name says {sourced.path.stem} but number is {issue.number}: rename the file",
+            at("number"),
+            "number",
+            "warning",
+        )
     seen: set[str] = set()
     for index, item in enumerate(issue.items):
         where = f"items[{item.id}]"
         if item.id in seen:
-            yield Problem(file, f"duplicate item id {item.id!r}: ids must be unique in an issue",
-                          at("items", index, "id"), f"{where}.id")
+            yield Problem(
+                file,
+                f"duplicate item id {item.id!r}: ids must be unique in an issue",
+                at("items", index, "id"),
+                f"{where}.id",
+            )
         seen.add(item.id)
         for position, network in enumerate(item.networks):
             if network not in project.networks:
-                yield Problem(file, f"unknown network id {network!r} (see {NETWORKS_FILE})",
-                              at("items", index, "networks", position), f"{where}.networks")
+                yield Problem(
+                    file,
+                    f"unknown network id {network!r} (see {NETWORKS_FILE})",
+                    at("items", index, "networks", position),
+                    f"{where}.networks",
+                )
         for position, contact in enumerate(item.contacts):
             if contact not in project.contacts:
-                yield Problem(file, f"unknown contact id {contact!r} (see {CONTACTS_FILE})",
-                              at("items", index, "contacts", position), f"{where}.contacts")
+                yield Problem(
+                    file,
+                    f"unknown contact id {contact!r} (see {CONTACTS_FILE})",
+                    at("items", index, "contacts", position),
+                    f"{where}.contacts",
+                )
         if not item.action.strip():
             yield Problem(file, "no Action Required text", at("items", index), where, "warning")
         if item.deadline and item.deadline < issue.date:
-            yield Problem(file, f"deadline {item.deadline} is before the issue date {issue.date}",
-                          at("items", index, "deadline"), f"{where}.deadline", "warning")
+            yield Problem(
+                file,
+                f"deadline {item.deadline} is before the issue date {issue.date}",
+                at("items", index, "deadline"),
+                f"{where}.deadline",
+                "warning",
+            )
         if item.event and item.event.last_day < issue.date:
-            yield Problem(file, f"event on {item.event.date} is before the issue date {issue.date}",
-                          at("items", index, "event"), f"{where}.event", "warning")
+            yield Problem(
+                file,
+                f"event on {item.event.date} is before the issue date {issue.date}",
+                at("items", index, "event"),
+                f"{where}.event",
+                "warning",
+            )
         if item.event and item.event.end_date and item.event.end_date < item.event.date:
-            yield Problem(file, "end_date is before the event date",
-                          at("items", index, "event", "end_date"), f"{where}.event.end_date")
+            yield Problem(
+                file,
+                "end_date is before the event date",
+                at("items", index, "event", "end_date"),
+                f"{where}.event.end_date",
+            )
 
 
 def _check_sequence(project: Project) -> None:
@@ -264,22 +276,53 @@ def _check_sequence(project: Project) -> None:
         found: list[Problem] = []
         line = sourced.located.line_of(("number",))
         if previous and previous.number == issue.number:
-            found.append(Problem(file, f"issue number {issue.number} is also used by {project.rel(previous.path)}",
-                                 line, "number"))
+            found.append(
+                Problem(
+                    file,
+                    f"issue number {issue.number} is also used by {project.rel(previous.path)}",
+                    line,
+                    "number",
+                )
+            )
         elif previous and issue.date <= previous.issue.date:
-            found.append(Problem(file, f"date {issue.date} is not after issue {previous.number}'s date "
-                                 f"{previous.issue.date}", sourced.located.line_of(("date",)), "date"))
+            found.append(
+                Problem(
+                    file,
+                    f"date {issue.date} is not after issue {previous.number}'s date {previous.issue.date}",
+                    sourced.located.line_of(("date",)),
+                    "date",
+                )
+            )
         elif previous and issue.number != previous.number + 1:
-            found.append(Problem(file, f"issue numbers jump from {previous.number} to {issue.number}",
-                                 line, "number", "warning"))
+            found.append(
+                Problem(
+                    file,
+                    f"issue numbers jump from {previous.number} to {issue.number}",
+                    line,
+                    "number",
+                    "warning",
+                )
+            )
         for index, item_id in enumerate(issue.reminders.drop):
             if item_id not in earlier_ids:
-                found.append(Problem(file, f"no earlier item has id {item_id!r}",
-                                     sourced.located.line_of(("reminders", "drop", index)), "reminders.drop"))
+                found.append(
+                    Problem(
+                        file,
+                        f"no earlier item has id {item_id!r}",
+                        sourced.located.line_of(("reminders", "drop", index)),
+                        "reminders.drop",
+                    )
+                )
         for item_id in issue.reminders.keep:
             if item_id not in earlier_ids:
-                found.append(Problem(file, f"no earlier item has id {item_id!r}",
-                                     sourced.located.line_of(("reminders", "keep", item_id)), "reminders.keep"))
+                found.append(
+                    Problem(
+                        file,
+                        f"no earlier item has id {item_id!r}",
+                        sourced.located.line_of(("reminders", "keep", item_id)),
+                        "reminders.keep",
+                    )
+                )
         earlier_ids.update(item.id for item in issue.items)
         if found:
             project.problems.setdefault(sourced.path, []).extend(found)
@@ -288,4 +331,3 @@ def _check_sequence(project: Project) -> None:
             project.broken[sourced.path] = issue.number
         else:
             previous = sourced
-

@@ -28,6 +28,27 @@ class Located:
         return None
 
 
+def field_path(loc: Loc, data: Any) -> str:
+    """A readable field path that follows the YAML (list entries named by their id if any)."""
+    parts: list[str] = []
+    current = data
+    for index, segment in enumerate(loc):
+        last = index == len(loc) - 1
+        if isinstance(current, list) and isinstance(segment, int) and segment < len(current):
+            current = current[segment]
+            name = current.get("id") if isinstance(current, dict) else None
+            parts[-1:] = [f"{parts[-1] if parts else ''}[{name if isinstance(name, str) else segment}]"]
+        elif isinstance(current, dict):
+            if segment in current:
+                current = current[segment]
+            elif not last:
+                continue  # a pydantic union tag, not a key of the file
+            parts.append(str(segment))
+        else:
+            break
+    return ".".join(parts)
+
+
 class _Walker:
     """Turns a composed node tree into plain data, recording lines and duplicate keys."""
 
@@ -35,7 +56,7 @@ class _Walker:
         self.file = file
         self.loader = yaml.SafeLoader("")
         self.lines: dict[Loc, int] = {}
-        self.problems: list[Problem] = []
+        self.duplicates: list[tuple[Loc, int]] = []
 
     def walk(self, node: yaml.Node, loc: Loc) -> Any:
         self.lines[loc] = node.start_mark.line + 1
@@ -47,14 +68,7 @@ class _Walker:
                 if not isinstance(key, (str, int)):
                     key = str(key)
                 if key in out:
-                    self.problems.append(
-                        Problem(
-                            self.file,
-                            f"duplicate key {key!r}: keep one of them",
-                            key_node.start_mark.line + 1,
-                            ".".join(map(str, loc + (key,))),
-                        )
-                    )
+                    self.duplicates.append((loc + (key,), key_node.start_mark.line + 1))
                 out[key] = self.walk(value_node, loc + (key,))
                 self.lines[loc + (key,)] = key_node.start_mark.line + 1
             return out
@@ -93,4 +107,8 @@ def load_yaml(path: Path, display: str) -> tuple[Located | None, list[Problem]]:
         return Located(None, {(): 1}), []
     walker = _Walker(display)
     data = walker.walk(node, ())
-    return Located(data, walker.lines), walker.problems
+    duplicates = [
+        Problem(display, f"duplicate key {loc[-1]!r}: keep one of them", line, field_path(loc, data))
+        for loc, line in walker.duplicates
+    ]
+    return Located(data, walker.lines), duplicates

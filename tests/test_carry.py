@@ -52,9 +52,14 @@ def test_undated_item_stays_for_the_default_weeks() -> None:
 
 
 def test_replaced_item_shows_its_new_text_and_restarts_its_rule() -> None:
-    old = Item(id="network-meeting", title="Next meeting 29 November", event=Event(date=dt.date(2019, 11, 29)))
-    new = Item(id="network-meeting", title="Next meeting 13 December: please note the change of date",
-               event=Event(date=dt.date(2019, 12, 13)))
+    old = Item(
+        id="network-meeting", title="Next meeting 29 November", event=Event(date=dt.date(2019, 11, 29))
+    )
+    new = Item(
+        id="network-meeting",
+        title="Next meeting 13 December: please note the change of date",
+        event=Event(date=dt.date(2019, 12, 13)),
+    )
     history = [issue(0, [old]), issue(1, [new])] + [issue(n) for n in range(2, 10)]
     assert reminder_ids(history, 375) == []  # new in 375: never also a reminder
     plan = plan_issue(history, 380, default_weeks=3, retention_weeks=8)  # 22 November
@@ -96,7 +101,12 @@ def test_explicit_rules() -> None:
 
 
 def test_deadline_and_event_keep_the_later_date() -> None:
-    item = Item(id="conf", title="Conference", deadline=week(1), event=Event(date=week(3), end_date=week(3) + dt.timedelta(days=1)))
+    item = Item(
+        id="conf",
+        title="Conference",
+        deadline=week(1),
+        event=Event(date=week(3), end_date=week(3) + dt.timedelta(days=1)),
+    )
     history = [issue(0, [item])] + [issue(n) for n in range(1, 6)]
     assert [n for n in range(1, 6) if reminder_ids(history, 374 + n)] == [1, 2, 3]
 
@@ -150,7 +160,10 @@ def histories(draw: st.DrawFn) -> list[Issue]:
         chosen = {i.id: i for i in draw(st.lists(items(), max_size=4))}
         overrides = ReminderOverrides(
             drop=draw(st.lists(ids, max_size=2, unique=True)),
-            keep={k: day + dt.timedelta(days=draw(offsets)) for k in draw(st.lists(ids, max_size=1, unique=True))},
+            keep={
+                k: day + dt.timedelta(days=draw(offsets))
+                for k in draw(st.lists(ids, max_size=1, unique=True))
+            },
         )
         out.append(Issue(number=n + 1, date=day, items=list(chosen.values()), reminders=overrides))
     return out

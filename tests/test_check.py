@@ -81,7 +81,11 @@ def test_json_output_lists_the_plan(example: Path) -> None:
     [
         (("  - id: second-item", "  - id: second-item\n    netwroks: [x]"), "netwroks", "unknown field"),
         (("    title: A second item", "    title: [a list"), "title: [a list", "YAML syntax error"),
-        (("    action: Reply.", "    action: Reply.\n    deadline: 2019-13-45"), "deadline: 2019-13-45", "date"),
+        (
+            ("    action: Reply.", "    action: Reply.\n    deadline: 2019-13-45"),
+            "deadline: 2019-13-45",
+            "date",
+        ),
         (("    action: Reply.", "    action: Reply.\n    networks: nope-network"), "nope-network", "list"),
         (("  - id: second-item", "  - id: first-item"), "- id: first-item\n", "duplicate item id"),
         (("    contacts: [", "    contacts: [nobody-at-all, "), "nobody-at-all", "unknown contact id"),
@@ -106,7 +110,9 @@ def test_broken_issue_names_file_and_line(
 
 def test_every_problem_is_reported_at_once(next_issue: tuple[Path, str]) -> None:
     path, text = next_issue
-    text = text.replace("    action: Reply.", "    action: Reply.\n    netwroks: [x]\n    deadline: 2019-13-45")
+    text = text.replace(
+        "    action: Reply.", "    action: Reply.\n    netwroks: [x]\n    deadline: 2019-13-45"
+    )
     text = text.replace("    contacts: [", "    contacts: [nobody-at-all, ")
     path.write_text(text)
     result = run(path.parent.parent, "check")
@@ -153,7 +159,9 @@ def test_a_gap_in_numbering_is_a_warning(next_issue: tuple[Path, str]) -> None:
 def test_unsafe_yaml_tags_are_not_executed(next_issue: tuple[Path, str], tmp_path: Path) -> None:
     path, text = next_issue
     canary = tmp_path / "canary"
-    path.write_text(text.replace("title: A second item", f"title: !!python/object/apply:os.system ['touch {canary}']"))
+    path.write_text(
+        text.replace("title: A second item", f"title: !!python/object/apply:os.system ['touch {canary}']")
+    )
     result = run(path.parent.parent, "check")
     assert not canary.exists()
     assert result.returncode == 1 or "python/object" in result.stdout
@@ -173,4 +181,7 @@ def test_duplicate_yaml_keys_are_errors(next_issue: tuple[Path, str]) -> None:
     path.write_text(text.replace("    title: A second item", "    title: A second item\n    title: Again"))
     result = run(path.parent.parent, "check")
     assert result.returncode == 1
-    assert f"{path.name}:{line_of(path, 'title: Again')}: items[1].title: duplicate key" in result.stderr
+    assert (
+        f"{path.name}:{line_of(path, 'title: Again')}: items[second-item].title: duplicate key"
+        in result.stderr
+    )
