@@ -183,7 +183,7 @@ def _load_issue(project: Project, path: Path) -> None:
     if located is not None:
         issue, invalid = validate(Issue, located, name)
         found += invalid
-    if issue is None:
+    if issue is None or located is None:
         number = located.data.get("number") if located and isinstance(located.data, dict) else None
         stem = int(path.stem) if path.stem.isdigit() else None
         project.broken[path] = number if isinstance(number, int) else stem
