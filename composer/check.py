@@ -1,4 +1,8 @@
-"""`composer check`: one report of everything wrong with an issue and what it will carry forward."""
+"""`composer check`: one report of everything wrong with an issue and what it will carry forward.
+
+The report renders every edition, since size, images and links can only be checked on the
+finished email; `build`, `send` and `preview` reuse those editions rather than render again.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from composer.carry import Plan
+from composer.editions import FULL, EditionKey, edition_name
+from composer.emailchecks import check_branding, check_editions
 from composer.errors import Problem, ValidationFailed
 from composer.project import Project, SourcedIssue, load_project
+from composer.recipients import read_lists
+from composer.render import Edition, render_editions
 
 
 @dataclass(frozen=True)
@@ -15,6 +23,7 @@ class CheckReport:
     issue: SourcedIssue
     file: str
     plan: Plan
+    editions: list[Edition]
     problems: list[Problem]
 
     @property
@@ -32,18 +41,36 @@ class CheckReport:
             "ok": not self.errors,
             "problems": [p.as_dict() for p in self.problems],
             "plan": self.plan.as_dict(),
+            "editions": [edition.name for edition in self.editions],
         }
+
+
+def edition_keys(project: Project) -> list[EditionKey]:
+    """The full edition, then one per distinct set of networks among the people it is sent to.
+
+    Before there are members, one edition per network stands in for them.
+    """
+    lists = read_lists(project)
+    if lists.people:
+        keys = {recipient.edition for recipient in lists.recipients()}
+    else:
+        keys = {frozenset([network]) for network in project.networks}
+    return [FULL, *sorted(keys, key=edition_name)]
 
 
 def check_issue(root: Path, ref: str | None = None) -> CheckReport:
     """Validate the shared files and the issue (with the issues before it) and plan its reminders."""
-    project = load_project(root)
-    return check_loaded(project, ref)
+    return check_loaded(load_project(root), ref)
 
 
 def check_loaded(project: Project, ref: str | None = None) -> CheckReport:
+    """The files' problems, then those of every edition as an email (size, images, links...)."""
     sourced = project.find(ref)
     problems = project.problems_for(sourced.number)
     if any(p.severity == "error" for p in problems):
         raise ValidationFailed(problems)
-    return CheckReport(sourced, project.rel(sourced.path), project.plan(sourced.number), problems)
+    plan = project.plan(sourced.number)
+    editions = render_editions(project, plan, edition_keys(project))
+    problems = problems + check_branding(project.settings.branding)
+    problems += check_editions(editions, sourced, file=project.rel(sourced.path))
+    return CheckReport(sourced, project.rel(sourced.path), plan, editions, problems)

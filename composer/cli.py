@@ -135,3 +135,223 @@ def schema(out: Path | None) -> None:
         out.write_text(text, encoding="utf-8")
     else:
         click.echo(text, nl=False)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="The address to listen on (0.0.0.0: every one).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
+              help="The port (0: any free one).")
+@project_option
+@handle_errors
+def preview(host: str, port: int, root: Path) -> None:
+    """Show the issues in a browser as each network and member receives them; reload on save."""
+    from composer.preview import serve
+
+    serve(root, host=host, port=port, on_ready=lambda url: click.echo(f"Preview at {url} (Ctrl-C to stop)"))
+
+
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="The folder to write (default: site/ in the project).")
+@project_option
+@handle_errors
+def archive(out: Path | None, root: Path) -> None:
+    """Write the web archive: a page per issue (full edition), an index, and the events' .ics files."""
+    from composer.archive import build_archive
+
+    result = build_archive(root, out=out)
+    click.echo(f"{len(result.pages)} page(s) and {len(result.calendars)} calendar file(s) in {result.out}")
+
+
+@main.command()
+@click.argument("issue", required=False)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="The folder to write (default: build/<issue>/ in the project).")
+@project_option
+@json_option
+@handle_errors
+def build(issue: str | None, out: Path | None, root: Path, as_json: bool) -> None:
+    """Build every edition of ISSUE (default: the latest) as HTML and plain-text email."""
+    from composer.build import build_issue
+
+    result = build_issue(root, issue, out=out)
+    if as_json:
+        echo_json(result.as_dict())
+    else:
+        print_problems(result.report.problems)
+        click.echo(format_build(result))
+    if result.report.errors:
+        sys.exit(1)
+
+
+def format_build(result: Any) -> str:
+    """The build as a table: one row per edition, sizes in KB, marked against Gmail's limits."""
+    marks = {"error": "  ERROR: Gmail clips at 102 KB", "warning": "  warning: over 80 KB", "": ""}
+    rows = [("edition", "items", "HTML", "text", "")]
+    rows += [(e.name, str(len(e.items) + len(e.reminders)), f"{e.html_bytes / 1024:.1f} KB",
+              f"{e.text_bytes / 1024:.1f} KB", marks[e.level]) for e in result.editions]
+    name, items, html, text = (max(len(row[i]) for row in rows) for i in range(4))
+    lines = [f"{r[0]:<{name}}  {r[1]:>{items}}  {r[2]:>{html}}  {r[3]:>{text}}{r[4]}" for r in rows]
+    lines.append(f"{len(result.editions)} edition(s) in {result.out}: "
+                 f"{len(result.report.errors)} error(s), {len(result.report.warnings)} warning(s)")
+    return "\n".join(lines)
+
+
+@main.command("lists")
+@project_option
+@json_option
+@handle_errors
+def lists_(root: Path, as_json: bool) -> None:
+    """Show each network with its member count, and every problem in the members and suppression files."""
+    from composer.recipients import lists_overview
+
+    lists = lists_overview(root)
+    if as_json:
+        echo_json(lists.as_dict())
+    else:
+        print_problems(lists.problems)
+        click.echo(format_lists(lists.as_dict()))
+    if lists.errors:
+        sys.exit(1)
+
+
+def format_lists(data: dict[str, Any]) -> str:
+    width = max([len(n["id"]) for n in data["networks"]] + [7])
+    lines = [f"{'network'.ljust(width)}  members  unsubscribed  receiving  name"]
+    lines += [
+        f"{n['id'].ljust(width)}  {n['members']:7}  {n['suppressed']:12}  {n['receiving']:9}  {n['name']}"
+        for n in data["networks"]
+    ]
+    errors = sum(p["severity"] == "error" for p in data["problems"])
+    lines.append(f"{data['people']} people, {data['recipients']} receiving the Update in {data['editions']} "
+                 f"edition(s); {errors} error(s), {len(data['problems']) - errors} warning(s)")
+    return "\n".join(lines)
+
+
+@main.command()
+@click.argument("target", metavar="ADDRESS|TOKEN")
+@click.option("--network", metavar="ID", help="Unsubscribe from this network only (default: from all).")
+@project_option
+@handle_errors
+def unsubscribe(target: str, network: str | None, root: Path) -> None:
+    """Add an address (or the address of an unsubscribe token) to recipients/suppressed.csv."""
+    from composer.recipients import unsubscribe as add_suppression
+
+    result = add_suppression(root, target, network=network)
+    scope = f"network {result.network}" if result.network else "every network"
+    if result.added:
+        click.echo(f"{result.email} unsubscribed from {scope} ({result.file})")
+    else:
+        click.echo(f"{result.email} was already unsubscribed from {scope}: nothing changed")
+    if not result.member:
+        click.echo(f"note: {result.email} is not in the members list", err=True)
+
+
+@main.command()
+@click.argument("issue", required=False)
+@click.option("--network", "networks", multiple=True, metavar="ID",
+              help="Only members of this network (repeatable); with --to, the edition to send.")
+@click.option("--to", metavar="ADDRESS", help="Send one test copy to ADDRESS; the journal is not touched.")
+@click.option("--dry-run", is_flag=True, help="Send nothing: show who gets which edition, and how long.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--transport", type=click.Choice(["outbox", "smtp"]), help="Default: smtp when a host is set.")
+@click.option("--rate", type=click.IntRange(min=1), metavar="PER_MINUTE", help="Messages a minute (SMTP).")
+@click.option("--resend-uncertain", is_flag=True,
+              help="Send again to those a crash left uncertain (they may get a second copy).")
+@project_option
+@json_option
+@handle_errors
+def send(issue: str | None, networks: tuple[str, ...], to: str | None, dry_run: bool, yes: bool,
+         transport: str | None, rate: int | None, resend_uncertain: bool, root: Path, as_json: bool) -> None:
+    """Send ISSUE (default: the latest): a summary, a confirmation, a progress bar and a report."""
+    from composer import sending
+
+    options: dict[str, Any] = {"networks": networks, "transport": transport}
+    if to:
+        test = sending.send_test(root, issue, to=to, **options)
+        if as_json:
+            echo_json(test.as_dict())
+        else:
+            click.echo(f"Test copy of Update No {test.issue} ({test.edition} edition) to {test.address} "
+                       f"through {test.transport}: {test.reply}")
+        return
+    options.update(rate=rate, resend_uncertain=resend_uncertain)
+    if dry_run:
+        plan = sending.plan_send(root, issue, **options)
+        if as_json:
+            echo_json(plan.as_dict())
+        else:
+            print_problems(list(plan.warnings))
+            click.echo(format_send_plan(plan))
+        return
+    bar: dict[str, Any] = {}
+
+    def confirm(plan: Any) -> None:
+        print_problems(list(plan.warnings))
+        click.echo(format_send_plan(plan), err=as_json)
+        if plan.to_send and not yes:
+            click.confirm(f"Send Update No {plan.issue} to {plan.to_send} people?", abort=True, err=as_json)
+
+    def progress(step: Any) -> None:
+        if "bar" not in bar:
+            bar["bar"] = click.progressbar(length=step.total, label="Sending", file=sys.stderr)
+            bar["bar"].__enter__()
+        bar["bar"].update(1)
+
+    try:
+        report = sending.send_issue(root, issue, confirm=confirm, progress=progress, **options)
+    finally:
+        if "bar" in bar:
+            bar["bar"].__exit__(None, None, None)
+    if as_json:
+        echo_json(report.as_dict())
+    else:
+        click.echo(format_send_report(report))
+    if not report.ok:
+        sys.exit(1)
+
+
+def format_duration(seconds: float) -> str:
+    minutes = max(1, int(-(-seconds // 60)))
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def format_send_plan(plan: Any) -> str:
+    lines = [f"Update No {plan.issue}: {plan.recipients} recipient(s) in {len(plan.editions)} edition(s), "
+             f"through {plan.transport}"]
+    width = max([len(e.name) for e in plan.editions] + [7])
+    for edition in plan.editions:
+        sample = ", ".join(edition.sample) + (", ..." if edition.recipients > len(edition.sample) else "")
+        lines.append(f"  {edition.name.ljust(width)}  {edition.recipients:5}  {sample}")
+    lines.append(f"Already sent: {plan.already_sent}. Failed before (not retried): "
+                 f"{len(plan.failed_before)}. Uncertain after a crash (held): {len(plan.uncertain)}.")
+    if plan.rate_per_minute:
+        took = f"about {format_duration(plan.estimate_seconds)} at {plan.rate_per_minute} a minute"
+        if plan.days > 1:
+            took += f", over {plan.days} days at {plan.rate_per_day} a day"
+        lines.append(f"To send: {plan.to_send}, {took}.")
+    else:
+        lines.append(f"To send: {plan.to_send}.")
+    return "\n".join(lines)
+
+
+def format_send_report(report: Any) -> str:
+    lines = [f"Sent {report.sent}; already sent before {report.plan.already_sent}; deferred "
+             f"{len(report.deferred)}; failed {len(report.failed) + len(report.plan.failed_before)}; "
+             f"uncertain {len(report.plan.uncertain)}; not attempted {report.not_attempted}."]
+    sections = [
+        ("Deferred (a temporary failure; the next run tries again):", report.deferred),
+        ("Failed (refused by the server; never retried):", [*report.failed, *report.plan.failed_before]),
+    ]
+    for title, outcomes in sections:
+        if outcomes:
+            lines.append(title)
+            lines += [f"  {o.email}: {o.reply}" for o in outcomes]
+    if report.plan.uncertain:
+        lines.append("Uncertain (a crash happened while sending to them; held, "
+                     "send again with --resend-uncertain if they did not receive it):")
+        lines += [f"  {email}" for email in report.plan.uncertain]
+    if report.stopped:
+        lines.append(f"Stopped: {report.stopped}")
+    return "\n".join(lines)

@@ -69,3 +69,7 @@ class IssueNotFound(ComposerError):
 
 class SendingError(ComposerError):
     """Sending cannot start or had to stop (server down, account locked, bad configuration)."""
+
+
+class TokenError(ComposerError):
+    """An unsubscribe token that is malformed or was not made with this programme's secret."""

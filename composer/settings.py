@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, HttpUrl, StringConstraints
+from pydantic import Field, HttpUrl, StringConstraints, field_validator
 
 from composer.model import Line, Markdown, Strict
 
@@ -17,6 +18,16 @@ class Programme(Strict):
     name: Line
     short_name: Line
     language: str = Field(default="en-GB", pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+    timezone: str = Field(default="Europe/London", description="IANA name; the time zone of event times")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}: use an IANA name such as Europe/London") from None
+        return value
 
 
 class Address(Strict):
@@ -76,6 +87,10 @@ class Sending(Strict):
     rate_per_minute: int = Field(default=30, ge=1)
     rate_per_day: int | None = Field(default=None, ge=1)
     retries: int = Field(default=3, ge=0, le=20)
+    retry_delay: float = Field(default=5, ge=0, description="seconds before the first retry; then doubled")
+    pause_after: int = Field(
+        default=10, ge=1, description="stop after this many failed attempts in a row (server or account down)"
+    )
     list_id: Line
     unsubscribe_url: HttpUrl
     unsubscribe_mailto: Line | None = None

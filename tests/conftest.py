@@ -41,3 +41,55 @@ def write(example: Path) -> Callable[[str, str], Path]:
         return path
 
     return writer
+
+
+SECRET = "test-secret-for-unsubscribe-tokens"
+
+
+@pytest.fixture
+def smtp_server():  # type: ignore[no-untyped-def]
+    """A real aiosmtpd server on 127.0.0.1 (port 0) recording what it accepts; faults via .recorder."""
+    from smtp_server import Recorder, SmtpServer
+
+    server = SmtpServer(Recorder()).start()
+    yield server
+    server.stop()
+
+
+def set_sending(project: Path, **fields: object) -> None:
+    """Change composer.yaml's `sending` block in a test project (retries, rates, smtp...)."""
+    import yaml
+
+    path = project / "composer.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for key, value in fields.items():
+        if isinstance(value, dict):
+            data["sending"].setdefault(key, {}).update(value)
+        else:
+            data["sending"][key] = value
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+@pytest.fixture
+def send_env(smtp_server) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The environment of a send to the test server: plain text to loopback, the token secret."""
+    return {
+        "COMPOSER_SECRET": SECRET,
+        "COMPOSER_SMTP_HOST": "127.0.0.1",
+        "COMPOSER_SMTP_PORT": str(smtp_server.port),
+        "COMPOSER_SMTP_SECURITY": "none",
+    }
+
+
+@pytest.fixture
+def fast(example: Path) -> Path:
+    """The example project with a high rate and near-instant retries, for tests that send."""
+    set_sending(example, rate_per_minute=600_000, retry_delay=0.01, smtp={"connections": 4, "timeout": 5})
+    return example
+
+
+def write_members(project: Path, *rows: str, header: str = "email,name,organisation,networks",
+                  newline: str = "\n", encoding: str = "utf-8") -> None:
+    """Replace the project's members.csv with these rows (one string per line, as in the file)."""
+    text = newline.join([header, *rows]) + newline
+    (project / "recipients" / "members.csv").write_bytes(text.encode(encoding))

@@ -1,0 +1,104 @@
+"""`composer archive`: the issues as static web pages, where each email's "view in browser" points.
+
+Every link inside the folder is relative (including links the email makes to the archive's own
+public URL), so the folder can be published anywhere or opened straight from disk.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+
+import jinja2
+
+from composer.calendar import issue_calendars
+from composer.carry import long_date
+from composer.editions import FULL
+from composer.errors import ComposerError, ValidationFailed
+from composer.model import Issue
+from composer.project import load_project
+from composer.render import Edition, Renderer, fill_placeholders
+from composer.settings import Settings
+
+TEMPLATES = Path("templates") / "archive"
+INDEX = "index.html"
+_BODY = re.compile(r"<body\b[^>]*>", re.I)
+
+
+@dataclass(frozen=True)
+class ArchiveResult:
+    out: Path
+    pages: list[Path] = field(default_factory=list)
+    calendars: list[Path] = field(default_factory=list)
+
+
+def reader_values(
+    settings: Settings, *, html: bool, name: str = "", networks: Iterable[str] = ()
+) -> dict[str, str]:
+    """Placeholder values for a reader shown on the web or in the preview (no personal link).
+
+    Worded as sending words them: "colleague" for no name, network names as "A, B and C".
+    """
+    names = sorted(networks)
+    joined = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
+    values = {"name": name or "colleague", "unsubscribe_url": str(settings.sending.unsubscribe_url),
+              "networks": joined}
+    return {key: escape(value) for key, value in values.items()} if html else values
+
+
+def relative_links(html: str, settings: Settings) -> str:
+    """Point the email's links to archive pages and calendar files at their place in the folder."""
+    base = re.escape(str(settings.archive_url).rstrip("/") + "/")
+    pattern = re.compile(base + r"(\d+)/([a-z0-9-]+\.ics)?(?=[#\"'\s<])")
+    return pattern.sub(lambda match: f"../{match[1]}/{match[2] or INDEX}", html)
+
+
+def build_archive(root: Path, *, out: Path | None = None) -> ArchiveResult:
+    """Write <out>/index.html and, per issue, <number>/index.html and one .ics per event."""
+    project = load_project(root)
+    problems = [p for found in project.problems.values() for p in found]
+    if any(p.severity == "error" for p in problems):
+        raise ValidationFailed(problems)
+    if not project.issues:
+        raise ComposerError("there are no issues to publish yet")
+    out = (out or project.root / "site").resolve()
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(project.root / TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["long_date"] = long_date
+    renderer = Renderer(project)
+    numbers = [sourced.number for sourced in project.issues]
+    result = ArchiveResult(out, [out / INDEX])
+    entries = []
+    for position, number in enumerate(numbers):
+        nav = env.get_template("nav.html.j2").render(
+            previous=numbers[position - 1] if position else None,
+            next=numbers[position + 1] if position + 1 < len(numbers) else None,
+            colour=project.settings.branding.primary_colour,
+        )
+        plan = project.plan(number)
+        edition = renderer.edition(plan, FULL)
+        _write_issue(project.settings, plan.issue, edition, nav, out / str(number), result)
+        entries.append((plan.issue, edition))
+    index = env.get_template("index.html.j2").render(settings=project.settings, entries=entries[::-1])
+    (out / INDEX).write_text(index, encoding="utf-8")
+    return result
+
+
+def _write_issue(settings: Settings, issue: Issue, edition: Edition, nav: str, folder: Path,
+                 result: ArchiveResult) -> None:
+    """One issue's page (the full edition with the archive's navigation) and its calendar files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    html = relative_links(fill_placeholders(edition.html, reader_values(settings, html=True)), settings)
+    page = folder / INDEX
+    page.write_text(_BODY.sub(lambda match: match[0] + nav, html, count=1), encoding="utf-8")
+    result.pages.append(page)
+    for item_id, data in issue_calendars(settings, issue).items():
+        calendar = folder / f"{item_id}.ics"
+        calendar.write_bytes(data)
+        result.calendars.append(calendar)

@@ -1,0 +1,178 @@
+"""Markdown from issue files, as a safe HTML fragment for the email and as wrapped plain text.
+
+CommonMark through markdown-it-py with raw HTML turned off: tags typed in YAML come out as text,
+and the library's link validation refuses schemes such as `javascript:`.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from markdown_it import MarkdownIt
+from markdown_it.tree import SyntaxTreeNode
+from markupsafe import Markup
+
+WIDTH = 78
+HEADING_SHIFT = 3  # sections are <h2> and item titles <h3>: a `#` heading in a body sits below
+
+_md = MarkdownIt("commonmark", {"html": False})
+# A soft line break is a space: MRML drops a newline that stands alone between two tags, which
+# would glue `**a**` and `*b*` on consecutive lines together.
+_md.add_render_rule("softbreak", lambda *_: " ")
+
+
+@functools.lru_cache(maxsize=1024)
+def to_html(source: str) -> Markup:
+    """The HTML fragment of a Markdown text; safe to place unescaped in a template.
+
+    Cached: every edition of an issue shows the same items.
+    """
+    tokens = _md.parse(source)
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(int(token.tag[1]) + HEADING_SHIFT, 6)}"
+    return Markup(_md.renderer.render(tokens, _md.options, {}))
+
+
+class TextLinks:
+    """Numbered link references for one plain-text message.
+
+    A URL keeps its number for the whole message; `notes()` lists the URLs numbered since the
+    previous call, so each block of the message ends with the references it introduced.
+    """
+
+    def __init__(self) -> None:
+        self._numbers: dict[str, int] = {}
+        self._pending: list[str] = []
+
+    def ref(self, url: str) -> str:
+        """The marker, e.g. `[3]`, that stands for url in the text."""
+        if url not in self._numbers:
+            self._numbers[url] = len(self._numbers) + 1
+            self._pending.append(url)
+        return f"[{self._numbers[url]}]"
+
+    def notes(self) -> str:
+        lines = [f"[{self._numbers[url]}] {url}" for url in self._pending]
+        self._pending.clear()
+        return "\n".join(lines)
+
+
+def wrap(text: str, width: int = WIDTH, prefix: str = "") -> list[str]:
+    """Wrap at width, never breaking a word (a long URL overflows whole); newlines are hard breaks.
+
+    Greedy and much faster than textwrap, which dominated building the plain text.
+    Only spaces and tabs separate words: a no-break space keeps its words together.
+    """
+    indent = " " * len(prefix)
+    lines: list[str] = []
+    for index, paragraph in enumerate(text.split("\n")):
+        line = prefix if index == 0 else indent
+        empty = True
+        for word in paragraph.replace("\t", " ").split(" "):
+            if not word:
+                continue
+            if empty:
+                line += word
+                empty = False
+            elif len(line) + 1 + len(word) > width:
+                lines.append(line)
+                line = indent + word
+            else:
+                line += " " + word
+        lines.append(line.rstrip())
+    return lines
+
+
+def heading(text: str, rule: str, width: int = WIDTH) -> list[str]:
+    """A heading for plain text: the wrapped text underlined with `rule`."""
+    lines = wrap(text, width)
+    return lines + [rule * max(len(line) for line in lines)]
+
+
+def to_text(source: str, links: TextLinks, *, width: int = WIDTH) -> str:
+    """Plain text of a Markdown text: lists as lists, quotes marked `>`, links as references."""
+    renderer = _TextRenderer(links)
+    return "\n".join(renderer.join(renderer.blocks(_tree(source), width)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _tree(source: str) -> SyntaxTreeNode:
+    """The parsed Markdown (read-only once built), cached for the many editions of an issue."""
+    return SyntaxTreeNode(_md.parse(source))
+
+
+class _TextRenderer:
+    def __init__(self, links: TextLinks):
+        self.links = links
+
+    def blocks(self, node: SyntaxTreeNode, width: int) -> list[list[str]]:
+        return [lines for child in node.children if (lines := self.block(child, width))]
+
+    @staticmethod
+    def join(blocks: list[list[str]], tight: bool = False) -> list[str]:
+        lines: list[str] = []
+        for index, block in enumerate(blocks):
+            if index and not tight:
+                lines.append("")
+            lines.extend(block)
+        return lines
+
+    def block(self, node: SyntaxTreeNode, width: int) -> list[str]:
+        kind = node.type
+        if kind == "paragraph":
+            return wrap(self.inline(node.children[0]), width)
+        if kind == "heading":
+            return heading(self.inline(node.children[0]), "~", width)
+        if kind in ("bullet_list", "ordered_list"):
+            return self.list(node, width)
+        if kind == "blockquote":
+            return [f"> {line}".rstrip() for line in self.join(self.blocks(node, width - 2))]
+        if kind in ("code_block", "fence"):
+            return ["    " + line for line in node.content.rstrip("\n").split("\n")]
+        if kind == "hr":
+            return ["* * *"]
+        return []
+
+    def list(self, node: SyntaxTreeNode, width: int) -> list[str]:
+        count = len(node.children)
+        if node.type == "ordered_list":
+            start = int(node.attrs.get("start", 1))
+            size = len(str(start + count - 1)) + 2
+            markers = [f"{start + n}.".ljust(size) for n in range(count)]
+        else:
+            markers = ["- "] * count
+        tight = all(p.hidden for item in node.children for p in item.children if p.type == "paragraph")
+        lines: list[str] = []
+        for index, (item, marker) in enumerate(zip(node.children, markers, strict=True)):
+            if index and not tight:
+                lines.append("")
+            inner = self.join(self.blocks(item, width - len(marker)), tight) or [""]
+            lines.append(marker + inner[0])
+            lines += [" " * len(marker) + line if line else "" for line in inner[1:]]
+        return lines
+
+    def inline(self, node: SyntaxTreeNode) -> str:
+        parts: list[str] = []
+        for child in node.children:
+            kind = child.type
+            if kind in ("text", "code_inline"):
+                parts.append(child.content)
+            elif kind == "softbreak":
+                parts.append(" ")
+            elif kind == "hardbreak":
+                parts.append("\n")
+            elif kind == "strong":
+                parts.append(f"*{self.inline(child)}*")
+            elif kind == "em":
+                parts.append(f"_{self.inline(child)}_")
+            elif kind == "link":
+                href = str(child.attrs["href"])
+                label = self.inline(child)
+                bare = label in (href, href.removeprefix("mailto:"))
+                parts.append(label if bare else f"{label} {self.links.ref(href)}")
+            elif kind == "image":
+                parts.append(f"[image: {self.inline(child)}] {self.links.ref(str(child.attrs['src']))}")
+            else:
+                parts.append(self.inline(child))
+        return "".join(parts)

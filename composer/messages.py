@@ -1,0 +1,206 @@
+"""MIME messages: each edition encoded once, then personalised by splicing into its bytes.
+
+Building an `EmailMessage` per person costs about 9 ms for a 150 KB Update; splicing the personal
+values into the edition's pre-encoded bytes costs about 0.01 ms. Both parts are quoted-printable,
+so a placeholder may have been cut by a soft line break: the splice finds it across such breaks
+and puts the encoded value on lines of its own, which keeps every line within 76 characters.
+"""
+
+from __future__ import annotations
+
+import binascii
+import datetime as dt
+import email.policy
+import email.quoprimime
+import functools
+import hashlib
+import html
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.header import Header
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from composer.errors import SendingError
+from composer.settings import Settings
+
+if TYPE_CHECKING:
+    from composer.render import Edition
+
+POLICY = email.policy.SMTP.clone(raise_on_defect=True, max_line_length=76)  # RFC 2045 caps QP lines at 76
+_UNSAFE = re.compile(r"[\r\n\x00]")
+_SOFT_BREAK = rb"(?:=\r\n)?"
+_QP_LINE = 76
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+def safe_header(value: str, what: str) -> str:
+    """The value itself; CR, LF or NUL would start a new header, so they are refused here.
+
+    Python 3.11.7 predates the standard library's own check (CVE-2024-6923).
+    """
+    if _UNSAFE.search(value):
+        raise SendingError(f"{what} contains a line break or NUL character: {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Personal:
+    """The per-person values of one message, already checked to be one line each."""
+
+    email: str
+    name: str
+    message_id: str
+    unsubscribe: tuple[str, ...]
+    values: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class EncodedEdition:
+    """An edition as MIME bytes with holes where the personal values go."""
+
+    name: str
+    pieces: tuple[bytes | tuple[str, str], ...]
+
+    @functools.cached_property
+    def stuffed(self) -> tuple[bytes | tuple[str, str], ...]:
+        """The pieces dot-stuffed for SMTP's DATA once per edition, not once per message.
+
+        Every piece starts a line (a spliced value ends with a soft line break) and spliced values
+        never start a line with a dot, so stuffing the pieces stuffs the whole message.
+        """
+        return tuple(
+            _LEADING_DOT.sub(b"..", piece) if isinstance(piece, bytes) else piece for piece in self.pieces
+        )
+
+    def personalise(self, personal: Personal, *, dot_stuffed: bool = False) -> bytes:
+        """The complete message for one person: their headers, then the edition with their values.
+
+        `dot_stuffed` gives the bytes as they go after SMTP's DATA (lines starting with a dot doubled).
+        """
+        to = formataddr((personal.name, personal.email), charset="utf-8") if personal.name else personal.email
+        links = ",\r\n ".join(f"<{safe_header(uri, 'List-Unsubscribe')}>" for uri in personal.unsubscribe)
+        head = (
+            f"To: {safe_header(to, 'To')}\r\n"
+            f"Message-ID: {safe_header(personal.message_id, 'Message-ID')}\r\n"
+            f"List-Unsubscribe: {links}\r\n"
+        ).encode("ascii")
+        encoded: dict[tuple[str, str], bytes] = {}
+        out = [head]
+        for piece in self.stuffed if dot_stuffed else self.pieces:
+            if isinstance(piece, bytes):
+                out.append(piece)
+            else:
+                if piece not in encoded:
+                    encoded[piece] = _splice_value(personal.values[piece[0]], html_part=piece[1] == "html")
+                out.append(encoded[piece])
+        return b"".join(out)
+
+
+def encode_edition(
+    edition: Edition, *, settings: Settings, placeholders: Mapping[str, str], date: dt.datetime | None = None
+) -> EncodedEdition:
+    """Encode an edition once with the email package's strict policy; personalise() does the rest."""
+    sending = settings.sending
+    message = EmailMessage(policy=POLICY)
+    message["From"] = Address(
+        safe_header(settings.sender.name, "from.name"),
+        addr_spec=safe_header(settings.sender.email, "from.email"),
+    )
+    if settings.reply_to:
+        message["Reply-To"] = safe_header(settings.reply_to, "reply_to")
+    message["Date"] = format_datetime(date or dt.datetime.now(dt.UTC).astimezone())
+    message["List-Id"] = (
+        f"{safe_header(settings.programme.short_name, 'programme.short_name')} Update "
+        f"<{safe_header(sending.list_id, 'sending.list_id')}>"
+    )
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message.set_content(edition.text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    message.add_alternative(edition.html, subtype="html", charset="utf-8", cte="quoted-printable")
+    *_, html_part = message.iter_parts()
+    del html_part["MIME-Version"]  # add_alternative repeats it in the part; once at the top is enough
+    data = message.as_bytes()
+    delimiter = b"\r\n--" + message.get_boundary().encode("ascii")  # type: ignore[union-attr]
+    head, text, markup, tail = data.split(delimiter)
+    pieces = [
+        _subject(safe_header(edition.subject, "subject")) + head,
+        delimiter,
+        *_holes(text, placeholders, "text"),
+        delimiter,
+        *_holes(markup, placeholders, "html"),
+        delimiter,
+        tail,
+    ]
+    return EncodedEdition(edition.name, tuple(pieces))
+
+
+def message_id(*, issue: int, email: str, settings: Settings, test: bool = False) -> str:
+    """Stable per issue and person, so a receiving system can spot a copy that was sent twice."""
+    domain = settings.sender.email.rpartition("@")[2]
+    if test:
+        return f"<update-{issue}.test.{uuid.uuid4().hex}@{domain}>"
+    digest = hashlib.sha256(f"{settings.sending.list_id}\x00{issue}\x00{email.lower()}".encode()).hexdigest()
+    return f"<update-{issue}.{digest[:24]}@{domain}>"
+
+
+def list_unsubscribe(*, link: str, token: str, settings: Settings) -> tuple[str, ...]:
+    """RFC 2369 / 8058: the one-click https link and, when configured, a mailto fallback."""
+    if not link.startswith("https://"):
+        raise SendingError(
+            "sending.unsubscribe_url must be an https:// URL (one-click unsubscribe, RFC 8058)"
+        )
+    mailto = settings.sending.unsubscribe_mailto
+    if not mailto:
+        return (link,)
+    return link, f"mailto:{mailto}?subject={quote('unsubscribe ' + token)}"
+
+
+def _subject(subject: str) -> bytes:
+    """The Subject header, folded between whole encoded-words.
+
+    The email package folds an encoded-word after a space so that readers see two spaces
+    ("No 377  – 8 November"); the `Header` class splits the text itself and gets it right.
+    """
+    charset = "us-ascii" if subject.isascii() else "utf-8"
+    folded = Header(subject, charset, header_name="Subject").encode(
+        linesep="\r\n", maxlinelen=POLICY.max_line_length
+    )
+    return b"Subject: " + folded.encode("ascii") + b"\r\n"
+
+
+def _holes(data: bytes, placeholders: Mapping[str, str], part: str) -> list[bytes | tuple[str, str]]:
+    """Split encoded bytes at each placeholder token, even where a soft line break cuts one."""
+    names = {}
+    for name, token in placeholders.items():
+        if not re.fullmatch(r"[!-<>-~]+", token):
+            raise SendingError(f"placeholder {name!r} is not plain ASCII without '=': {token!r}")
+        names[_SOFT_BREAK.join(re.escape(char.encode()) for char in token)] = name
+    pattern = re.compile(b"|".join(b"(" + expression + b")" for expression in names))
+    order = list(names.values())
+    pieces: list[bytes | tuple[str, str]] = []
+    position = 0
+    for match in pattern.finditer(data):
+        pieces.append(data[position : match.start()])
+        pieces.append((order[match.lastindex - 1], part))  # type: ignore[operator]
+        position = match.end()
+    pieces.append(data[position:])
+    return pieces
+
+
+@functools.lru_cache(maxsize=4096)
+def _splice_value(value: str, *, html_part: bool) -> bytes:
+    """A value quoted-printable encoded on lines of its own, between soft line breaks.
+
+    No line of it starts with a dot, so it never needs SMTP's dot-stuffing.
+    """
+    data = (html.escape(value) if html_part else value).encode("utf-8")
+    encoded = binascii.b2a_qp(data, quotetabs=True).replace(b"=\n", b"=\r\n")
+    if encoded.startswith(b".") or b"\n." in encoded:
+        text = email.quoprimime.body_encode(data.decode("latin-1"), _QP_LINE - 2, "\r\n")
+        encoded = _LEADING_DOT.sub(b"=2E", text.encode("ascii"))
+    return b"=\r\n" + encoded + b"=\r\n"

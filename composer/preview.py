@@ -1,0 +1,411 @@
+"""`composer preview`: a local web page that shows each issue exactly as its readers receive it.
+
+It works like mkdocs's dev server: a watcher thread polls the project's files, waits for a change
+to settle, rebuilds, and keeps the last good build while a file is broken (showing the errors
+beside it); a small script injected into the preview pages, never into the emails, long-polls for
+a new build and swaps the page's content. Every URL is matched against a fixed set of routes, so
+no request ever reaches the file system.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+import jinja2
+
+from composer.archive import reader_values
+from composer.calendar import issue_calendars
+from composer.carry import long_date
+from composer.check import CheckReport, check_loaded
+from composer.editions import FULL, EditionKey, edition_name, parse_edition_name
+from composer.emailchecks import HTML_LIMIT
+from composer.errors import ComposerError, IssueNotFound, Problem, ValidationFailed
+from composer.model import Issue
+from composer.project import CONTACTS_FILE, ISSUES_DIR, SETTINGS_FILE, Project, load_project
+from composer.recipients import Lists, Recipient, read_lists
+from composer.render import Edition, Renderer, fill_placeholders
+
+WATCHED = (SETTINGS_FILE, CONTACTS_FILE, ISSUES_DIR, "templates", "recipients")
+TEMPLATES = Path("templates") / "preview"
+WIDTHS = {"desktop": 800, "phone": 375}
+VIEWS = {"html": "HTML", "text": "Plain text", "source": "HTML source"}
+EMAIL_TYPES = {"html": "text/html", "txt": "text/plain", "html.txt": "text/plain"}
+VIEW_EXTENSIONS = {"html": "html", "text": "txt", "source": "html.txt"}
+LONG_POLL_SECONDS = 25.0
+MEMBER = "member:"
+
+_ISSUE = re.compile(r"/issue/(\d+)/")
+_EMAIL = re.compile(r"/issue/(\d+)/email/([a-z0-9+-]+)\.(html|txt|html\.txt)")
+_CALENDAR = re.compile(r"/issue/(\d+)/calendar/([a-z0-9-]+)\.ics")
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: bytes
+    content_type: str = "text/html; charset=utf-8"
+
+
+NOT_FOUND = Response(HTTPStatus.NOT_FOUND, b"Not found", "text/plain; charset=utf-8")
+
+
+@dataclass
+class IssueView:
+    """One issue as one build sees it: `composer check`'s findings and editions, and any other
+    edition (a single network when members exist, `everyone`) rendered on demand."""
+
+    checked: CheckReport
+    renderer: Renderer
+    lock: threading.RLock  # one for all rendering: the CSS inliner is not known to be thread-safe
+    editions: dict[EditionKey, Edition] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.editions = {edition.key: edition for edition in self.checked.editions}
+
+    def edition(self, key: EditionKey) -> Edition:
+        with self.lock:
+            if key not in self.editions:
+                self.editions[key] = self.renderer.edition(self.checked.plan, key)
+            return self.editions[key]
+
+
+@dataclass(frozen=True)
+class IssueState:
+    """What the issue page shows: a view (this build's, or the last good one) and the problems."""
+
+    view: IssueView | None
+    problems: list[Problem]
+    render_error: str = ""
+
+    @property
+    def broken(self) -> bool:
+        return bool(self.render_error) or any(p.severity == "error" for p in self.problems)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Whom the page previews: an edition, or one named member (who gets their edition)."""
+
+    key: EditionKey
+    recipient: Recipient | None = None
+
+    @property
+    def value(self) -> str:
+        return MEMBER + self.recipient.person.email if self.recipient else edition_name(self.key)
+
+    def values(self, project: Project, *, html: bool) -> dict[str, str]:
+        """Placeholder values: the member's own, or those of a reader nobody knows."""
+        return reader_values(
+            project.settings,
+            html=html,
+            name=self.recipient.person.name if self.recipient else "",
+            networks=[project.networks[n].name for n in self.key or ()],
+        )
+
+    def email_url(self, number: int, view: str) -> str:
+        url = f"/issue/{number}/email/{edition_name(self.key)}.{VIEW_EXTENSIONS[view]}"
+        return url + (f"?member={quote(self.recipient.person.email)}" if self.recipient else "")
+
+
+@dataclass
+class Build:
+    """One rebuild. While the shared files are broken, `project` stays the last one that loaded."""
+
+    id: int
+    project: Project | None
+    renderer: Renderer | None
+    lists: Lists | None
+    failure: list[Problem]
+    issues: dict[int, IssueState] = field(default_factory=dict)
+
+    def choose(self, value: str) -> Choice | None:
+        """The Choice named by an edition selector value, or None if it names nothing known."""
+        if self.project is None:
+            return None
+        if value.startswith(MEMBER):
+            wanted = value.removeprefix(MEMBER).lower()
+            recipients = self.lists.recipients() if self.lists else iter(())
+            recipient = next((r for r in recipients if r.person.email.lower() == wanted), None)
+            return Choice(recipient.edition, recipient) if recipient else None
+        key = parse_edition_name(value)
+        return Choice(key) if key is None or key <= self.project.networks.keys() else None
+
+    def options(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """The edition selector's groups of (value, label)."""
+        assert self.project is not None
+        networks = [(edition_name(frozenset([n.id])), n.name) for n in self.project.networks.values()]
+        editions = [("full", "Full edition (every item)"), ("everyone", "Items for everyone only")]
+        groups = [("Editions", editions), ("Networks", networks)]
+        if self.lists is not None:
+            members = [(MEMBER + r.person.email, f"{r.person.name} <{r.person.email}>")
+                       for r in self.lists.recipients()]
+            groups.append(("Members", members))
+        return groups
+
+
+def snapshot(root: Path) -> dict[Path, tuple[int, int, int]]:
+    """Inode, size and mtime of every watched file: any edit, even an atomic save, changes it."""
+    found: dict[Path, tuple[int, int, int]] = {}
+    for name in WATCHED:
+        top = root / name
+        for path in [top, *top.rglob("*")] if top.is_dir() else [top]:
+            try:
+                info = path.stat()
+            except OSError:
+                continue
+            if not path.is_dir():
+                found[path] = (info.st_ino, info.st_size, info.st_mtime_ns)
+    return found
+
+
+class Preview:
+    """The preview application: builds, routes and rendering, with no sockets (tests call it)."""
+
+    def __init__(self, root: Path, *, interval: float = 0.5, settle: float = 0.3):
+        self.root = root.resolve()
+        self.interval, self.settle = interval, settle
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._stopped = threading.Event()
+        self._last_good: dict[int, IssueView] = {}
+        self.pages = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(self.root / TEMPLATES),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+        )
+        self.pages.filters["long_date"] = long_date
+        self.pages.filters["kb"] = lambda size: f"{size / 1024:.1f} KB"
+        self.build = Build(0, None, None, None, [])
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        """Load the project again; if it cannot load, keep the last one and record why."""
+        previous = self.build
+        try:
+            project = load_project(self.root)
+            build = Build(previous.id + 1, project, Renderer(project), read_lists(project), [])
+        except ValidationFailed as exc:
+            build = replace(previous, id=previous.id + 1, failure=exc.problems, issues={})
+        with self._changed:
+            self.build = build
+            self._changed.notify_all()
+
+    def watch(self) -> None:
+        """Rebuild whenever the watched files change and then stay still for `settle` seconds."""
+        seen = snapshot(self.root)
+        while not self._stopped.wait(self.interval):
+            current = snapshot(self.root)
+            if current == seen:
+                continue
+            while not self._stopped.wait(self.settle):
+                latest = snapshot(self.root)
+                if latest == current:
+                    break
+                current = latest
+            seen = current
+            self.rebuild()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        with self._changed:
+            self._changed.notify_all()
+
+    def wait_for_build(self, since: int, timeout: float = LONG_POLL_SECONDS) -> int:
+        with self._changed:
+            self._changed.wait_for(lambda: self.build.id != since or self._stopped.is_set(), timeout)
+            return self.build.id
+
+    def issue(self, build: Build, number: int) -> IssueState:
+        """The issue's state in this build, checked once per build (raises IssueNotFound)."""
+        with self._lock:
+            if number not in build.issues:
+                build.issues[number] = self._check(build, number)
+            return build.issues[number]
+
+    def _check(self, build: Build, number: int) -> IssueState:
+        """Check and render the issue; while it is broken, show its last good view beside the errors.
+
+        A build whose shared files are broken checks the last project that loaded (its errors are
+        shown on every page, so they are not repeated here).
+        """
+        last_good = self._last_good.get(number)
+        if build.project is None or build.renderer is None:
+            return IssueState(last_good, [])
+        try:
+            checked = check_loaded(build.project, str(number))
+        except ValidationFailed as exc:
+            return IssueState(last_good, exc.problems)
+        except IssueNotFound:
+            raise
+        except ComposerError as exc:  # a template that does not render names its file and line
+            return IssueState(last_good, [], str(exc))
+        view = IssueView(checked, build.renderer, self._lock)
+        if not build.failure:
+            self._last_good[number] = view
+        return IssueState(view, checked.problems)
+
+    def respond(self, target: str) -> Response:
+        """The response to a GET of `target` (path and query); anything unknown is a 404."""
+        parts = urlsplit(target)
+        path, query = unquote(parts.path), {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        build = self.build
+        try:
+            if path == "/livereload":
+                since = query.get("since", "")
+                body = json.dumps({"build": self.wait_for_build(int(since) if since.isdigit() else -1)})
+                return Response(HTTPStatus.OK, body.encode(), "application/json")
+            if path == "/":
+                return self._page("index.html.j2", build, rows=index_rows(build.project))
+            if match := _ISSUE.fullmatch(path):
+                return self._issue_page(build, int(match[1]), query)
+            if match := _EMAIL.fullmatch(path):
+                return self._email(build, int(match[1]), match[2], match[3], query.get("member"))
+            if match := _CALENDAR.fullmatch(path):
+                return self._calendar(build, int(match[1]), match[2])
+        except (IssueNotFound, LookupError):
+            pass
+        return NOT_FOUND
+
+    def _page(self, template: str, build: Build, **context: Any) -> Response:
+        html = self.pages.get_template(template).render(build=build, **context)
+        return Response(HTTPStatus.OK, html.encode())
+
+    def _issue_page(self, build: Build, number: int, query: dict[str, str]) -> Response:
+        state = self.issue(build, number)
+        width = query["width"] if query.get("width") in WIDTHS else "desktop"
+        view = query["view"] if query.get("view") in VIEWS else "html"
+        context: dict[str, Any] = {"number": number, "state": state, "width": width, "view": view,
+                                   "widths": WIDTHS, "views": VIEWS, "gmail_clip": HTML_LIMIT}
+        if state.view is not None and build.project is not None:
+            choice = build.choose(query.get("edition", "full")) or Choice(FULL)
+            context.update(plan=state.view.checked.plan, choice=choice, options=build.options(),
+                           email_url=choice.email_url(number, view),
+                           list_problems=build.lists.problems if build.lists else [])
+            try:
+                context["edition"] = edition = state.view.edition(choice.key)
+                context["size"] = len(edition.html.encode())
+                selection = edition.selection
+                context["events"] = [(item, number) for item in selection.items if item.event]
+                context["events"] += [(r.item, r.version_issue) for r in selection.reminders if r.item.event]
+            except ComposerError as exc:
+                context["render_problem"] = str(exc)
+        return self._page("issue.html.j2", build, **context)
+
+    def _email(self, build: Build, number: int, name: str, kind: str, member: str | None) -> Response:
+        choice = build.choose(f"{MEMBER}{member}" if member else name)
+        if choice is None or edition_name(choice.key) != name:
+            return NOT_FOUND
+        state = self.issue(build, number)
+        if state.view is None or build.project is None:
+            return NOT_FOUND
+        edition = state.view.edition(choice.key)
+        values = choice.values(build.project, html=kind != "txt")
+        body = fill_placeholders(edition.text if kind == "txt" else edition.html, values)
+        return Response(HTTPStatus.OK, body.encode(), f"{EMAIL_TYPES[kind]}; charset=utf-8")
+
+    def _calendar(self, build: Build, number: int, item_id: str) -> Response:
+        state = self.issue(build, number)
+        if state.view is None or build.project is None:
+            return NOT_FOUND
+        files = issue_calendars(build.project.settings, state.view.checked.plan.issue)
+        return Response(HTTPStatus.OK, files[item_id], "text/calendar; charset=utf-8")
+
+
+@dataclass(frozen=True)
+class IndexRow:
+    number: int | None
+    file: str
+    problems: list[Problem]
+    issue: Issue | None = None
+
+
+def index_rows(project: Project | None) -> list[IndexRow]:
+    """The index's issues, newest first; a broken file shows its number if it has one."""
+    if project is None:
+        return []
+    rows = [IndexRow(s.number, project.rel(s.path), project.problems_for(s.number), s.issue)
+            for s in project.issues]
+    for path, number in project.broken.items():
+        problems = project.problems_for(number) if number else project.problems.get(path, [])
+        rows.append(IndexRow(number, project.rel(path), problems))
+    return sorted(rows, key=lambda row: row.number or 0, reverse=True)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: PreviewServer
+
+    def do_GET(self) -> None:  # noqa: N802 (the http.server API)
+        try:
+            response = self.server.app.respond(self.path)
+        except Exception as exc:  # a bug must not take the preview down with it
+            response = Response(HTTPStatus.INTERNAL_SERVER_ERROR, f"Preview failed: {exc!r}".encode(),
+                                "text/plain; charset=utf-8")
+        try:
+            self.send_response(response.status)
+            self.send_header("Content-Type", response.content_type)
+            self.send_header("Content-Length", str(len(response.body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(response.body)
+        except ConnectionError:
+            pass  # the browser moved on (a long poll outlived its page): nobody to answer
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        """Quiet: the core never prints."""
+
+
+class PreviewServer(ThreadingHTTPServer):
+    """The HTTP server around a Preview, with the watcher thread that rebuilds it."""
+
+    daemon_threads = True
+
+    def __init__(self, app: Preview, host: str, port: int):
+        super().__init__((host, port), _Handler)
+        self.app = app
+        self.url = f"http://{host}:{self.server_port}/"
+
+    def watch(self) -> None:
+        threading.Thread(target=self.app.watch, name="preview-watcher", daemon=True).start()
+
+    def start(self) -> PreviewServer:
+        """Watch and serve in background threads (tests; `serve` blocks instead)."""
+        self.watch()
+        threading.Thread(target=self.serve_forever, name="preview-server", daemon=True).start()
+        return self
+
+    def close(self) -> None:
+        self.app.stop()
+        self.shutdown()
+        self.server_close()
+
+
+def open_preview(root: Path, *, host: str = "127.0.0.1", port: int = 8000, interval: float = 0.5,
+                 settle: float = 0.3) -> PreviewServer:
+    """Build the project once and bind the server (port 0: any free port)."""
+    try:
+        return PreviewServer(Preview(root, interval=interval, settle=settle), host, port)
+    except OSError as exc:
+        raise ComposerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+
+
+def serve(root: Path, *, host: str, port: int, on_ready: Callable[[str], None]) -> None:
+    """`composer preview`: serve until Ctrl-C; `on_ready` gets the URL once it is listening."""
+    server = open_preview(root, host=host, port=port)
+    server.watch()
+    on_ready(server.url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.app.stop()
+        server.server_close()

@@ -1,0 +1,440 @@
+"""Mailing lists: the members CSV and the suppression file, read the way a spreadsheet writes them.
+
+Excel writes UTF-8 with a BOM ("CSV UTF-8"), Windows-1252 ("CSV"), CRLF line endings and header
+names in whatever case the user typed; all of that is read. Every problem keeps its line number,
+and the same address on several rows becomes one person with the union of their networks.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import re
+from array import array
+from collections import Counter
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO, overload
+
+from email_validator import EmailNotValidError, validate_email
+
+from composer.editions import EditionKey, edition_key
+from composer.errors import ComposerError, Problem, Severity, TokenError, ValidationFailed
+from composer.model import Network
+from composer.project import NETWORKS_FILE, Project, load_project
+from composer.tokens import secret, verify_token
+
+MEMBERS_FILE = "recipients/members.csv"
+SUPPRESSED_FILE = "recipients/suppressed.csv"
+MEMBER_COLUMNS = ("email", "name", "organisation", "networks")
+SUPPRESSED_COLUMNS = ("email", "network", "date")
+ALL_NETWORKS = None
+_SEPARATOR = "\x1f"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """One member; `email` is the ASCII form that goes into the envelope and the To header."""
+
+    email: str
+    name: str
+    organisation: str
+    networks: frozenset[str]
+    line: int
+
+
+class People(Sequence[Person]):
+    """The members in file order, each kept as one string: 100,000 people take about 15 MB.
+
+    Person objects are made as they are read; the fields are joined by a control character,
+    which `_text` refuses in every field, so they always split back the same.
+    """
+
+    def __init__(self) -> None:
+        self._rows: list[str] = []
+        self._networks: list[frozenset[str]] = []
+        self._network_index: dict[frozenset[str], int] = {}
+
+    def append(self, person: Person) -> None:
+        self._rows.append(self._pack(person))
+
+    def __setitem__(self, index: int, person: Person) -> None:
+        self._rows[index] = self._pack(person)
+
+    @overload
+    def __getitem__(self, index: int) -> Person: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Person]: ...
+
+    def __getitem__(self, index: int | slice) -> Person | list[Person]:
+        if isinstance(index, slice):
+            return [self._unpack(row) for row in self._rows[index]]
+        return self._unpack(self._rows[index])
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __iter__(self) -> Iterator[Person]:
+        return map(self._unpack, self._rows)
+
+    def _pack(self, person: Person) -> str:
+        number = self._network_index.setdefault(person.networks, len(self._networks))
+        if number == len(self._networks):
+            self._networks.append(person.networks)
+        return _SEPARATOR.join(
+            (person.email, person.name, person.organisation, str(number), str(person.line))
+        )
+
+    def _unpack(self, row: str) -> Person:
+        email, name, organisation, number, line = row.split(_SEPARATOR)
+        return Person(email, name, organisation, self._networks[int(number)], int(line))
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """A person as they are sent to: their networks less any they have unsubscribed from."""
+
+    person: Person
+    networks: frozenset[str]
+
+    @property
+    def edition(self) -> EditionKey:
+        return edition_key(self.networks)
+
+
+@dataclass
+class Lists:
+    """The members and suppressions of a project, with every problem found reading them."""
+
+    networks: dict[str, Network]
+    people: People
+    suppressed: dict[str, frozenset[str | None]]
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    def require_valid(self) -> None:
+        """Nothing is sent while the lists have errors."""
+        if self.errors:
+            raise ValidationFailed(self.problems)
+
+    def networks_of(self, person: Person) -> frozenset[str] | None:
+        """The networks a person is still sent for; None when they unsubscribed from everything."""
+        blocked = self.suppressed.get(person.email.lower())
+        if not blocked:
+            return person.networks
+        if ALL_NETWORKS in blocked or (person.networks and person.networks <= blocked):
+            return None
+        return person.networks - blocked
+
+    def recipients(self, *, networks: Collection[str] | None = None) -> Iterator[Recipient]:
+        """Everyone who gets this issue, in file order; `networks` keeps only members of those."""
+        for person in self.people:
+            if networks is not None and person.networks.isdisjoint(networks):
+                continue
+            effective = self.networks_of(person)
+            if effective is not None:
+                yield Recipient(person, effective)
+
+    def find(self, email: str) -> Person | None:
+        wanted = email.strip().lower()
+        return next((p for p in self.people if p.email.lower() == wanted), None)
+
+    def as_dict(self) -> dict[str, object]:
+        members: Counter[str] = Counter()
+        receiving: Counter[str] = Counter()
+        for person in self.people:
+            members.update(person.networks)
+            receiving.update(self.networks_of(person) or ())
+        recipients = list(self.recipients())
+        return {
+            "ok": not self.errors,
+            "people": len(self.people),
+            "recipients": len(recipients),
+            "editions": len({r.edition for r in recipients}),
+            "networks": [
+                {
+                    "id": network_id,
+                    "name": network.name,
+                    "members": members[network_id],
+                    "suppressed": members[network_id] - receiving[network_id],
+                    "receiving": receiving[network_id],
+                }
+                for network_id, network in self.networks.items()
+            ],
+            "problems": [p.as_dict() for p in self.problems],
+        }
+
+
+def usable_address(value: str) -> str:
+    """The ASCII form of an address for envelopes and headers (no DNS lookup); raises if unusable."""
+    valid = validate_email(value.strip(), check_deliverability=False, allow_smtputf8=False)
+    return valid.ascii_email or valid.normalized
+
+
+def lists_overview(root: Path) -> Lists:
+    """`composer lists`: the project's lists with their problems (the caller decides the exit)."""
+    return read_lists(load_project(root))
+
+
+def read_lists(project: Project) -> Lists:
+    """Read members.csv and suppressed.csv; problems are collected, never raised."""
+    problems: list[Problem] = []
+    suppressed = _read_suppressed(project, problems)
+    people = _read_members(project, problems)
+    return Lists(project.networks, people, suppressed, problems)
+
+
+@dataclass(frozen=True)
+class Unsubscribed:
+    """The outcome of `composer unsubscribe`: who, from what, and whether the file changed."""
+
+    email: str
+    network: str | None
+    added: bool
+    member: bool
+    file: Path
+
+
+def unsubscribe(
+    root: Path,
+    target: str,
+    *,
+    network: str | None = None,
+    env: Mapping[str, str] | None = None,
+    today: dt.date | None = None,
+) -> Unsubscribed:
+    """Add an address (or the address of a verified token) to the suppression file, once."""
+    project = load_project(root)
+    if "@" in target:
+        try:
+            email = usable_address(target)
+        except EmailNotValidError as exc:
+            raise ComposerError(f"{target!r} is not a usable address: {exc}") from None
+    else:
+        request = verify_token(target, key=secret(env))
+        if network and request.network and network != request.network:
+            raise TokenError(f"the token is for network {request.network!r}, not {network!r}")
+        email, network = request.email, network or request.network
+    if network is not None and network not in project.networks:
+        raise ComposerError(f"unknown network id {network!r} (see {NETWORKS_FILE})")
+    lists = read_lists(project)
+    blocked = lists.suppressed.get(email.lower(), frozenset())
+    path = project.root / SUPPRESSED_FILE
+    added = ALL_NETWORKS not in blocked and network not in blocked
+    if added:
+        _append_row(path, SUPPRESSED_COLUMNS, (email, network or "", (today or dt.date.today()).isoformat()))
+    return Unsubscribed(email, network, added, lists.find(email) is not None, path)
+
+
+def _append_row(path: Path, header: tuple[str, ...], values: tuple[str, ...]) -> None:
+    """Append one ASCII row, keeping the file's line endings (ASCII is valid in UTF-8 and cp1252)."""
+    existing = path.read_bytes() if path.exists() else b""
+    newline = "\r\n" if b"\r\n" in existing else "\n"
+    text = io.StringIO()
+    if not existing.strip():
+        text.write(",".join(header) + newline)
+    elif not existing.endswith((b"\n", b"\r")):
+        text.write(newline)
+    csv.writer(text, lineterminator=newline).writerow(values)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("ab") as stream:
+        stream.write(text.getvalue().encode("ascii"))
+
+
+def _read_members(project: Project, problems: list[Problem]) -> People:
+    people = People()
+    seen: set[int] = set()
+    hashes = array("q")  # one hash per person, in file order: far smaller than a dict of addresses
+    for row in _rows(
+        project.root / MEMBERS_FILE, MEMBERS_FILE, MEMBER_COLUMNS, problems, required=("email", "networks")
+    ):
+        email = _address(row)
+        name, organisation = _text(row, "name"), _text(row, "organisation")
+        networks = _network_ids(row, project.networks)
+        if email is None or name is None or organisation is None or networks is None:
+            continue
+        key = email.lower()
+        position = _position(people, hashes, hash(key), key) if hash(key) in seen else None
+        if position is not None:
+            first = people[position]
+            merged = first.networks | networks
+            people[position] = Person(
+                first.email, first.name or name, first.organisation or organisation, merged, first.line
+            )
+            row.report(
+                f"{email} is also on line {first.line}: merged into one person with networks "
+                f"{', '.join(sorted(merged)) or '(none)'}",
+                "email",
+                "warning",
+            )
+            continue
+        seen.add(hash(key))
+        hashes.append(hash(key))
+        people.append(Person(email, name, organisation, networks, row.line))
+    return people
+
+
+def _position(people: People, hashes: array[int], digest: int, key: str) -> int | None:
+    """Where an address first appeared; equal hashes are compared by address to be sure."""
+    start = 0
+    while True:
+        try:
+            start = hashes.index(digest, start)
+        except ValueError:
+            return None
+        if people[start].email.lower() == key:
+            return start
+        start += 1
+
+
+def _read_suppressed(project: Project, problems: list[Problem]) -> dict[str, frozenset[str | None]]:
+    found: dict[str, set[str | None]] = {}
+    path = project.root / SUPPRESSED_FILE
+    if not path.exists():
+        return {}
+    for row in _rows(path, SUPPRESSED_FILE, SUPPRESSED_COLUMNS, problems, required=("email",)):
+        email = _address(row)
+        network = row["network"].lower() or ALL_NETWORKS
+        if network is not None and network not in project.networks:
+            row.report(
+                f"unknown network id {network!r} (see {NETWORKS_FILE}); leave it empty for every network",
+                "network",
+            )
+            continue
+        if row["date"]:
+            try:
+                dt.date.fromisoformat(row["date"])
+            except ValueError:
+                row.report(f"{row['date']!r} is not a date like 2019-10-18", "date", "warning")
+        if email is not None:
+            found.setdefault(email.lower(), set()).add(network)
+    return {email: frozenset(networks) for email, networks in found.items()}
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One data row of a CSV file: its stripped cells by column name, and where to report."""
+
+    file: str
+    line: int
+    cells: dict[str, str]
+    problems: list[Problem]
+
+    def __getitem__(self, column: str) -> str:
+        return self.cells.get(column, "").strip()
+
+    def report(self, message: str, column: str, severity: Severity = "error") -> None:
+        self.problems.append(Problem(self.file, message, self.line, column, severity))
+
+
+def _address(row: _Row) -> str | None:
+    """The address in its ASCII form, or None after reporting why it cannot be used."""
+    value = row["email"]
+    if not value:
+        row.report("no email address", "email")
+        return None
+    try:
+        return usable_address(value)
+    except EmailNotValidError as exc:
+        row.report(f"{value!r} is not a usable address: {exc}", "email")
+        return None
+
+
+def _text(row: _Row, column: str) -> str | None:
+    """A one-line value: line breaks and control characters could smuggle headers into a message."""
+    value = row[column]
+    if _CONTROL.search(value):
+        row.report(f"{column} contains a line break or control character: keep it on one line", column)
+        return None
+    return value
+
+
+def _network_ids(row: _Row, known: dict[str, Network]) -> frozenset[str] | None:
+    ids = frozenset(part.strip().lower() for part in row["networks"].split(";") if part.strip())
+    unknown = sorted(ids - known.keys())
+    for network_id in unknown:
+        row.report(
+            f"unknown network id {network_id!r} (see {NETWORKS_FILE}; separate ids with ';')", "networks"
+        )
+    return None if unknown else ids
+
+
+def _rows(
+    path: Path, file: str, columns: tuple[str, ...], problems: list[Problem], *, required: tuple[str, ...]
+) -> Iterator[_Row]:
+    """Each data row, streamed; header names in any case and order, line numbers as in the file."""
+    if not path.exists():
+        problems.append(Problem(file, f"missing: create it with the header {','.join(columns)}"))
+        return
+    encoding = _encoding(path)
+    if encoding != "utf-8-sig":
+        problems.append(
+            Problem(
+                file,
+                "not UTF-8, read as Windows-1252: in Excel, save it as 'CSV UTF-8 (Comma delimited)'",
+                None,
+                "",
+                "warning",
+            )
+        )
+    with path.open(encoding=encoding, newline="") as stream:
+        reader = csv.reader(stream, dialect=_dialect(stream))
+        header = [name.strip().lower() for name in next(reader, [])]
+        missing = [name for name in required if name not in header]
+        if missing:
+            problems.append(
+                Problem(
+                    file, f"the header has no {', '.join(missing)} column (expected: {','.join(columns)})", 1
+                )
+            )
+            return
+        position = {name: header.index(name) for name in columns if name in header}
+        start = reader.line_num + 1
+        for cells in reader:
+            line, start = start, reader.line_num + 1
+            if not any(cell.strip() for cell in cells):
+                problems.append(Problem(file, "empty row: ignored", line, "", "warning"))
+            elif any(cell.strip() for cell in cells[len(header) :]):
+                problems.append(
+                    Problem(
+                        file,
+                        f"{len(cells)} fields but the header has {len(header)}: "
+                        "is there an unquoted comma in a name?",
+                        line,
+                    )
+                )
+            else:
+                values = {name: cells[i] for name, i in position.items() if i < len(cells)}
+                yield _Row(file, line, values, problems)
+
+
+def _encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM) when the bytes decode as such, else Excel's Windows-1252."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as stream:
+        try:
+            while chunk := stream.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+    return "utf-8-sig"
+
+
+def _dialect(stream: TextIO) -> type[csv.Dialect]:
+    """Comma by default; a header with only semicolons or tabs is Excel in another locale."""
+    first = stream.readline()
+    stream.seek(0)
+    if "," not in first:
+        for delimiter in (";", "\t"):
+            if delimiter in first:
+                return type("Excel", (csv.excel,), {"delimiter": delimiter})
+    return csv.excel

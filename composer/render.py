@@ -1,0 +1,268 @@
+"""Rendering an edition: Jinja2 templates → MJML → HTML (mjml-python) → CSS inlined (premailer).
+
+Templates in the project's `templates/` hold all markup; this module only prepares what they show
+and runs the pipeline. Content is passed to templates as values, never as template source, so
+Jinja syntax typed in an issue is shown literally. Nothing here touches the network: no web font
+is declared, premailer may not download stylesheets, and cssutils' fetcher for `@import` refuses.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import cssutils  # type: ignore[import-untyped]
+import jinja2
+import mjml
+from premailer import Premailer  # type: ignore[import-untyped]
+
+from composer.carry import Plan, long_date
+from composer.editions import EditionKey, Selection, edition_name, select
+from composer.errors import ComposerError
+from composer.markdown import TextLinks, heading, to_html, to_text, wrap
+from composer.project import Project
+from composer.settings import Settings
+
+HTML_TEMPLATE = "email.mjml.j2"
+CSS_TEMPLATE = "email.css.j2"
+TEXT_TEMPLATE = "email.txt.j2"
+PREHEADER_LENGTH = 140
+
+PLACEHOLDERS: dict[str, str] = {
+    "name": "%%COMPOSER_NAME%%",
+    "unsubscribe_url": "%%COMPOSER_UNSUBSCRIBE_URL%%",
+    "networks": "%%COMPOSER_NETWORKS%%",
+}
+
+SUBJECT_FIELDS = ("programme", "short_name", "number", "date")
+_SUBJECT_FIELD = re.compile(r"\{(" + "|".join(SUBJECT_FIELDS) + r")\}")
+
+
+@dataclass(frozen=True)
+class Edition:
+    """One finished edition; the placeholder tokens are left in for sending to fill per person."""
+
+    key: EditionKey
+    name: str
+    selection: Selection
+    subject: str
+    preheader: str
+    html: str
+    text: str
+
+
+def archive_page_url(settings: Settings, number: int) -> str:
+    """The web archive's page of an issue: where "view in browser" points."""
+    return f"{str(settings.archive_url).rstrip('/')}/{number}/"
+
+
+_page_url = archive_page_url  # Renderer's parameter of the same name would shadow it
+
+
+def calendar_url(settings: Settings, number: int, item_id: str) -> str:
+    """The .ics file of an item's event, published with the archive page of issue `number`."""
+    return f"{archive_page_url(settings, number)}{item_id}.ics"
+
+
+def fill_placeholders(text: str, values: Mapping[str, str]) -> str:
+    """Replace tokens by values given by logical name; values go in as given (escape for HTML)."""
+    for name, value in values.items():
+        text = text.replace(PLACEHOLDERS[name], value)
+    return text
+
+
+def subject_line(pattern: str, *, settings: Settings, plan: Plan) -> str:
+    """Fill {programme} {short_name} {number} {date}; other braces stay for the checks to flag."""
+    values = {
+        "programme": settings.programme.name,
+        "short_name": settings.programme.short_name,
+        "number": str(plan.issue.number),
+        "date": long_date(plan.issue.date),
+    }
+    return _SUBJECT_FIELD.sub(lambda match: values[match[1]], pattern)
+
+
+def default_preheader(selection: Selection, *, limit: int = PREHEADER_LENGTH) -> str:
+    """This edition's item titles, cut at a word before `limit`: what the inbox shows first."""
+    titles = [item.title for item in selection.items] or [r.item.title for r in selection.reminders]
+    text = "This week: " + "; ".join(titles) if titles else ""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ;:,–-") + "…"
+
+
+class _TextHelper:
+    """What the plain-text template needs from Python: Markdown, wrapping and link references."""
+
+    def __init__(self) -> None:
+        self.links = TextLinks()
+
+    def markdown(self, source: str) -> str:
+        return to_text(source, self.links)
+
+    def ref(self, url: object) -> str:
+        return self.links.ref(str(url))
+
+    def notes(self) -> str:
+        return self.links.notes()
+
+    @staticmethod
+    def wrap(text: str, prefix: str = "") -> str:
+        return "\n".join(wrap(text, prefix=prefix))
+
+    @staticmethod
+    def heading(text: str, rule: str = "-") -> str:
+        return "\n".join(heading(text, rule))
+
+
+def _refuse_fetch(url: str) -> None:
+    """cssutils' fetcher for `@import`: nothing is ever fetched (None means "not available")."""
+    return None
+
+
+cssutils.util._defaultFetcher = _refuse_fetch  # premailer parses with cssutils' default fetcher
+cssutils.log.setLevel(logging.CRITICAL)  # it warns about every mso-* and -webkit-* property
+
+
+def compile_mjml(source: str) -> str:
+    """MJML to HTML with MRML; no web fonts, comments dropped (Outlook's conditionals stay)."""
+    try:
+        return mjml.mjml2html(source, disable_comments=True, fonts={})
+    except ValueError as exc:
+        raise ComposerError(f"templates/{HTML_TEMPLATE} does not give valid MJML: {exc}") from exc
+
+
+_STYLE_TAG = "<style"
+_PRE = re.compile(r"(<pre\b.*?</pre>)", re.S | re.I)
+_NEWLINES = re.compile(r"\n\s*")
+_BETWEEN_TAGS = re.compile(r">\n(?=<)")
+
+
+def minify(html: str) -> str:
+    """Drop indentation and the newlines left between tags; <pre> is kept as it is.
+
+    MRML already drops whitespace-only text between tags in the body (so does our Markdown
+    renderer's output, which has no soft newlines): what is left is in the head and in Outlook's
+    conditional comments, where it never shows.
+    """
+    parts = _PRE.split(html) if "<pre" in html else [html]
+    parts[::2] = [_BETWEEN_TAGS.sub(">", _NEWLINES.sub("\n", part)) for part in parts[::2]]
+    return "".join(parts)
+
+
+def inline_css(html: str, css: str) -> str:
+    """Inline the template's CSS into the compiled HTML, then minify.
+
+    MJML's own <style> blocks (resets, responsive columns) stay in the head untouched; inlining
+    them would repeat the same declarations on every table cell.
+    """
+    marked = html.replace(_STYLE_TAG, f'{_STYLE_TAG} data-premailer="ignore"')
+    inliner = Premailer(
+        marked,
+        css_text=[css],
+        allow_network=False,
+        disable_validation=True,
+        disable_basic_attributes=["width", "height", "align", "valign", "bgcolor"],
+        strip_important=False,
+        cssutils_logging_level=logging.CRITICAL,
+    )
+    return "<!doctype html>" + minify(inliner.transform(pretty_print=False))
+
+
+class Renderer:
+    """Loads a project's templates once; renders any edition of any issue."""
+
+    def __init__(self, project: Project, *, archive_page_url: Callable[[int], str] | None = None):
+        self.project = project
+        self.settings = project.settings
+        self.page_url = archive_page_url or functools.partial(_page_url, self.settings)
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(project.root / "templates"),
+            autoescape=jinja2.select_autoescape(
+                enabled_extensions=("mjml.j2", "html.j2"), disabled_extensions=("txt.j2", "css.j2")
+            ),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.filters["long_date"] = long_date
+        self.env.filters["markdown"] = to_html
+        self._css: str | None = None
+
+    def render_template(self, name: str, context: Mapping[str, Any]) -> str:
+        """Render one of the project's templates; a broken or missing one is named with its line."""
+        try:
+            return self.env.get_template(name).render(context)
+        except jinja2.TemplateNotFound as exc:
+            raise ComposerError(
+                f"templates/{exc.name} is missing from {self.project.root}: copy it from the example project"
+            ) from exc
+        except jinja2.TemplateSyntaxError as exc:
+            raise ComposerError(f"templates/{exc.name}:{exc.lineno}: {exc.message}") from exc
+        except jinja2.TemplateError as exc:
+            raise ComposerError(f"templates/{name}: {exc.message}") from exc
+
+    def context(self, plan: Plan, key: EditionKey) -> dict[str, Any]:
+        """Everything the templates see for one edition."""
+        settings, issue = self.settings, plan.issue
+        selection = select(plan, key)
+        return {
+            "settings": settings,
+            "branding": settings.branding,
+            "issue": issue,
+            "edition": selection,
+            "full": key is None,
+            "items": selection.items,
+            "reminders": selection.reminders,
+            "tools": plan.tools,
+            "contacts": self.project.contacts,
+            "contacts_of": lambda item: [self.project.contacts[id_] for id_ in item.contacts],
+            "network_names": lambda item: [self.project.networks[id_].name for id_ in item.networks],
+            "intro": settings.intro if issue.intro is None else issue.intro,
+            "subject": subject_line(issue.subject or settings.subject, settings=settings, plan=plan),
+            "preheader": issue.preheader or default_preheader(selection),
+            "placeholders": PLACEHOLDERS,
+            "view_url": self.page_url(issue.number),
+            "page_url": self.page_url,
+            "calendar_url": lambda number, item_id: calendar_url(settings, number, item_id),
+        }
+
+    def mjml(self, context: Mapping[str, Any]) -> str:
+        """The Jinja stage of the HTML: MJML source, ready for compile_mjml."""
+        return self.render_template(HTML_TEMPLATE, context)
+
+    def css(self) -> str:
+        """The CSS to inline; it depends on the branding only, so it is rendered once."""
+        if self._css is None:
+            self._css = self.render_template(CSS_TEMPLATE, {"branding": self.settings.branding})
+        return self._css
+
+    def text(self, context: Mapping[str, Any]) -> str:
+        """The plain-text part, with runs of blank lines that the template's ifs leave reduced to one."""
+        raw = self.render_template(TEXT_TEMPLATE, {**context, "t": _TextHelper()})
+        lines = [line.rstrip() for line in raw.strip().split("\n")]
+        return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
+
+    def edition(self, plan: Plan, key: EditionKey) -> Edition:
+        """One edition (key None: the full edition) through the whole pipeline."""
+        context = self.context(plan, key)
+        html = inline_css(compile_mjml(self.mjml(context)), self.css())
+        return Edition(
+            key=key,
+            name=edition_name(key),
+            selection=context["edition"],
+            subject=context["subject"],
+            preheader=context["preheader"],
+            html=html,
+            text=self.text(context),
+        )
+
+
+def render_editions(project: Project, plan: Plan, keys: Iterable[EditionKey]) -> list[Edition]:
+    """The editions of one issue, rendered with one Renderer (templates loaded once)."""
+    renderer = Renderer(project)
+    return [renderer.edition(plan, key) for key in keys]

@@ -1,0 +1,272 @@
+"""Where messages go: .eml files in an outbox folder, or an SMTP server through aiosmtplib.
+
+Both take one message with an explicit envelope: the recipients are never read from the headers.
+A session sends many messages in turn; SMTP sessions keep their connection open between them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ipaddress
+import os
+import re
+import ssl
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Protocol
+
+import aiosmtplib
+
+from composer.errors import SendingError
+from composer.settings import Smtp
+
+PASSWORD_VARIABLE = "COMPOSER_SMTP_PASSWORD"
+_FILE_SAFE = re.compile(r"[^a-z0-9@._+-]")
+
+
+class TemporaryFailure(Exception):
+    """Worth trying again later: a 4xx reply, a dropped connection, a timeout."""
+
+    def __init__(self, reply: str):
+        super().__init__(reply)
+        self.reply = reply
+
+
+class PermanentFailure(Exception):
+    """A 5xx reply about this one message or recipient: never retried."""
+
+    def __init__(self, reply: str):
+        super().__init__(reply)
+        self.reply = reply
+
+
+class Session(Protocol):
+    async def send(self, *, sender: str, recipient: str, data: bytes, before_data: Callable[[], None]) -> str:
+        """Deliver one message (CRLF lines; dot-stuffed if the transport says so).
+
+        `before_data` runs just before the content is handed over.
+        """
+
+    async def close(self) -> None: ...
+
+
+class Transport(Protocol):
+    name: str
+    connections: int
+    dot_stuffed: bool
+
+    async def open(self) -> Session:
+        """A ready session; raises SendingError when the setup itself is wrong (TLS, login)."""
+
+
+class Outbox:
+    """One .eml file per person: the default that works on any machine, and a record to inspect."""
+
+    name = "outbox"
+    connections = 1
+    dot_stuffed = False
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    async def open(self) -> Session:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SendingError(f"cannot create the outbox folder {self.folder}: {exc}") from exc
+        return self
+
+    async def send(self, *, sender: str, recipient: str, data: bytes, before_data: Callable[[], None]) -> str:
+        path = self.folder / eml_name(recipient)
+        before_data()
+        partial = path.with_suffix(".part")
+        try:
+            partial.write_bytes(data)
+            os.replace(partial, path)
+        except OSError as exc:
+            raise TemporaryFailure(f"cannot write {path}: {exc}") from exc
+        return f"written to {path}"
+
+    async def close(self) -> None:
+        return None
+
+
+def eml_name(address: str) -> str:
+    """A file name per address that is safe everywhere and never shared by two addresses."""
+    lowered = address.lower()
+    safe = _FILE_SAFE.sub("_", lowered)
+    if safe != lowered:
+        safe += "-" + hashlib.sha256(lowered.encode()).hexdigest()[:8]
+    return safe + ".eml"
+
+
+class SmtpTransport:
+    """aiosmtplib with explicit TLS: STARTTLS or implicit TLS with certificate checks.
+
+    Plain text only to a loopback host or when allow_plaintext says so: a missing STARTTLS is an
+    error, never a silent fall-back.
+    """
+
+    name = "smtp"
+    dot_stuffed = True
+
+    def __init__(self, smtp: Smtp, env: Mapping[str, str] | None = None):
+        env = os.environ if env is None else env
+        if not smtp.host:
+            raise SendingError("no SMTP host: set sending.smtp.host in composer.yaml or COMPOSER_SMTP_HOST")
+        if smtp.security == "none" and not (smtp.allow_plaintext or _is_loopback(smtp.host)):
+            raise SendingError(
+                f"security: none would send in plain text to {smtp.host}: use starttls or tls, "
+                "or set sending.smtp.allow_plaintext: true if that network is trusted"
+            )
+        self.password = env.get(PASSWORD_VARIABLE) if smtp.username else None
+        if smtp.username and not self.password:
+            raise SendingError(
+                f"the SMTP password for {smtp.username} comes from {PASSWORD_VARIABLE}: set it"
+            )
+        self.smtp = smtp
+        self.connections = smtp.connections
+        self.port = smtp.port or (465 if smtp.security == "tls" else 587)
+
+    async def open(self) -> Session:
+        session = _SmtpSession(self)
+        await session.connect()
+        return session
+
+    def client(self) -> aiosmtplib.SMTP:
+        return aiosmtplib.SMTP(
+            hostname=self.smtp.host,
+            port=self.port,
+            use_tls=self.smtp.security == "tls",
+            start_tls=self.smtp.security == "starttls",
+            tls_context=ssl.create_default_context() if self.smtp.security != "none" else None,
+            timeout=self.smtp.timeout,
+        )
+
+
+class _SmtpSession:
+    def __init__(self, transport: SmtpTransport):
+        self.transport = transport
+        self.client = transport.client()
+
+    async def connect(self) -> None:
+        """Connect, secure and log in; configuration problems stop the whole send."""
+        where = f"{self.transport.smtp.host}:{self.transport.port}"
+        self.client = self.transport.client()
+        try:
+            await self.client.connect()
+            if self.transport.smtp.username:
+                await self.client.login(self.transport.smtp.username, self.transport.password or "")
+            if self.client.is_ehlo_or_helo_needed:
+                await self.client.ehlo()
+        except (ssl.SSLCertVerificationError, aiosmtplib.SMTPConnectError) as exc:
+            untrusted = exc if isinstance(exc, ssl.SSLCertVerificationError) else exc.__cause__
+            if isinstance(untrusted, ssl.SSLCertVerificationError):
+                raise SendingError(
+                    f"{where}: the server's certificate is not trusted ({untrusted.verify_message})"
+                ) from exc
+            raise TemporaryFailure(f"cannot connect to {where}: {exc}") from exc
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            raise SendingError(
+                f"{where} refused the login for {self.transport.smtp.username}: {exc.code} {exc.message}"
+            ) from exc
+        except aiosmtplib.SMTPException as exc:
+            if "STARTTLS" in str(exc):
+                raise SendingError(
+                    f"{where} does not offer STARTTLS: refusing to send in plain text "
+                    "(use security: tls for port 465)"
+                ) from exc
+            raise TemporaryFailure(f"cannot connect to {where}: {exc}") from exc
+        except OSError as exc:
+            raise TemporaryFailure(f"cannot connect to {where}: {exc}") from exc
+
+    async def send(self, *, sender: str, recipient: str, data: bytes, before_data: Callable[[], None]) -> str:
+        """MAIL, RCPT and DATA with explicit addresses (already validated ASCII), replies checked here."""
+        if not self.client.is_connected:
+            await self.connect()
+        client, stage = self.client, "MAIL"
+        try:
+            reply = await client.execute_command(b"MAIL", b"FROM:<" + sender.encode("ascii") + b">")
+            if reply.code == 250:
+                stage = "RCPT"
+                # One recipient per message: its refusal is this message's outcome, never lost.
+                reply = await client.execute_command(b"RCPT", b"TO:<" + recipient.encode("ascii") + b">")
+            if reply.code in (250, 251):
+                before_data()
+                stage = "DATA"
+                reply = await self._data(data)
+        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
+            client.close()
+            raise TemporaryFailure(f"connection lost: {exc}") from exc
+        text = f"{reply.code} {reply.message}"
+        if stage == "DATA" and reply.code == 250:
+            return text
+        await self._reset(reply.code)
+        if reply.code < 500:
+            raise TemporaryFailure(text)
+        if stage == "MAIL":
+            raise SendingError(f"the server refused the sender {sender}: {text}")
+        raise PermanentFailure(text)
+
+    async def _data(self, data: bytes) -> aiosmtplib.SMTPResponse:
+        """DATA for a message already in wire form (CRLF, dot-stuffed).
+
+        aiosmtplib's data() would scan every message again with two regular expressions: most of
+        the sender's CPU time for a 60 KB message.
+        """
+        start = await self.client.execute_command(b"DATA")
+        protocol = self.client.protocol
+        if start.code != 354 or protocol is None:
+            return start
+        protocol.write(data + b".\r\n")
+        return await protocol.read_response(timeout=self.transport.smtp.timeout)
+
+    async def _reset(self, code: int) -> None:
+        """After a refusal the connection is reused: RSET, or drop it when the server is leaving."""
+        if code == 421 or not self.client.is_connected:
+            self.client.close()
+            return
+        try:
+            await self.client.rset()
+        except (TimeoutError, aiosmtplib.SMTPException, OSError):
+            self.client.close()
+
+    async def close(self) -> None:
+        if self.client.is_connected:
+            try:
+                await self.client.quit()
+            except (TimeoutError, aiosmtplib.SMTPException, OSError):
+                self.client.close()
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class RateLimit:
+    """Spaces messages evenly to stay under the account's per-minute limit, and counts the day's."""
+
+    def __init__(self, *, per_minute: int | None, per_day: int | None = None, sent_today: int = 0):
+        self.interval = 60.0 / per_minute if per_minute else 0.0
+        self.per_day = per_day
+        self.sent_today = sent_today
+        self._next = 0.0
+
+    async def wait(self) -> bool:
+        """Wait for the next slot; False when the daily limit is reached."""
+        if self.per_day is not None and self.sent_today >= self.per_day:
+            return False
+        self.sent_today += 1
+        now = time.monotonic()
+        start = max(now, self._next)
+        self._next = start + self.interval
+        if start > now:
+            await asyncio.sleep(start - now)
+        return True

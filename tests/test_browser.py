@@ -1,0 +1,155 @@
+"""The preview and the archive in a real headless Chromium: what staff and readers actually see."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import copy_example
+from playwright.sync_api import Browser, Frame, FrameLocator, Locator, Page, expect, sync_playwright
+
+from composer.archive import build_archive
+from composer.editions import edition_key, receives
+from composer.preview import PreviewServer, open_preview
+from composer.project import SourcedIssue, load_project
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+TIMEOUT = 15_000  # ms: a rebuild renders every edition of the issue, about a second
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium"
+)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_example(tmp_path_factory.mktemp("browser") / "project")
+
+
+@pytest.fixture(scope="module")
+def server(project: Path) -> Iterator[PreviewServer]:
+    running = open_preview(project, port=0, interval=0.05, settle=0.1).start()
+    yield running
+    running.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT)
+    yield context.new_page()
+    context.close()
+
+
+def latest(project: Path) -> SourcedIssue:
+    return load_project(project).issues[-1]
+
+
+def two_networks(issue: SourcedIssue) -> tuple[str, str]:
+    """Two networks such that each receives an item of this issue that the other does not."""
+    networks = sorted({n for item in issue.issue.items for n in item.networks})
+    receiving = {n: {i.id for i in issue.issue.items if receives(i, edition_key([n]))} for n in networks}
+    for first in networks:
+        for second in networks:
+            if receiving[first] - receiving[second] and receiving[second] - receiving[first]:
+                return first, second
+    raise AssertionError(f"issue {issue.number} has no two networks with items of their own")
+
+
+def heading(frame: Page | FrameLocator, text: str) -> Locator:
+    """An item title (or the masthead) as the reader sees it: a heading, not the hidden preheader."""
+    return frame.get_by_role("heading", name=text, exact=True)
+
+
+def no_horizontal_scroll(frame: Page | Frame) -> bool:
+    root = "document.documentElement"
+    return bool(frame.evaluate(f"() => {root}.scrollWidth <= {root}.clientWidth"))
+
+
+def test_index_editions_phone_width_and_plain_text(page: Page, server: PreviewServer, project: Path) -> None:
+    issue = latest(project)
+    page.goto(server.url)
+    expect(page.locator("#issues tbody tr")).to_have_count(len(load_project(project).issues))
+    page.get_by_role("link", name=f"No {issue.number}").click()
+    expect(page.locator("h1")).to_contain_text(f"Update No {issue.number}")
+    email = page.frame_locator("#email")
+    for item in issue.issue.items:
+        expect(heading(email, item.title)).to_be_visible()
+
+    first, second = two_networks(issue)
+    for network in (first, second):  # the second's own items appear, the first's own vanish
+        page.select_option("select[name=edition]", network)
+        expect(page).to_have_url(re.compile(f"edition={network}"))
+        key = edition_key([network])
+        for item in issue.issue.items:
+            title = heading(email, item.title)
+            expect(title).to_be_visible() if receives(item, key) else expect(title).to_have_count(0)
+
+    page.select_option("select[name=width]", "phone")
+    expect(page.locator("#email")).to_have_attribute("width", "375")
+    expect(heading(email, f"UPDATE NO {issue.number}")).to_be_visible()
+    frame = page.frame(url=re.compile(r"/email/"))
+    assert frame is not None
+    assert frame.evaluate("() => document.documentElement.clientWidth") <= 375
+    assert no_horizontal_scroll(frame)
+
+    page.select_option("select[name=view]", "text")
+    expect(page.locator("#email")).to_have_attribute("src", re.compile(r"\.txt$"))
+    expect(email.locator("body")).to_contain_text(f"UPDATE NO {issue.number}")
+    expect(email.locator("body")).not_to_contain_text("<mj-")
+
+
+def test_live_reload_and_broken_yaml(page: Page, server: PreviewServer, project: Path) -> None:
+    issue = latest(project)
+    path, title = issue.path, issue.issue.items[0].title
+    original = path.read_text(encoding="utf-8")
+    page.goto(f"{server.url}issue/{issue.number}/")
+    email = page.frame_locator("#email")
+    expect(heading(email, title)).to_be_visible()
+    page.evaluate("() => { window.notReloaded = true; }")
+    try:
+        path.write_text(original.replace(title, "Saved a moment ago"), encoding="utf-8")
+        expect(heading(email, "Saved a moment ago")).to_be_visible()
+
+        broken = original.replace("items:", "items: [", 1)
+        path.write_text(broken, encoding="utf-8")
+        errors = page.locator("#issue-errors")
+        expect(errors).to_contain_text(re.compile(rf"issues/{issue.number}\.yaml:\d+"))
+        expect(errors).to_contain_text("YAML syntax error")
+        expect(page.locator("#email")).to_be_visible()  # the last good version stays beside the error
+    finally:
+        path.write_text(original, encoding="utf-8")
+    expect(page.locator("#issue-errors")).to_have_count(0)
+    expect(heading(email, title)).to_be_visible()
+    assert page.evaluate("() => window.notReloaded") is True  # the page's own script did it all
+
+
+def test_archive_works_from_disk_and_fits_a_phone(browser: Browser, project: Path, tmp_path: Path) -> None:
+    result = build_archive(project, out=tmp_path / "site")
+    context = browser.new_context(viewport={"width": 375, "height": 740})
+    context.set_default_timeout(TIMEOUT)
+    page = context.new_page()
+    try:
+        page.goto((result.out / "index.html").as_uri())
+        assert no_horizontal_scroll(page)
+        issue = latest(project)
+        page.get_by_role("link", name=re.compile(f"Update No {issue.number}")).click()
+        expect(page).to_have_url(re.compile(rf"/{issue.number}/index\.html$"))
+        expect(heading(page, issue.issue.items[0].title)).to_be_visible()
+        assert no_horizontal_scroll(page)
+        page.get_by_role("link", name="All Updates").click()
+        expect(page).to_have_url(re.compile(r"/site/index\.html$"))
+    finally:
+        context.close()

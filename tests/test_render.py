@@ -1,0 +1,313 @@
+"""Rendering editions: what each reader sees, parsed as HTML and read as text."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import lxml.html
+import pytest
+from conftest import REPO, copy_example
+
+from composer.check import edition_keys
+from composer.editions import FULL, edition_key
+from composer.errors import ComposerError
+from composer.project import Project, issue_files, load_project
+from composer.render import (
+    PLACEHOLDERS,
+    Edition,
+    Renderer,
+    archive_page_url,
+    calendar_url,
+    fill_placeholders,
+    inline_css,
+    render_editions,
+)
+
+GOLDEN = Path(__file__).parent / "golden"
+REGENERATE = "COMPOSER_REGENERATE_GOLDEN"
+
+
+@dataclass
+class Rendered:
+    project: Project
+    number: int
+    editions: list[Edition]
+
+    @property
+    def full(self) -> Edition:
+        return next(e for e in self.editions if e.key is FULL)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    return load_project(copy_example(tmp_path_factory.mktemp("render") / "project"))
+
+
+@pytest.fixture(scope="module")
+def largest(project: Project) -> Rendered:
+    """Every edition of the example issue whose full edition is the largest."""
+    renderer = Renderer(project)
+    sizes = {s.number: len(renderer.edition(project.plan(s.number), FULL).html) for s in project.issues}
+    number = max(sizes, key=lambda n: sizes[n])
+    return Rendered(project, number, render_editions(project, project.plan(number), edition_keys(project)))
+
+
+def parse(html: str) -> lxml.html.HtmlElement:
+    return lxml.html.document_fromstring(html)
+
+
+def flat(text: str) -> str:
+    """Text with its wrapping undone, to look for a phrase that may span lines."""
+    return " ".join(text.split())
+
+
+def test_one_edition_per_set_of_networks_among_the_recipients(largest: Rendered) -> None:
+    from composer.recipients import read_lists
+
+    expected = {r.edition for r in read_lists(largest.project).recipients()}
+    keys = [e.key for e in largest.editions]
+    assert keys[0] is FULL and set(keys[1:]) == expected and len(keys) == len(expected) + 1
+
+
+def test_every_item_of_the_edition_and_no_other(largest: Rendered) -> None:
+    plan = largest.project.plan(largest.number)
+    every_title = {item.title for item in plan.issue.items} | {r.item.title for r in plan.reminders}
+    for edition in largest.editions:
+        wanted = [i.id for i in edition.selection.items] + [r.item.id for r in edition.selection.reminders]
+        doc = parse(edition.html)
+        shown = [div.get("id").removeprefix("item-") for div in doc.xpath("//div[starts-with(@id, 'item-')]")]
+        assert shown == wanted, edition.name
+        titles = {h.text_content() for h in doc.xpath("//h3")}
+        expected = {i.title for i in edition.selection.items}
+        expected |= {r.item.title for r in edition.selection.reminders}
+        assert titles == expected
+        text = flat(edition.text)
+        for title in every_title:
+            assert (flat(title) in text) == (title in expected), (edition.name, title)
+
+
+def test_network_editions_hold_the_items_for_everyone_and_their_networks(largest: Rendered) -> None:
+    plan = largest.project.plan(largest.number)
+    for edition in largest.editions[1:]:
+        for item in plan.issue.items:
+            wanted = not item.networks or bool(edition.key & set(item.networks))
+            assert (item in edition.selection.items) == wanted
+
+
+def test_action_required_is_boxed_and_contacts_link_to_their_cards(largest: Rendered) -> None:
+    doc = parse(largest.full.html)
+    for item in largest.full.selection.items:
+        (div,) = doc.xpath(f"//div[@id='item-{item.id}']")
+        if item.action.strip():
+            (box,) = div.xpath(".//table[contains(@class, 'a')]//td")
+            assert "Action required" in box.text_content()
+            assert "border-left" in box.get("style")
+            first_words = " ".join(item.action.split()[:3]).strip("*_")
+            assert first_words.split("*")[0] in flat(box.text_content())
+        links = [a.get("href") for a in div.xpath(".//a[starts-with(@href, '#contact-')]")]
+        assert links == [f"#contact-{c}" for c in item.contacts]
+        for href in links:
+            (card,) = doc.xpath(f"//*[@id='{href[1:]}']")
+            assert largest.project.contacts[href.removeprefix("#contact-")].email in card.text_content()
+
+
+def test_network_label_and_event_calendar_link(largest: Rendered) -> None:
+    doc = parse(largest.full.html)
+    settings = largest.project.settings
+    shown = [*largest.full.selection.items, *(r.item for r in largest.full.selection.reminders)]
+    assert any(item.event for item in shown) and any(item.networks for item in shown)
+    for reminder_or_item in shown:
+        (div,) = doc.xpath(f"//div[@id='item-{reminder_or_item.id}']")
+        labels = div.xpath(".//p[contains(@class, 'l')]")
+        if reminder_or_item.networks:
+            names = [largest.project.networks[n].name for n in reminder_or_item.networks]
+            assert labels[0].text_content() == " · ".join(names)
+        else:
+            assert not labels
+        calendar = [a.get("href") for a in div.xpath(".//a[text()='Add to calendar']")]
+        assert len(calendar) == (1 if reminder_or_item.event else 0)
+    item = next(i for i in largest.full.selection.items if i.event)
+    url = calendar_url(settings, largest.number, item.id)
+    assert url == f"{archive_page_url(settings, largest.number)}{item.id}.ics"
+    assert url in largest.full.text and url in largest.full.html
+
+
+def test_email_structure_for_mail_clients(largest: Rendered) -> None:
+    for edition in largest.editions:
+        doc = parse(edition.html)
+        assert edition.html.startswith("<!doctype html>")
+        assert doc.get("lang") == largest.project.settings.programme.language
+        assert "<!--[if mso | IE]>" in edition.html  # Outlook's conditional tables kept
+        assert not doc.xpath("//script") and not doc.xpath("//link")
+        assert not re.search(r"@import|fonts\.googleapis", edition.html)
+        images = doc.xpath("//img")
+        assert images and all(img.get("alt", "").strip() for img in images)
+        assert all(img.get("src").startswith("https://") for img in images)
+        for a in doc.xpath("//a[@href]"):
+            assert re.match(r"https://|mailto:|#|%%COMPOSER_", a.get("href")), a.get("href")
+        style = sum(len(s.text_content().encode()) for s in doc.xpath("//style"))
+        assert style < 16 * 1024
+        assert doc.xpath("//title")[0].text_content() == edition.subject
+        assert edition.preheader and edition.preheader in doc.text_content()
+
+
+def test_full_edition_of_the_largest_issue_is_under_60_kb(largest: Rendered) -> None:
+    size = len(largest.full.html.encode())
+    assert size < 60 * 1024, f"issue {largest.number}: {size} bytes"
+    assert max(len(e.html.encode()) for e in largest.editions) == size
+
+
+def test_text_part_carries_every_link_of_the_html(largest: Rendered) -> None:
+    for edition in largest.editions:
+        doc = parse(edition.html)
+        for a in doc.xpath("//a[@href]"):
+            href = a.get("href")
+            if href.startswith("#"):
+                continue
+            assert href.removeprefix("mailto:") in edition.text, (edition.name, href)
+
+
+def test_text_is_wrapped_and_free_of_markup(largest: Rendered) -> None:
+    for edition in largest.editions:
+        for line in edition.text.splitlines():
+            assert len(line) <= 78 or " " not in line.strip(), line
+        assert not re.search(r"</?[a-zA-Z][^>]*>|&(#\d+|[a-z]+);", edition.text)
+    text = largest.full.text
+    assert "THIS WEEK" in text and "ACTION REQUIRED:" in text and "CONTACT DETAILS" in text
+    assert re.search(r"^- \S", text, re.M) and re.search(r"^1\. \S", text, re.M)
+    references = re.findall(r"^\[(\d+)\] (https?://\S+)$", text, re.M)
+    assert [int(n) for n, _ in references] == list(range(1, len(references) + 1))
+    for number, _ in references:
+        assert re.search(rf"\S \[{number}\]", text)
+
+
+def test_placeholders_survive_and_fill(largest: Rendered) -> None:
+    values = {"name": "Zoë Whitfield", "unsubscribe_url": "https://u.example/t?x=1", "networks": "SEND"}
+    for edition in largest.editions:
+        network_edition = bool(edition.key)
+        for part in (edition.html, edition.text):
+            assert PLACEHOLDERS["name"] in part and PLACEHOLDERS["unsubscribe_url"] in part
+            assert (PLACEHOLDERS["networks"] in part) == network_edition
+            filled = fill_placeholders(part, values)
+            assert "%%COMPOSER_" not in filled and "Dear Zoë Whitfield," in filled
+        assert parse(edition.html).xpath(f"//a[@href='{PLACEHOLDERS['unsubscribe_url']}']")
+    assert "full edition" in largest.full.text and "for programme staff" in flat(largest.full.text)
+    with pytest.raises(KeyError):
+        fill_placeholders("x", {"nmae": "typo"})
+
+
+def test_view_in_browser_points_at_the_archive_page(largest: Rendered) -> None:
+    url = archive_page_url(largest.project.settings, largest.number)
+    assert url == f"{str(largest.project.settings.archive_url).rstrip('/')}/{largest.number}/"
+    assert parse(largest.full.html).xpath(f"//a[@href='{url}']") and url in largest.full.text
+    custom = Renderer(largest.project, archive_page_url=lambda n: f"http://127.0.0.1:8000/issue/{n}/")
+    edition = custom.edition(largest.project.plan(largest.number), FULL)
+    assert f"http://127.0.0.1:8000/issue/{largest.number}/" in edition.html
+
+
+def test_reminders_show_their_action_and_link_back(largest: Rendered) -> None:
+    reminders = largest.full.selection.reminders
+    assert reminders
+    doc = parse(largest.full.html)
+    for reminder in reminders:
+        (div,) = doc.xpath(f"//div[@id='item-{reminder.item.id}']")
+        back = f"{archive_page_url(largest.project.settings, reminder.version_issue)}#item-{reminder.item.id}"
+        assert div.xpath(f".//a[@href='{back}']") and back in largest.full.text
+        assert f"From Update No {reminder.first_issue}" in div.text_content()
+
+
+ATTACK = "\"><img src=x onerror=alert(1)> {{ 7*7 }} <script>alert(2)</script> {% if 1 %}if{% endif %}"
+
+
+def test_injection_is_inert_in_html_and_literal_in_text(example: Path, write) -> None:  # type: ignore[no-untyped-def]
+    quoted = ATTACK.replace("'", "''")
+    write("issues/378.yaml", f"""
+        number: 378
+        date: 2019-11-15
+        subject: 'Update {{number}} {quoted}'
+        items:
+          - id: attack
+            title: '{quoted}'
+            body: |
+              Body {ATTACK}
+
+              [bad](javascript:alert(3)) and <a href="https://evil.example/">raw link</a>
+            action: |
+              Act {ATTACK}
+        """)
+    project = load_project(example)
+    edition = Renderer(project).edition(project.plan(378), FULL)
+    doc = parse(edition.html)
+    assert not doc.xpath("//script")
+    assert not doc.xpath("//*[@onerror]") and not doc.xpath("//img[@src='x']")
+    assert not doc.xpath("//a[starts-with(@href, 'javascript')]")
+    assert not doc.xpath("//a[@href='https://evil.example/']")
+    (title,) = doc.xpath("//div[@id='item-attack']/h3")
+    attack = ATTACK
+    assert title.text_content() == attack
+    body = doc.xpath("//div[@id='item-attack']")[0].text_content()
+    assert "Body " + attack in body and "Act " + attack in body and "49" not in body
+    assert doc.xpath("//title")[0].text_content() == f"Update 378 {attack}"
+    text = edition.text
+    assert flat(f"Body {attack}") in flat(text) and flat(f"Act {attack}") in flat(text)
+    assert flat(attack) in flat(text) and "[bad](javascript:alert(3))" in text
+    assert '<a href="https://evil.example/">raw link</a>' in flat(text)
+
+
+def test_build_opens_no_socket(example: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from composer.build import build_loaded
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"network access: {args}")
+
+    project = load_project(example)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    result = build_loaded(project, None, out=example / "out")
+    assert result.editions and not result.report.errors
+    css = "@import url('http://127.0.0.1:9/x.css'); @import 'https://fonts.example/y.css'; .c p{color:red}"
+    html = ("<html><head><style>@import url(http://127.0.0.1:9/z.css);</style></head>"
+            "<body class='c'><p>x</p></body></html>")
+    assert 'style="color:red"' in inline_css(html, css)
+
+
+def test_a_broken_template_is_named_with_its_line(example: Path) -> None:
+    (example / "templates" / "_item.mjml.j2").write_text("<div>\n{% if %}\n</div>\n", encoding="utf-8")
+    project = load_project(example)
+    with pytest.raises(ComposerError, match=r"templates/_item\.mjml\.j2:2"):
+        Renderer(project).edition(project.plan(374), FULL)
+    (example / "templates" / "email.txt.j2").unlink()
+    with pytest.raises(ComposerError, match=r"templates/email\.txt\.j2 is missing"):
+        Renderer(project).text({})
+
+
+def test_items_for_everyone_only_edition(project: Project) -> None:
+    plan = project.plan(project.issues[-1].number)
+    edition = Renderer(project).edition(plan, edition_key([]))
+    assert edition.name == "everyone"
+    assert [i.id for i in edition.selection.items] == [i.id for i in plan.issue.items if not i.networks]
+    assert PLACEHOLDERS["networks"] not in edition.html and "contact of" in edition.text
+
+
+def golden_cases() -> Iterator[tuple[int, str]]:
+    first = issue_files(REPO)[0]
+    yield int(first.stem), "full"
+
+
+@pytest.mark.parametrize(("number", "name"), list(golden_cases()))
+def test_plain_text_matches_the_golden_file(project: Project, number: int, name: str) -> None:
+    """The plain text of the first example issue, as reviewed; COMPOSER_REGENERATE_GOLDEN=1 rewrites it."""
+    edition = Renderer(project).edition(project.plan(number), FULL)
+    golden = GOLDEN / f"{number}-{name}.txt"
+    if os.environ.get(REGENERATE):
+        golden.parent.mkdir(exist_ok=True)
+        golden.write_text(edition.text, encoding="utf-8")
+    assert golden.exists(), f"no golden file: run with {REGENERATE}=1 and review {golden}"
+    assert edition.text == golden.read_text(encoding="utf-8")

@@ -1,0 +1,123 @@
+"""The pre-send email checks that `composer check` runs on every edition."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from composer.check import check_loaded
+from composer.cli import main
+from composer.emailchecks import HTML_LIMIT, HTML_WARNING, check_editions, contrast
+from composer.project import load_project
+from composer.render import PLACEHOLDERS, Renderer
+
+NEXT = """\
+number: 378
+date: 2019-11-15
+subject: "{programme} No {number}: {numbr}"
+preheader: "%s"
+items:
+  - id: links
+    title: Links of every kind
+    networks: [send]
+    body: |
+      An [old site](http://old.example/page), a [relative one](/local/page) and a picture:
+
+      ![](https://img.example/chart.png)
+
+      Dear {{ name }}, hello.
+    action: Reply to [us](mailto:someone@secip.example.org).
+"""
+
+
+def line_of(path: Path, text: str) -> int:
+    return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+
+
+def messages(problems: list) -> list[tuple[str, str, int | None, str]]:  # type: ignore[type-arg]
+    return [(p.severity, p.field, p.line, p.message) for p in problems]
+
+
+def test_content_problems_point_at_the_item_line(example: Path) -> None:
+    path = example / "issues" / "378.yaml"
+    path.write_text(NEXT % ("x" * 200), encoding="utf-8")
+    report = check_loaded(load_project(example), "378")
+    found = messages(report.problems)
+    body = line_of(path, "body: |")
+    assert ("warning", "items[links].body", body, "link http://old.example/page is not https: use https:// "
+            "if the site supports it") in found
+    assert any(s == "error" and f == "items[links].body" and line == body and "/local/page is not an absolute"
+               in m for s, f, line, m in found)
+    assert any(s == "error" and "chart.png has no alt text" in m and line == body for s, _, line, m in found)
+    preheader = line_of(path, "preheader:")
+    assert any(s == "warning" and f == "preheader" and line == preheader and "200 characters" in m
+               for s, f, line, m in found)
+    assert any(s == "warning" and f == "subject" and "{numbr}" in m for s, f, _, m in found)
+    assert any(s == "warning" and "{{ name }} is shown literally" in m for s, _, _, m in found)
+    # each problem once, although the item is in several editions
+    assert len(found) == len(set(found))
+    assert all(p.file == "issues/378.yaml" for p in report.problems)
+
+    result = CliRunner().invoke(main, ["check", "378", "--project", str(example)])
+    assert result.exit_code == 1
+    assert f"issues/378.yaml:{body}: items[links].body: link /local/page" in result.output
+
+
+def big_issue(example: Path, body_bytes: int) -> None:
+    paragraph = "Words of a long report that somebody pasted in whole. " * 8
+    body = "\n\n".join([paragraph] * (body_bytes // len(paragraph) + 1))
+    indented = "\n".join("      " + line for line in body.splitlines())
+    (example / "issues" / "378.yaml").write_text(
+        f"number: 378\ndate: 2019-11-15\nitems:\n  - id: long\n    title: Long\n    networks: [send]\n"
+        f"    action: Read it.\n    body: |\n{indented}\n",
+        encoding="utf-8",
+    )
+
+
+def full_size(example: Path) -> int:
+    project = load_project(example)
+    return len(Renderer(project).edition(project.plan(378), None).html.encode())
+
+
+@pytest.mark.parametrize(
+    ("target", "severity"), [(HTML_WARNING + 8 * 1024, "warning"), (HTML_LIMIT + 4 * 1024, "error")]
+)
+def test_size_against_gmail_clipping(example: Path, target: int, severity: str) -> None:
+    big_issue(example, 0)
+    base = full_size(example)
+    big_issue(example, target - base)
+    assert HTML_WARNING < full_size(example) if severity == "warning" else full_size(example) >= HTML_LIMIT
+    report = check_loaded(load_project(example), "378")
+    sized = {p.field: p.severity for p in report.problems if "Gmail clips" in p.message}
+    assert sized["edition full"] == severity
+    # the long item is for one network: only its editions grow
+    assert all(f == "edition full" or "send" in f.removeprefix("edition ").split("+") for f in sized)
+
+
+def test_style_block_over_16_kb_and_unknown_placeholder(example: Path) -> None:
+    template = example / "templates" / "email.mjml.j2"
+    rules = "".join(f".unused-rule-{n} a:hover{{color:#123456}}\n" for n in range(600))
+    source = template.read_text(encoding="utf-8")
+    source = source.replace("</mj-head>", f"<mj-style>{rules}</mj-style>\n</mj-head>")
+    source = source.replace("Dear {{ placeholders.name }}", "Dear %%COMPOSER_FIRSTNAME%%")
+    template.write_text(source, encoding="utf-8")
+    project = load_project(example)
+    sourced = project.find("374")
+    edition = Renderer(project).edition(project.plan(374), None)
+    found = check_editions([edition], sourced, file="issues/374.yaml")
+    assert any("<style> blocks hold" in p.message and p.severity == "error" for p in found)
+    assert any("unknown placeholder %%COMPOSER_FIRSTNAME%% in the HTML part" in p.message for p in found)
+    assert PLACEHOLDERS["name"] not in edition.html
+
+
+def test_pale_branding_colours_are_flagged(example: Path) -> None:
+    settings = example / "composer.yaml"
+    text = settings.read_text(encoding="utf-8")
+    settings.write_text(text.replace('accent_colour: "#c8102e"', 'accent_colour: "#ff9999"'), encoding="utf-8")
+    report = check_loaded(load_project(example), "374")
+    (problem,) = report.problems
+    assert (problem.file, problem.field, problem.severity) == ("composer.yaml", "branding.accent_colour", "warning")
+    assert "#ff9999 on #ffffff has a contrast of 2.0:1" in problem.message
+    assert round(contrast("#777777", "#ffffff"), 2) == 4.48 and contrast("#000000", "#ffffff") == 21
