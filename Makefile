@@ -23,9 +23,13 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; } || \
 	  echo "chromium is not installed: the browser tests will be skipped"
 
+# The main job on the example programme: the plan and checks, every edition, the web archive,
+# and the send itself into outbox/ (the built-in transport when no SMTP server is configured).
 demo: install
 	$(BIN)/composer check
 	$(BIN)/composer build
+	$(BIN)/composer archive
+	COMPOSER_SECRET=$(DEMO_SECRET) $(BIN)/composer send --yes --transport outbox
 
 test: install browser
 	$(BIN)/python -m pytest
