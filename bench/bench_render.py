@@ -70,9 +70,11 @@ def main() -> None:
     samples = [stage_times(renderer, plan, key) for _ in range(args.runs) for key in keys]
     per_edition = statistics.median(sum(s) for s in samples)
     totals = [sum(s[i] for s in samples) for i in range(3)]
-    print(f"Issue {number}, the largest example: full edition {len(full.html.encode()) / 1024:.1f} KB, "
-          f"{len(keys)} editions, built {args.runs} times "
-          f"(first render of the process: {cold * 1000:.0f} ms)")
+    print(
+        f"Issue {number}, the largest example: full edition {len(full.html.encode()) / 1024:.1f} KB, "
+        f"{len(keys)} editions, built {args.runs} times "
+        f"(first render of the process: {cold * 1000:.0f} ms)"
+    )
     print(f"Median per edition: {per_edition * 1000:.1f} ms")
     for index, name in enumerate(STAGES):
         median = statistics.median(s[index] for s in samples)
@@ -93,14 +95,19 @@ def main() -> None:
     ours_time = statistics.median(timed(ours) for _ in range(max(1, args.runs // 2)))
     sample = recipients[: args.sample]
     naive_each = statistics.median(
-        timed(lambda r=r: renderer.edition(plan, r.edition)) for r in sample  # type: ignore[misc]
+        timed(lambda r=r: renderer.edition(plan, r.edition))
+        for r in sample  # type: ignore[misc]
     )
     naive_time = naive_each * len(recipients)
-    print(f"\n{len(recipients):,} recipients ({len(people)} example members repeated), "
-          f"{len(distinct)} editions:")
+    print(
+        f"\n{len(recipients):,} recipients ({len(people)} example members repeated), "
+        f"{len(distinct)} editions:"
+    )
     print(f"  composer: each edition rendered once, placeholders filled per person: {ours_time:.2f} s")
-    print(f"  naive:    the whole pipeline once per recipient, {len(recipients):,} x "
-          f"{naive_each * 1000:.1f} ms (median of {len(sample)} measured): {naive_time:.1f} s")
+    print(
+        f"  naive:    the whole pipeline once per recipient, {len(recipients):,} x "
+        f"{naive_each * 1000:.1f} ms (median of {len(sample)} measured): {naive_time:.1f} s"
+    )
     print(f"  ratio:    {naive_time / ours_time:.0f}x faster")
 
 

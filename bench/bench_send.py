@@ -32,7 +32,6 @@ from pathlib import Path
 
 from bench_render import largest_issue
 
-from composer.editions import edition_name
 from composer.messages import Personal, encode_edition, list_unsubscribe, message_id
 from composer.project import load_project
 from composer.recipients import MEMBERS_FILE, SUPPRESSED_FILE, read_lists
@@ -87,8 +86,12 @@ def child(*args: object) -> dict[str, float]:
 
 def run_composer(root: Path, port: int, number: int) -> dict[str, float]:
     """composer's own send, timed from the first accepted message to the last."""
-    env = {"COMPOSER_SECRET": SECRET, "COMPOSER_SMTP_HOST": "127.0.0.1", "COMPOSER_SMTP_PORT": str(port),
-           "COMPOSER_SMTP_SECURITY": "none"}
+    env = {
+        "COMPOSER_SECRET": SECRET,
+        "COMPOSER_SMTP_HOST": "127.0.0.1",
+        "COMPOSER_SMTP_PORT": str(port),
+        "COMPOSER_SMTP_SECURITY": "none",
+    }
     marks: list[float] = []
     before = peak_rss_mb()
     started = time.perf_counter()
@@ -98,8 +101,13 @@ def run_composer(root: Path, port: int, number: int) -> dict[str, float]:
             marks.append(time.perf_counter())
 
     report = send_issue(root, str(number), rate=10**9, progress=progress, env=env)
-    return {"messages": report.sent, "delivery": marks[-1] - marks[0], "total": time.perf_counter() - started,
-            "rss": peak_rss_mb(), "rss_imports": before}
+    return {
+        "messages": report.sent,
+        "delivery": marks[-1] - marks[0],
+        "total": time.perf_counter() - started,
+        "rss": peak_rss_mb(),
+        "rss_imports": before,
+    }
 
 
 def run_naive(root: Path, port: int, number: int, count: int) -> dict[str, float]:
@@ -112,7 +120,9 @@ def run_naive(root: Path, port: int, number: int, count: int) -> dict[str, float
     with smtplib.SMTP("127.0.0.1", port) as smtp:
         for recipient in recipients:
             edition, person = editions[recipient.edition], recipient.person
-            link = unsubscribe_link(str(settings.sending.unsubscribe_url), make_token(person.email, key=b"x" * 16))
+            link = unsubscribe_link(
+                str(settings.sending.unsubscribe_url), make_token(person.email, key=b"x" * 16)
+            )
             names = ", ".join(project.networks[n].name for n in sorted(recipient.networks))
             values = {"name": person.name, "unsubscribe_url": link, "networks": names}
             message = EmailMessage()
@@ -143,8 +153,8 @@ def start_sink(kind: str, port: int) -> subprocess.Popen[bytes]:
         user = ["-u", "nobody"] if os.geteuid() == 0 else []
         command = [str(SMTP_SINK), *user, f"127.0.0.1:{port}", "256"]
     else:
-        command = [sys.executable, __file__, "--child", "aiosmtpd-sink", port]
-    sink = subprocess.Popen(list(map(str, command)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        command = [sys.executable, __file__, "--child", "aiosmtpd-sink", str(port)]
+    sink = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
@@ -158,9 +168,24 @@ def start_sink(kind: str, port: int) -> subprocess.Popen[bytes]:
 
 def run_smtp_source(port: int, count: int, size: int) -> dict[str, float]:
     started = time.perf_counter()
-    subprocess.run([str(SMTP_SOURCE), "-s", str(CONNECTIONS), "-m", str(count), "-l", str(size),
-                    "-f", "update@secip.example.org", "-t", "someone@kent.example", f"127.0.0.1:{port}"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            str(SMTP_SOURCE),
+            "-s",
+            str(CONNECTIONS),
+            "-m",
+            str(count),
+            "-l",
+            str(size),
+            "-f",
+            "update@secip.example.org",
+            "-t",
+            "someone@kent.example",
+            f"127.0.0.1:{port}",
+        ],
+        check=True,
+        capture_output=True,
+    )
     return {"messages": count, "delivery": time.perf_counter() - started}
 
 
@@ -172,17 +197,23 @@ def message_size(root: Path, number: int) -> int:
     encoded = encode_edition(edition, settings=project.settings, placeholders=PLACEHOLDERS)
     email = recipient.person.email
     link = unsubscribe_link(str(project.settings.sending.unsubscribe_url), make_token(email, key=b"x" * 16))
-    personal = Personal(email, recipient.person.name, message_id(issue=number, email=email, settings=project.settings),
-                        list_unsubscribe(link=link, token="x", settings=project.settings),
-                        {"name": recipient.person.name, "unsubscribe_url": link, "networks": "DCS Group"})
+    personal = Personal(
+        email,
+        recipient.person.name,
+        message_id(issue=number, email=email, settings=project.settings),
+        list_unsubscribe(link=link, token="x", settings=project.settings),
+        {"name": recipient.person.name, "unsubscribe_url": link, "networks": "DCS Group"},
+    )
     return len(encoded.personalise(personal))
 
 
 def row(sink: str, sender: str, result: dict[str, float], naive: float, ceiling: float) -> str:
     rate = result["messages"] / result["delivery"]
     rss = f"{result['rss']:.0f} MB" if "rss" in result else "-"
-    return (f"{sink:10} {sender:34} {result['messages']:>8.0f} {result['delivery']:8.2f} {rate:8.0f}  {rss:>8}"
-            f"  {rate / naive:7.1f}x  {rate / ceiling:6.2f}")
+    return (
+        f"{sink:10} {sender:34} {result['messages']:>8.0f} {result['delivery']:8.2f} {rate:8.0f}  {rss:>8}"
+        f"  {rate / naive:7.1f}x  {rate / ceiling:6.2f}"
+    )
 
 
 def main() -> None:
@@ -197,10 +228,14 @@ def main() -> None:
         project = load_project(root)
         number = largest_issue(project, Renderer(project))
         size = message_size(root, number)
-        print(f"Issue {number} (the largest example issue): {size / 1024:.0f} KB per message, "
-              f"{CONNECTIONS} connections for composer and smtp-source")
-        print(f"{'sink':10} {'sender':34} {'messages':>8} {'seconds':>8} {'msg/s':>8}  {'peak RSS':>8}"
-              f"  {'÷naive':>8}  {'÷ceiling':>6}")
+        print(
+            f"Issue {number} (the largest example issue): {size / 1024:.0f} KB per message, "
+            f"{CONNECTIONS} connections for composer and smtp-source"
+        )
+        print(
+            f"{'sink':10} {'sender':34} {'messages':>8} {'seconds':>8} {'msg/s':>8}  {'peak RSS':>8}"
+            f"  {'÷naive':>8}  {'÷ceiling':>6}"
+        )
         for kind in sinks:
             port = free_port()
             sink = start_sink(kind, port)
@@ -215,8 +250,10 @@ def main() -> None:
             naive_rate = naive["messages"] / naive["delivery"]
             top = ceiling["messages"] / ceiling["delivery"] if ceiling else float("nan")
             print(row(kind, f"composer ({CONNECTIONS} connections)", ours, naive_rate, top))
-            print(f"{'':10} {'  whole command (with check)':34} {ours['messages']:>8.0f} "
-                  f"{ours['total']:8.2f} {ours['messages'] / ours['total']:8.0f}")
+            print(
+                f"{'':10} {'  whole command (with check)':34} {ours['messages']:>8.0f} "
+                f"{ours['total']:8.2f} {ours['messages'] / ours['total']:8.0f}"
+            )
             print(row(kind, "naive (EmailMessage + smtplib)", naive, naive_rate, top))
             if ceiling:
                 print(row(kind, f"smtp-source -s {CONNECTIONS}", ceiling, naive_rate, top))
@@ -229,9 +266,11 @@ def main() -> None:
             finally:
                 sink.terminate()
                 sink.wait()
-            print(f"Sending to {args.large:,} recipients through {sinks[0]}: peak RSS {large['rss']:.0f} MB "
-                  f"({large['rss_imports']:.0f} MB after imports; {ours['rss']:.0f} MB for {args.messages:,}); "
-                  f"{large['total']:.0f} s in all, {large['messages'] / large['delivery']:.0f} msg/s delivery")
+            print(
+                f"Sending to {args.large:,} recipients through {sinks[0]}: peak RSS {large['rss']:.0f} MB "
+                f"({large['rss_imports']:.0f} MB after imports; {ours['rss']:.0f} MB for {args.messages:,}); "
+                f"{large['total']:.0f} s in all, {large['messages'] / large['delivery']:.0f} msg/s delivery"
+            )
 
 
 def child_main(mode: str, *args: str) -> None:

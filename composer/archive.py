@@ -7,9 +7,7 @@ public URL), so the folder can be published anywhere or opened straight from dis
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from html import escape
 from pathlib import Path
 
 import jinja2
@@ -20,7 +18,7 @@ from composer.editions import FULL
 from composer.errors import ComposerError, ValidationFailed
 from composer.model import Issue
 from composer.project import load_project
-from composer.render import Edition, Renderer, fill_placeholders
+from composer.render import Edition, Renderer, fill_placeholders, reader_values
 from composer.settings import Settings
 
 TEMPLATES = Path("templates") / "archive"
@@ -33,20 +31,6 @@ class ArchiveResult:
     out: Path
     pages: list[Path] = field(default_factory=list)
     calendars: list[Path] = field(default_factory=list)
-
-
-def reader_values(
-    settings: Settings, *, html: bool, name: str = "", networks: Iterable[str] = ()
-) -> dict[str, str]:
-    """Placeholder values for a reader shown on the web or in the preview (no personal link).
-
-    Worded as sending words them: "colleague" for no name, network names as "A, B and C".
-    """
-    names = sorted(networks)
-    joined = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
-    values = {"name": name or "colleague", "unsubscribe_url": str(settings.sending.unsubscribe_url),
-              "networks": joined}
-    return {key: escape(value) for key, value in values.items()} if html else values
 
 
 def relative_links(html: str, settings: Settings) -> str:
@@ -90,11 +74,18 @@ def build_archive(root: Path, *, out: Path | None = None) -> ArchiveResult:
     return result
 
 
-def _write_issue(settings: Settings, issue: Issue, edition: Edition, nav: str, folder: Path,
-                 result: ArchiveResult) -> None:
+def _write_issue(
+    settings: Settings, issue: Issue, edition: Edition, nav: str, folder: Path, result: ArchiveResult
+) -> None:
     """One issue's page (the full edition with the archive's navigation) and its calendar files."""
     folder.mkdir(parents=True, exist_ok=True)
-    html = relative_links(fill_placeholders(edition.html, reader_values(settings, html=True)), settings)
+    html = relative_links(
+        fill_placeholders(
+            edition.html,
+            reader_values(settings, html=True, unsubscribe_url=str(settings.sending.unsubscribe_url)),
+        ),
+        settings,
+    )
     page = folder / INDEX
     page.write_text(_BODY.sub(lambda match: match[0] + nav, html, count=1), encoding="utf-8")
     result.pages.append(page)

@@ -109,7 +109,12 @@ def format_plan(plan: Any, file: str) -> str:
 
 
 @main.command()
-@click.option("--date", "date", type=click.DateTime(["%Y-%m-%d"]), help="The issue's date (default: a week after the latest).")
+@click.option(
+    "--date",
+    "date",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="The issue's date (default: a week after the latest).",
+)
 @project_option
 @handle_errors
 def new(date: dt.datetime | None, root: Path) -> None:
@@ -124,7 +129,9 @@ def new(date: dt.datetime | None, root: Path) -> None:
 
 
 @main.command()
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file instead of printing.")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file instead of printing."
+)
 @handle_errors
 def schema(out: Path | None) -> None:
     """Print the JSON Schema of issue files (editors use it to complete and check fields)."""
@@ -138,10 +145,16 @@ def schema(out: Path | None) -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="The address to listen on (0.0.0.0: every one).")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
-              help="The port (0: any free one).")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="The address to listen on (0.0.0.0: every one)."
+)
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="The port (0: any free one).",
+)
 @project_option
 @handle_errors
 def preview(host: str, port: int, root: Path) -> None:
@@ -152,8 +165,11 @@ def preview(host: str, port: int, root: Path) -> None:
 
 
 @main.command()
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="The folder to write (default: site/ in the project).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The folder to write (default: site/ in the project).",
+)
 @project_option
 @handle_errors
 def archive(out: Path | None, root: Path) -> None:
@@ -166,8 +182,11 @@ def archive(out: Path | None, root: Path) -> None:
 
 @main.command()
 @click.argument("issue", required=False)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="The folder to write (default: build/<issue>/ in the project).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The folder to write (default: build/<issue>/ in the project).",
+)
 @project_option
 @json_option
 @handle_errors
@@ -189,12 +208,22 @@ def format_build(result: Any) -> str:
     """The build as a table: one row per edition, sizes in KB, marked against Gmail's limits."""
     marks = {"error": "  ERROR: Gmail clips at 102 KB", "warning": "  warning: over 80 KB", "": ""}
     rows = [("edition", "items", "HTML", "text", "")]
-    rows += [(e.name, str(len(e.items) + len(e.reminders)), f"{e.html_bytes / 1024:.1f} KB",
-              f"{e.text_bytes / 1024:.1f} KB", marks[e.level]) for e in result.editions]
+    rows += [
+        (
+            e.name,
+            str(len(e.items) + len(e.reminders)),
+            f"{e.html_bytes / 1024:.1f} KB",
+            f"{e.text_bytes / 1024:.1f} KB",
+            marks[e.level],
+        )
+        for e in result.editions
+    ]
     name, items, html, text = (max(len(row[i]) for row in rows) for i in range(4))
     lines = [f"{r[0]:<{name}}  {r[1]:>{items}}  {r[2]:>{html}}  {r[3]:>{text}}{r[4]}" for r in rows]
-    lines.append(f"{len(result.editions)} edition(s) in {result.out}: "
-                 f"{len(result.report.errors)} error(s), {len(result.report.warnings)} warning(s)")
+    lines.append(
+        f"{len(result.editions)} edition(s) in {result.out}: "
+        f"{len(result.report.errors)} error(s), {len(result.report.warnings)} warning(s)"
+    )
     return "\n".join(lines)
 
 
@@ -224,8 +253,10 @@ def format_lists(data: dict[str, Any]) -> str:
         for n in data["networks"]
     ]
     errors = sum(p["severity"] == "error" for p in data["problems"])
-    lines.append(f"{data['people']} people, {data['recipients']} receiving the Update in {data['editions']} "
-                 f"edition(s); {errors} error(s), {len(data['problems']) - errors} warning(s)")
+    lines.append(
+        f"{data['people']} people, {data['recipients']} receiving the Update in {data['editions']} "
+        f"edition(s); {errors} error(s), {len(data['problems']) - errors} warning(s)"
+    )
     return "\n".join(lines)
 
 
@@ -250,20 +281,38 @@ def unsubscribe(target: str, network: str | None, root: Path) -> None:
 
 @main.command()
 @click.argument("issue", required=False)
-@click.option("--network", "networks", multiple=True, metavar="ID",
-              help="Only members of this network (repeatable); with --to, the edition to send.")
+@click.option(
+    "--network",
+    "networks",
+    multiple=True,
+    metavar="ID",
+    help="Only members of this network (repeatable); with --to, the edition to send.",
+)
 @click.option("--to", metavar="ADDRESS", help="Send one test copy to ADDRESS; the journal is not touched.")
 @click.option("--dry-run", is_flag=True, help="Send nothing: show who gets which edition, and how long.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--transport", type=click.Choice(["outbox", "smtp"]), help="Default: smtp when a host is set.")
 @click.option("--rate", type=click.IntRange(min=1), metavar="PER_MINUTE", help="Messages a minute (SMTP).")
-@click.option("--resend-uncertain", is_flag=True,
-              help="Send again to those a crash left uncertain (they may get a second copy).")
+@click.option(
+    "--resend-uncertain",
+    is_flag=True,
+    help="Send again to those a crash left uncertain (they may get a second copy).",
+)
 @project_option
 @json_option
 @handle_errors
-def send(issue: str | None, networks: tuple[str, ...], to: str | None, dry_run: bool, yes: bool,
-         transport: str | None, rate: int | None, resend_uncertain: bool, root: Path, as_json: bool) -> None:
+def send(
+    issue: str | None,
+    networks: tuple[str, ...],
+    to: str | None,
+    dry_run: bool,
+    yes: bool,
+    transport: str | None,
+    rate: int | None,
+    resend_uncertain: bool,
+    root: Path,
+    as_json: bool,
+) -> None:
     """Send ISSUE (default: the latest): a summary, a confirmation, a progress bar and a report."""
     from composer import sending
 
@@ -273,8 +322,10 @@ def send(issue: str | None, networks: tuple[str, ...], to: str | None, dry_run: 
         if as_json:
             echo_json(test.as_dict())
         else:
-            click.echo(f"Test copy of Update No {test.issue} ({test.edition} edition) to {test.address} "
-                       f"through {test.transport}: {test.reply}")
+            click.echo(
+                f"Test copy of Update No {test.issue} ({test.edition} edition) to {test.address} "
+                f"through {test.transport}: {test.reply}"
+            )
         return
     options.update(rate=rate, resend_uncertain=resend_uncertain)
     if dry_run:
@@ -318,14 +369,18 @@ def format_duration(seconds: float) -> str:
 
 
 def format_send_plan(plan: Any) -> str:
-    lines = [f"Update No {plan.issue}: {plan.recipients} recipient(s) in {len(plan.editions)} edition(s), "
-             f"through {plan.transport}"]
+    lines = [
+        f"Update No {plan.issue}: {plan.recipients} recipient(s) in {len(plan.editions)} edition(s), "
+        f"through {plan.transport}"
+    ]
     width = max([len(e.name) for e in plan.editions] + [7])
     for edition in plan.editions:
         sample = ", ".join(edition.sample) + (", ..." if edition.recipients > len(edition.sample) else "")
         lines.append(f"  {edition.name.ljust(width)}  {edition.recipients:5}  {sample}")
-    lines.append(f"Already sent: {plan.already_sent}. Failed before (not retried): "
-                 f"{len(plan.failed_before)}. Uncertain after a crash (held): {len(plan.uncertain)}.")
+    lines.append(
+        f"Already sent: {plan.already_sent}. Failed before (not retried): "
+        f"{len(plan.failed_before)}. Uncertain after a crash (held): {len(plan.uncertain)}."
+    )
     if plan.rate_per_minute:
         took = f"about {format_duration(plan.estimate_seconds)} at {plan.rate_per_minute} a minute"
         if plan.days > 1:
@@ -337,9 +392,11 @@ def format_send_plan(plan: Any) -> str:
 
 
 def format_send_report(report: Any) -> str:
-    lines = [f"Sent {report.sent}; already sent before {report.plan.already_sent}; deferred "
-             f"{len(report.deferred)}; failed {len(report.failed) + len(report.plan.failed_before)}; "
-             f"uncertain {len(report.plan.uncertain)}; not attempted {report.not_attempted}."]
+    lines = [
+        f"Sent {report.sent}; already sent before {report.plan.already_sent}; deferred "
+        f"{len(report.deferred)}; failed {len(report.failed) + len(report.plan.failed_before)}; "
+        f"uncertain {len(report.plan.uncertain)}; not attempted {report.not_attempted}."
+    ]
     sections = [
         ("Deferred (a temporary failure; the next run tries again):", report.deferred),
         ("Failed (refused by the server; never retried):", [*report.failed, *report.plan.failed_before]),
@@ -349,8 +406,10 @@ def format_send_report(report: Any) -> str:
             lines.append(title)
             lines += [f"  {o.email}: {o.reply}" for o in outcomes]
     if report.plan.uncertain:
-        lines.append("Uncertain (a crash happened while sending to them; held, "
-                     "send again with --resend-uncertain if they did not receive it):")
+        lines.append(
+            "Uncertain (a crash happened while sending to them; held, "
+            "send again with --resend-uncertain if they did not receive it):"
+        )
         lines += [f"  {email}" for email in report.plan.uncertain]
     if report.stopped:
         lines.append(f"Stopped: {report.stopped}")

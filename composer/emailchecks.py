@@ -69,61 +69,121 @@ def _check(edition: Edition, sourced: SourcedIssue, file: str) -> Iterator[Probl
     where = f"edition {edition.name}"
     size = len(edition.html.encode())
     if size >= HTML_LIMIT:
-        yield Problem(file, f"the HTML is {size / KB:.1f} KB: Gmail clips messages from 102 KB; "
-                      "shorten the items or move some to a later issue", None, where)
+        yield Problem(
+            file,
+            f"the HTML is {size / KB:.1f} KB: Gmail clips messages from 102 KB; "
+            "shorten the items or move some to a later issue",
+            None,
+            where,
+        )
     elif size > HTML_WARNING:
-        yield Problem(file, f"the HTML is {size / KB:.1f} KB, close to the 102 KB at which Gmail clips "
-                      "messages", None, where, "warning")
+        yield Problem(
+            file,
+            f"the HTML is {size / KB:.1f} KB, close to the 102 KB at which Gmail clips messages",
+            None,
+            where,
+            "warning",
+        )
     scan = _Scan()
     scan.feed(edition.html)
     scan.close()
     if scan.style_bytes > STYLE_LIMIT:
-        yield Problem(file, f"the <style> blocks hold {scan.style_bytes / KB:.1f} KB: Gmail drops one over "
-                      "16 KB; move CSS to templates/email.css.j2 so that it is inlined", None, where)
+        yield Problem(
+            file,
+            f"the <style> blocks hold {scan.style_bytes / KB:.1f} KB: Gmail drops one over "
+            "16 KB; move CSS to templates/email.css.j2 so that it is inlined",
+            None,
+            where,
+        )
     for image in scan.images:
         src = image.get("src") or ""
         line, field = _locate(sourced, src)
         if not (image.get("alt") or "").strip():
-            yield Problem(file, f"image {src} has no alt text: describe it, e.g. ![what it shows]({src})",
-                          line, field or where)
+            yield Problem(
+                file,
+                f"image {src} has no alt text: describe it, e.g. ![what it shows]({src})",
+                line,
+                field or where,
+            )
         if not src.lower().startswith("https://"):
-            yield Problem(file, f"image {src or '(empty)'} is not an absolute https:// URL: mail clients "
-                          "will not show it", line, field or where)
+            yield Problem(
+                file,
+                f"image {src or '(empty)'} is not an absolute https:// URL: mail clients will not show it",
+                line,
+                field or where,
+            )
     tokens = set(PLACEHOLDERS.values())
     for href in scan.links:
         if href in tokens or _SAFE_LINK.match(href):
             continue
         line, field = _locate(sourced, href)
         if href.lower().startswith("http://"):
-            yield Problem(file, f"link {href} is not https: use https:// if the site supports it",
-                          line, field or where, "warning")
+            yield Problem(
+                file,
+                f"link {href} is not https: use https:// if the site supports it",
+                line,
+                field or where,
+                "warning",
+            )
         else:
-            yield Problem(file, f"link {href or '(empty)'} is not an absolute https:// URL: readers "
-                          "cannot follow it from an email", line, field or where)
+            yield Problem(
+                file,
+                f"link {href or '(empty)'} is not an absolute https:// URL: readers "
+                "cannot follow it from an email",
+                line,
+                field or where,
+            )
     yield from _check_text(edition, sourced, file, where)
 
 
 def _check_text(edition: Edition, sourced: SourcedIssue, file: str, where: str) -> Iterator[Problem]:
     preheader_line = sourced.located.line_of(("preheader",)) if sourced.issue.preheader else None
     if not edition.preheader.strip():
-        yield Problem(file, "no preheader: add `preheader:` with a line that makes people open the email",
-                      None, where, "warning")
+        yield Problem(
+            file,
+            "no preheader: add `preheader:` with a line that makes people open the email",
+            None,
+            where,
+            "warning",
+        )
     elif len(edition.preheader) > PREHEADER_MAX:
-        yield Problem(file, f"the preheader has {len(edition.preheader)} characters: mail clients show "
-                      f"about {PREHEADER_MAX} at most", preheader_line, "preheader", "warning")
+        yield Problem(
+            file,
+            f"the preheader has {len(edition.preheader)} characters: mail clients show "
+            f"about {PREHEADER_MAX} at most",
+            preheader_line,
+            "preheader",
+            "warning",
+        )
     for leftover in _SUBJECT_FIELD.findall(edition.subject):
-        yield Problem(file, f"the subject has {leftover} left in it: the fields are "
-                      + ", ".join(f"{{{name}}}" for name in SUBJECT_FIELDS), None, "subject", "warning")
+        yield Problem(
+            file,
+            f"the subject has {leftover} left in it: the fields are "
+            + ", ".join(f"{{{name}}}" for name in SUBJECT_FIELDS),
+            None,
+            "subject",
+            "warning",
+        )
     known = set(PLACEHOLDERS.values())
     for part, content in (("HTML", edition.html), ("text", edition.text)):
         for token in sorted(set(_TOKEN.findall(content)) - known):
-            yield Problem(file, f"unknown placeholder {token} in the {part} part: check the templates "
-                          f"(known: {', '.join(sorted(known))})", None, where)
+            yield Problem(
+                file,
+                f"unknown placeholder {token} in the {part} part: check the templates "
+                f"(known: {', '.join(sorted(known))})",
+                None,
+                where,
+            )
     for syntax in sorted(set(_TEMPLATE_SYNTAX.findall(edition.text))):
         line, field = _locate(sourced, syntax)
-        yield Problem(file, f"{syntax} is shown literally: issue files are not templates, and only "
-                      "sending fills in each reader's name and unsubscribe link", line, field or where,
-                      "warning")
+        yield Problem(
+            file,
+            f"{syntax} is shown literally: issue files are not templates, and only "
+            "sending fills in each reader's name and unsubscribe link",
+            line,
+            field or where,
+            "warning",
+        )
 
 
 def _locate(sourced: SourcedIssue, needle: str) -> tuple[int | None, str]:
@@ -152,9 +212,16 @@ def check_branding(branding: Branding) -> list[Problem]:
     for field, foreground, background, use in pairs:
         ratio = contrast(foreground, background)
         if ratio < CONTRAST_MIN:
-            problems.append(Problem(SETTINGS_FILE, f"{use} in {foreground} on {background} has a contrast of "
-                                    f"{ratio:.1f}:1, below {CONTRAST_MIN}:1: choose a darker colour",
-                                    None, f"branding.{field}", "warning"))
+            problems.append(
+                Problem(
+                    SETTINGS_FILE,
+                    f"{use} in {foreground} on {background} has a contrast of "
+                    f"{ratio:.1f}:1, below {CONTRAST_MIN}:1: choose a darker colour",
+                    None,
+                    f"branding.{field}",
+                    "warning",
+                )
+            )
     return problems
 
 

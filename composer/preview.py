@@ -22,7 +22,6 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import jinja2
 
-from composer.archive import reader_values
 from composer.calendar import issue_calendars
 from composer.carry import long_date
 from composer.check import CheckReport, check_loaded
@@ -32,7 +31,7 @@ from composer.errors import ComposerError, IssueNotFound, Problem, ValidationFai
 from composer.model import Issue
 from composer.project import CONTACTS_FILE, ISSUES_DIR, SETTINGS_FILE, Project, load_project
 from composer.recipients import Lists, Recipient, read_lists
-from composer.render import Edition, Renderer, fill_placeholders
+from composer.render import Edition, Renderer, fill_placeholders, reader_values
 
 WATCHED = (SETTINGS_FILE, CONTACTS_FILE, ISSUES_DIR, "templates", "recipients")
 TEMPLATES = Path("templates") / "preview"
@@ -106,6 +105,7 @@ class Choice:
         """Placeholder values: the member's own, or those of a reader nobody knows."""
         return reader_values(
             project.settings,
+            unsubscribe_url=str(project.settings.sending.unsubscribe_url),
             html=html,
             name=self.recipient.person.name if self.recipient else "",
             networks=[project.networks[n].name for n in self.key or ()],
@@ -146,8 +146,10 @@ class Build:
         editions = [("full", "Full edition (every item)"), ("everyone", "Items for everyone only")]
         groups = [("Editions", editions), ("Networks", networks)]
         if self.lists is not None:
-            members = [(MEMBER + r.person.email, f"{r.person.name} <{r.person.email}>")
-                       for r in self.lists.recipients()]
+            members = [
+                (MEMBER + r.person.email, f"{r.person.name} <{r.person.email}>")
+                for r in self.lists.recipients()
+            ]
             groups.append(("Members", members))
         return groups
 
@@ -283,13 +285,24 @@ class Preview:
         state = self.issue(build, number)
         width = query["width"] if query.get("width") in WIDTHS else "desktop"
         view = query["view"] if query.get("view") in VIEWS else "html"
-        context: dict[str, Any] = {"number": number, "state": state, "width": width, "view": view,
-                                   "widths": WIDTHS, "views": VIEWS, "gmail_clip": HTML_LIMIT}
+        context: dict[str, Any] = {
+            "number": number,
+            "state": state,
+            "width": width,
+            "view": view,
+            "widths": WIDTHS,
+            "views": VIEWS,
+            "gmail_clip": HTML_LIMIT,
+        }
         if state.view is not None and build.project is not None:
             choice = build.choose(query.get("edition", "full")) or Choice(FULL)
-            context.update(plan=state.view.checked.plan, choice=choice, options=build.options(),
-                           email_url=choice.email_url(number, view),
-                           list_problems=build.lists.problems if build.lists else [])
+            context.update(
+                plan=state.view.checked.plan,
+                choice=choice,
+                options=build.options(),
+                email_url=choice.email_url(number, view),
+                list_problems=build.lists.problems if build.lists else [],
+            )
             try:
                 context["edition"] = edition = state.view.edition(choice.key)
                 context["size"] = len(edition.html.encode())
@@ -332,8 +345,10 @@ def index_rows(project: Project | None) -> list[IndexRow]:
     """The index's issues, newest first; a broken file shows its number if it has one."""
     if project is None:
         return []
-    rows = [IndexRow(s.number, project.rel(s.path), project.problems_for(s.number), s.issue)
-            for s in project.issues]
+    rows = [
+        IndexRow(s.number, project.rel(s.path), project.problems_for(s.number), s.issue)
+        for s in project.issues
+    ]
     for path, number in project.broken.items():
         problems = project.problems_for(number) if number else project.problems.get(path, [])
         rows.append(IndexRow(number, project.rel(path), problems))
@@ -347,8 +362,11 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             response = self.server.app.respond(self.path)
         except Exception as exc:  # a bug must not take the preview down with it
-            response = Response(HTTPStatus.INTERNAL_SERVER_ERROR, f"Preview failed: {exc!r}".encode(),
-                                "text/plain; charset=utf-8")
+            response = Response(
+                HTTPStatus.INTERNAL_SERVER_ERROR,
+                f"Preview failed: {exc!r}".encode(),
+                "text/plain; charset=utf-8",
+            )
         try:
             self.send_response(response.status)
             self.send_header("Content-Type", response.content_type)
@@ -388,8 +406,9 @@ class PreviewServer(ThreadingHTTPServer):
         self.server_close()
 
 
-def open_preview(root: Path, *, host: str = "127.0.0.1", port: int = 8000, interval: float = 0.5,
-                 settle: float = 0.3) -> PreviewServer:
+def open_preview(
+    root: Path, *, host: str = "127.0.0.1", port: int = 8000, interval: float = 0.5, settle: float = 0.3
+) -> PreviewServer:
     """Build the project once and bind the server (port 0: any free port)."""
     try:
         return PreviewServer(Preview(root, interval=interval, settle=settle), host, port)

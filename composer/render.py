@@ -13,6 +13,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from html import escape as html_escape
 from typing import Any
 
 import cssutils  # type: ignore[import-untyped]
@@ -73,6 +74,19 @@ def fill_placeholders(text: str, values: Mapping[str, str]) -> str:
     for name, value in values.items():
         text = text.replace(PLACEHOLDERS[name], value)
     return text
+
+
+def reader_values(
+    settings: Settings, *, unsubscribe_url: str, html: bool, name: str = "", networks: Iterable[str] = ()
+) -> dict[str, str]:
+    """Placeholder values for one reader, worded the same for sending, preview and archive.
+
+    "colleague" for no name; network names as "A, B and C"; escaped when they go into HTML as is.
+    """
+    names = sorted(networks)
+    joined = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
+    values = {"name": name or "colleague", "unsubscribe_url": unsubscribe_url, "networks": joined}
+    return {key: html_escape(value) for key, value in values.items()} if html else values
 
 
 def subject_line(pattern: str, *, settings: Settings, plan: Plan) -> str:

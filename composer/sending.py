@@ -26,7 +26,7 @@ from composer.journal import Journal, State
 from composer.messages import EncodedEdition, Personal, encode_edition, list_unsubscribe, message_id
 from composer.project import load_project
 from composer.recipients import Person, Recipient, read_lists, usable_address
-from composer.render import PLACEHOLDERS, Renderer
+from composer.render import PLACEHOLDERS, Renderer, reader_values
 from composer.tokens import make_token, secret, unsubscribe_link
 from composer.transport import (
     Outbox,
@@ -174,6 +174,7 @@ class _Context:
     ):
         self.project = load_project(root)
         report = check_loaded(self.project, ref)
+        self._editions = {edition.key: edition for edition in report.editions}
         if report.errors:
             raise ValidationFailed(report.problems)
         self.lists = read_lists(self.project)
@@ -195,7 +196,6 @@ class _Context:
         self.kind = kind
         self.outbox = self.project.root / self.sending.outbox
         self.journal_path = self.project.root / self.sending.journal
-        self._renderer: Renderer | None = None
         self._encoded: dict[EditionKey, EncodedEdition] = {}
 
     def transport(self, folder: Path) -> Transport:
@@ -207,11 +207,15 @@ class _Context:
         return self.lists.recipients(networks=self.networks or None)
 
     def encoded(self, key: EditionKey) -> EncodedEdition:
-        """Each edition is rendered and encoded once per run, when its first reader comes up."""
+        """Each edition is encoded once per run, when its first reader comes up.
+
+        The check rendered every edition the members need; a test copy of a single network's
+        edition may ask for one it did not.
+        """
         if key not in self._encoded:
-            if self._renderer is None:
-                self._renderer = Renderer(self.project)
-            edition = self._renderer.edition(self.plan, key)
+            if key not in self._editions:
+                self._editions[key] = Renderer(self.project).edition(self.plan, key)
+            edition = self._editions[key]
             self._encoded[key] = encode_edition(edition, settings=self.settings, placeholders=PLACEHOLDERS)
         return self._encoded[key]
 
@@ -220,9 +224,13 @@ class _Context:
     ) -> Personal:
         token = make_token(email, key=key)
         link = unsubscribe_link(str(self.sending.unsubscribe_url), token)
-        names = sorted(self.project.networks[n].name for n in networks)
-        joined = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
-        values = {"name": name or "colleague", "unsubscribe_url": link, "networks": joined}
+        values = reader_values(
+            self.settings,
+            unsubscribe_url=link,
+            html=False,
+            name=name,
+            networks=[self.project.networks[n].name for n in networks],
+        )
         missing = sorted(PLACEHOLDERS.keys() - values.keys())
         if missing:
             raise SendingError(

@@ -88,8 +88,13 @@ def fast(example: Path) -> Path:
     return example
 
 
-def write_members(project: Path, *rows: str, header: str = "email,name,organisation,networks",
-                  newline: str = "\n", encoding: str = "utf-8") -> None:
+def write_members(
+    project: Path,
+    *rows: str,
+    header: str = "email,name,organisation,networks",
+    newline: str = "\n",
+    encoding: str = "utf-8",
+) -> None:
     """Replace the project's members.csv with these rows (one string per line, as in the file)."""
     text = newline.join([header, *rows]) + newline
     (project / "recipients" / "members.csv").write_bytes(text.encode(encoding))

@@ -59,7 +59,8 @@ def test_index_and_one_page_per_issue_with_working_links(example: Path, tmp_path
     site = result.out
     numbers = [s.number for s in project.issues]
     assert {p.relative_to(site).as_posix() for p in result.pages} == {
-        "index.html", *(f"{n}/index.html" for n in numbers)
+        "index.html",
+        *(f"{n}/index.html" for n in numbers),
     }
     index_links = [h for h in hrefs(site / "index.html") if local(h)]
     assert index_links == [f"{n}/index.html" for n in reversed(numbers)]
@@ -131,7 +132,11 @@ def test_cli(example: Path, tmp_path: Path) -> None:
 
 def test_cli_broken_settings_is_a_message_not_a_traceback(example: Path) -> None:
     (example / "contacts.yaml").write_text("- id: x\n  name: [\n", encoding="utf-8")
-    broken = subprocess.run([sys.executable, "-m", "composer", "archive", "--project", str(example)],
-                            capture_output=True, text=True, check=False)
+    broken = subprocess.run(
+        [sys.executable, "-m", "composer", "archive", "--project", str(example)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert broken.returncode == 1 and "contacts.yaml:" in broken.stderr and "Traceback" not in broken.stderr
     assert not (example / "site").exists()

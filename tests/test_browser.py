@@ -16,8 +16,15 @@ from composer.preview import PreviewServer, open_preview
 from composer.project import SourcedIssue, load_project
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 TIMEOUT = 15_000  # ms: a rebuild renders every edition of the issue, about a second
 
 pytestmark = pytest.mark.skipif(

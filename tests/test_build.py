@@ -84,7 +84,9 @@ def test_an_edition_gmail_would_clip_fails_the_build(example: Path) -> None:
     body = "\n".join(f"      {words}\n" for _ in range(200))
     (example / "issues" / "378.yaml").write_text(
         "number: 378\ndate: 2019-11-15\nitems:\n  - id: long\n    title: Long\n    action: Read.\n"
-        f"    body: |\n{body}", encoding="utf-8")
+        f"    body: |\n{body}",
+        encoding="utf-8",
+    )
     code, output = build(example)
     assert code == 1
     assert "issues/378.yaml: edition full: the HTML is" in output
@@ -93,8 +95,9 @@ def test_an_edition_gmail_would_clip_fails_the_build(example: Path) -> None:
 
 
 def test_a_broken_issue_builds_nothing(example: Path) -> None:
-    (example / "issues" / "378.yaml").write_text("number: 378\ndate: 2019-11-15\nitems:\n  - id: Bad Id\n",
-                                                 encoding="utf-8")
+    (example / "issues" / "378.yaml").write_text(
+        "number: 378\ndate: 2019-11-15\nitems:\n  - id: Bad Id\n", encoding="utf-8"
+    )
     code, output = build(example, "378")
     assert code == 1 and "Traceback" not in output
     assert "issues/378.yaml:4" in output and not (example / "build").exists()

@@ -28,8 +28,13 @@ def parse(data: bytes) -> icalendar.Component:
 
 
 def ics(item: Item, **options: object) -> bytes:
-    values: dict = {"page_url": PAGE, "host": "updates.example.org", "published": dt.date(2019, 10, 18),
-                    "sequence": 374, "zone": LONDON}
+    values: dict = {
+        "page_url": PAGE,
+        "host": "updates.example.org",
+        "published": dt.date(2019, 10, 18),
+        "sequence": 374,
+        "zone": LONDON,
+    }
     values.update(options)
     return event_calendar(item, **values)
 

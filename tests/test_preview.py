@@ -16,11 +16,10 @@ import icalendar
 import pytest
 from conftest import copy_example
 
-from composer.archive import reader_values
 from composer.editions import FULL, edition_key, edition_name, receives
 from composer.preview import PreviewServer, open_preview
 from composer.project import load_project
-from composer.render import PLACEHOLDERS, Renderer, fill_placeholders
+from composer.render import PLACEHOLDERS, Renderer, fill_placeholders, reader_values
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +92,7 @@ def test_index_lists_issues_newest_first_with_date_items_and_status(
     positions = [body.index(link) for link in links]
     assert positions == sorted(positions) and len(positions) >= 2
     latest = project.issues[-1]
-    row = text_of(body[body.index(links[0]):].split("</tr>")[0])
+    row = text_of(body[body.index(links[0]) :].split("</tr>")[0])
     assert f"{latest.issue.date.day} {latest.issue.date:%B %Y}" in row
     assert f"<td>{len(latest.issue.items)}</td>" in row
 
@@ -134,7 +133,12 @@ def test_email_is_exactly_the_rendered_edition_without_the_reload_script(
     latest = project.issues[-1].number
     edition = Renderer(project).edition(project.plan(latest), FULL)
     _, _, body = get(server, f"/issue/{latest}/email/full.html")
-    assert body == fill_placeholders(edition.html, reader_values(project.settings, html=True))
+    assert body == fill_placeholders(
+        edition.html,
+        reader_values(
+            project.settings, unsubscribe_url=str(project.settings.sending.unsubscribe_url), html=True
+        ),
+    )
     assert "livereload" not in body
     assert "livereload" in get(server, f"/issue/{latest}/")[2]
     assert "livereload" in get(server, "/")[2]
@@ -249,7 +253,10 @@ def test_port_in_use_is_a_clear_error(example: Path) -> None:
         port = busy.getsockname()[1]
         result = subprocess.run(
             [sys.executable, "-m", "composer", "preview", "--port", str(port), "--project", str(example)],
-            capture_output=True, text=True, timeout=60, check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr

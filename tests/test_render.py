@@ -221,12 +221,14 @@ def test_reminders_show_their_action_and_link_back(largest: Rendered) -> None:
         assert f"From Update No {reminder.first_issue}" in div.text_content()
 
 
-ATTACK = "\"><img src=x onerror=alert(1)> {{ 7*7 }} <script>alert(2)</script> {% if 1 %}if{% endif %}"
+ATTACK = '"><img src=x onerror=alert(1)> {{ 7*7 }} <script>alert(2)</script> {% if 1 %}if{% endif %}'
 
 
 def test_injection_is_inert_in_html_and_literal_in_text(example: Path, write) -> None:  # type: ignore[no-untyped-def]
     quoted = ATTACK.replace("'", "''")
-    write("issues/378.yaml", f"""
+    write(
+        "issues/378.yaml",
+        f"""
         number: 378
         date: 2019-11-15
         subject: 'Update {{number}} {quoted}'
@@ -239,7 +241,8 @@ def test_injection_is_inert_in_html_and_literal_in_text(example: Path, write) ->
               [bad](javascript:alert(3)) and <a href="https://evil.example/">raw link</a>
             action: |
               Act {ATTACK}
-        """)
+        """,
+    )
     project = load_project(example)
     edition = Renderer(project).edition(project.plan(378), FULL)
     doc = parse(edition.html)
@@ -273,8 +276,10 @@ def test_build_opens_no_socket(example: Path, monkeypatch: pytest.MonkeyPatch) -
     result = build_loaded(project, None, out=example / "out")
     assert result.editions and not result.report.errors
     css = "@import url('http://127.0.0.1:9/x.css'); @import 'https://fonts.example/y.css'; .c p{color:red}"
-    html = ("<html><head><style>@import url(http://127.0.0.1:9/z.css);</style></head>"
-            "<body class='c'><p>x</p></body></html>")
+    html = (
+        "<html><head><style>@import url(http://127.0.0.1:9/z.css);</style></head>"
+        "<body class='c'><p>x</p></body></html>"
+    )
     assert 'style="color:red"' in inline_css(html, css)
 
 

@@ -46,14 +46,22 @@ def test_content_problems_point_at_the_item_line(example: Path) -> None:
     report = check_loaded(load_project(example), "378")
     found = messages(report.problems)
     body = line_of(path, "body: |")
-    assert ("warning", "items[links].body", body, "link http://old.example/page is not https: use https:// "
-            "if the site supports it") in found
-    assert any(s == "error" and f == "items[links].body" and line == body and "/local/page is not an absolute"
-               in m for s, f, line, m in found)
+    assert (
+        "warning",
+        "items[links].body",
+        body,
+        "link http://old.example/page is not https: use https:// if the site supports it",
+    ) in found
+    assert any(
+        s == "error" and f == "items[links].body" and line == body and "/local/page is not an absolute" in m
+        for s, f, line, m in found
+    )
     assert any(s == "error" and "chart.png has no alt text" in m and line == body for s, _, line, m in found)
     preheader = line_of(path, "preheader:")
-    assert any(s == "warning" and f == "preheader" and line == preheader and "200 characters" in m
-               for s, f, line, m in found)
+    assert any(
+        s == "warning" and f == "preheader" and line == preheader and "200 characters" in m
+        for s, f, line, m in found
+    )
     assert any(s == "warning" and f == "subject" and "{numbr}" in m for s, f, _, m in found)
     assert any(s == "warning" and "{{ name }} is shown literally" in m for s, _, _, m in found)
     # each problem once, although the item is in several editions
@@ -115,9 +123,15 @@ def test_style_block_over_16_kb_and_unknown_placeholder(example: Path) -> None:
 def test_pale_branding_colours_are_flagged(example: Path) -> None:
     settings = example / "composer.yaml"
     text = settings.read_text(encoding="utf-8")
-    settings.write_text(text.replace('accent_colour: "#c8102e"', 'accent_colour: "#ff9999"'), encoding="utf-8")
+    settings.write_text(
+        text.replace('accent_colour: "#c8102e"', 'accent_colour: "#ff9999"'), encoding="utf-8"
+    )
     report = check_loaded(load_project(example), "374")
     (problem,) = report.problems
-    assert (problem.file, problem.field, problem.severity) == ("composer.yaml", "branding.accent_colour", "warning")
+    assert (problem.file, problem.field, problem.severity) == (
+        "composer.yaml",
+        "branding.accent_colour",
+        "warning",
+    )
     assert "#ff9999 on #ffffff has a contrast of 2.0:1" in problem.message
     assert round(contrast("#777777", "#ffffff"), 2) == 4.48 and contrast("#000000", "#ffffff") == 21
