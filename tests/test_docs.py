@@ -1,0 +1,33 @@
+"""The README stays true: every setting and every command is documented there."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from composer.cli import main
+from composer.settings import Settings
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+def setting_names(model: type[BaseModel]) -> set[str]:
+    names: set[str] = set()
+    for name, field in model.model_fields.items():
+        names.add(field.alias or name)
+        annotation = field.annotation
+        for candidate in getattr(annotation, "__args__", (annotation,)):
+            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                names |= setting_names(candidate)
+    return names
+
+
+def test_every_setting_is_documented() -> None:
+    missing = sorted(name for name in setting_names(Settings) if f"{name}:" not in README)
+    assert not missing, f"settings missing from README.md: {missing}"
+
+
+def test_every_command_is_documented() -> None:
+    missing = sorted(name for name in main.commands if f"`composer {name}" not in README)
+    assert not missing, f"commands missing from README.md: {missing}"
