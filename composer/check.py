@@ -71,6 +71,6 @@ def check_loaded(project: Project, ref: str | None = None) -> CheckReport:
         raise ValidationFailed(problems)
     plan = project.plan(sourced.number)
     editions = render_editions(project, plan, edition_keys(project))
-    problems = problems + check_branding(project.settings.branding)
+    problems = problems + check_branding(project.settings.branding, project.settings_lines)
     problems += check_editions(editions, sourced, file=project.rel(sourced.path))
     return CheckReport(sourced, project.rel(sourced.path), plan, editions, problems)

@@ -15,6 +15,7 @@ from composer.errors import Problem
 from composer.project import SETTINGS_FILE, SourcedIssue
 from composer.render import PLACEHOLDERS, SUBJECT_FIELDS, Edition
 from composer.settings import Branding
+from composer.yamlio import Located
 
 KB = 1024
 HTML_WARNING = 80 * KB
@@ -200,7 +201,7 @@ def _locate(sourced: SourcedIssue, needle: str) -> tuple[int | None, str]:
     return None, ""
 
 
-def check_branding(branding: Branding) -> list[Problem]:
+def check_branding(branding: Branding, lines: Located) -> list[Problem]:
     """Colour pairs the templates use, against WCAG's 4.5:1 contrast for readable text."""
     pairs = [
         ("text_colour", branding.text_colour, WHITE, "text"),
@@ -217,7 +218,7 @@ def check_branding(branding: Branding) -> list[Problem]:
                     SETTINGS_FILE,
                     f"{use} in {foreground} on {background} has a contrast of "
                     f"{ratio:.1f}:1, below {CONTRAST_MIN}:1: choose a darker colour",
-                    None,
+                    lines.line_of(("branding", field)),
                     f"branding.{field}",
                     "warning",
                 )

@@ -61,6 +61,7 @@ class SourcedIssue:
 class Project:
     root: Path
     settings: Settings
+    settings_lines: Located
     contacts: dict[str, Contact]
     networks: dict[str, Network]
     issues: list[SourcedIssue]
@@ -151,7 +152,7 @@ def load_project(root: Path) -> Project:
     """Read settings, contacts, networks and every issue; raise if the shared files are broken."""
     root = root.resolve()
     problems: dict[Path, list[Problem]] = {}
-    settings, _ = _load(root, SETTINGS_FILE, Settings, problems)
+    settings, settings_located = _load(root, SETTINGS_FILE, Settings, problems)
     contact_list, contacts_loc = _load(root, CONTACTS_FILE, TypeAdapter(list[Contact]), problems)
     network_list, networks_loc = _load(root, NETWORKS_FILE, TypeAdapter(list[Network]), problems)
     shared: list[Problem] = []
@@ -168,7 +169,7 @@ def load_project(root: Path) -> Project:
     if settings is None or contact_list is None or network_list is None or shared:
         raise ValidationFailed([p for found in problems.values() for p in found])
 
-    project = Project(root, settings, contacts, networks, [], problems)
+    project = Project(root, settings, settings_located, contacts, networks, [], problems)
     for path in issue_files(root):
         _load_issue(project, path)
     project.issues.sort(key=lambda s: s.number)

@@ -134,4 +134,6 @@ def test_pale_branding_colours_are_flagged(example: Path) -> None:
         "warning",
     )
     assert "#ff9999 on #ffffff has a contrast of 2.0:1" in problem.message
+    lines = settings.read_text(encoding="utf-8").splitlines()
+    assert "accent_colour:" in lines[problem.line - 1]
     assert round(contrast("#777777", "#ffffff"), 2) == 4.48 and contrast("#000000", "#ffffff") == 21
