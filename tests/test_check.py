@@ -185,3 +185,12 @@ def test_duplicate_yaml_keys_are_errors(next_issue: tuple[Path, str]) -> None:
         f"{path.name}:{line_of(path, 'title: Again')}: items[second-item].title: duplicate key"
         in result.stderr
     )
+
+
+def test_control_characters_are_named_at_their_line(next_issue: tuple[Path, str]) -> None:
+    path, text = next_issue
+    path.write_text(text.replace("    title: A second item", '    title: "A second\\e item"'))
+    result = run(path.parent.parent, "check")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    expected = f"{path.name}:{line_of(path, 'A second')}: items[second-item].title:"
+    assert expected in result.stderr and "U+001B" in result.stderr
