@@ -72,5 +72,5 @@ def check_loaded(project: Project, ref: str | None = None) -> CheckReport:
     plan = project.plan(sourced.number)
     editions = render_editions(project, plan, edition_keys(project))
     problems = problems + check_branding(project.settings.branding, project.settings_lines)
-    problems += check_editions(editions, sourced, file=project.rel(sourced.path))
+    problems += check_editions(editions, project=project, sourced=sourced, plan=plan)
     return CheckReport(sourced, project.rel(sourced.path), plan, editions, problems)

@@ -146,7 +146,9 @@ def schema(out: Path | None) -> None:
 
 @main.command()
 @click.option(
-    "--host", default="127.0.0.1", show_default=True, help="The address to listen on (0.0.0.0: every one)."
+    "--host",
+    default=None,
+    help="The address to listen on (default: loopback, this computer only; 0.0.0.0: every one).",
 )
 @click.option(
     "--port",
@@ -157,11 +159,16 @@ def schema(out: Path | None) -> None:
 )
 @project_option
 @handle_errors
-def preview(host: str, port: int, root: Path) -> None:
+def preview(host: str | None, port: int, root: Path) -> None:
     """Show the issues in a browser as each network and member receives them; reload on save."""
-    from composer.preview import serve
+    from composer.preview import DEFAULT_HOST, serve
 
-    serve(root, host=host, port=port, on_ready=lambda url: click.echo(f"Preview at {url} (Ctrl-C to stop)"))
+    serve(
+        root,
+        host=DEFAULT_HOST if host is None else host,
+        port=port,
+        on_ready=lambda url: click.echo(f"Preview at {url} (Ctrl-C to stop)"),
+    )
 
 
 @main.command()
@@ -316,6 +323,8 @@ def send(
     """Send ISSUE (default: the latest): a summary, a confirmation, a progress bar and a report."""
     from composer import sending
 
+    if to and dry_run:
+        raise ComposerError("--dry-run and --to cannot go together: --to sends a test copy at once")
     options: dict[str, Any] = {"networks": networks, "transport": transport}
     if to:
         test = sending.send_test(root, issue, to=to, **options)
@@ -395,11 +404,17 @@ def format_send_report(report: Any) -> str:
     lines = [
         f"Sent {report.sent}; already sent before {report.plan.already_sent}; deferred "
         f"{len(report.deferred)}; failed {len(report.failed) + len(report.plan.failed_before)}; "
-        f"uncertain {len(report.plan.uncertain)}; not attempted {report.not_attempted}."
+        f"uncertain {len(report.uncertain) + len(report.plan.uncertain)}; "
+        f"not attempted {report.not_attempted}."
     ]
     sections = [
         ("Deferred (a temporary failure; the next run tries again):", report.deferred),
         ("Failed (refused by the server; never retried):", [*report.failed, *report.plan.failed_before]),
+        (
+            "Uncertain (the message went out but the server never answered: it may have arrived; "
+            "held, send again with --resend-uncertain if they did not receive it):",
+            report.uncertain,
+        ),
     ]
     for title, outcomes in sections:
         if outcomes:

@@ -2,20 +2,23 @@
 
 Gmail clips a message whose HTML passes about 102 KB and drops a <style> block over 16 KB;
 images need alt text for readers who block them; links must be absolute to work in a mail client.
-Problems point at the issue file, at the item whose Markdown holds the offending link if any.
+Problems point at the line that holds the offending text: an item of the issue, a reminder or
+tool in the earlier issue that wrote it, or a setting in composer.yaml.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from html.parser import HTMLParser
 
-from composer.errors import Problem
-from composer.project import SETTINGS_FILE, SourcedIssue
+from composer.carry import Plan
+from composer.errors import Problem, Severity
+from composer.project import SETTINGS_FILE, Project, SourcedIssue
 from composer.render import PLACEHOLDERS, SUBJECT_FIELDS, Edition
 from composer.settings import Branding
-from composer.yamlio import Located
+from composer.yamlio import Loc, Located
 
 KB = 1024
 HTML_WARNING = 80 * KB
@@ -24,6 +27,9 @@ STYLE_LIMIT = 16 * KB
 PREHEADER_MAX = 150
 CONTRAST_MIN = 4.5  # WCAG AA for body text
 WHITE = "#ffffff"
+# Colours that templates/email.mjml.j2 and email.css.j2 fix rather than take from the branding
+FOOTER_TEXT = "#1f2326"  # the footer's text and links, on the body's background_colour
+ACTION_BACKGROUND = "#f6f7f9"  # the Action Required box
 
 _TOKEN = re.compile(r"%%COMPOSER_[A-Z_]*%%")
 _TEMPLATE_SYNTAX = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
@@ -57,33 +63,127 @@ class _Scan(HTMLParser):
             self.style_bytes += len(data.encode())
 
 
-def check_editions(editions: Iterable[Edition], sourced: SourcedIssue, *, file: str) -> list[Problem]:
-    """Every problem of every edition, each reported once (an item's link is in many editions)."""
-    found: dict[tuple[str, int | None, str], Problem] = {}
+def check_editions(
+    editions: Sequence[Edition], *, project: Project, sourced: SourcedIssue, plan: Plan
+) -> list[Problem]:
+    """Every problem of every edition, each reported once.
+
+    A problem traced to a line (an item's link, a tool added weeks ago, a setting) is the same in
+    every edition that shows it; one that no line explains names the editions it was found in.
+    """
+    sources = _sources(project, sourced, plan)
+    file = project.rel(sourced.path)
+    found: dict[Problem, list[str]] = {}
     for edition in editions:
-        for problem in _check(edition, sourced, file):
-            found.setdefault((problem.message, problem.line, problem.field), problem)
-    return list(found.values())
+        for problem in _check(edition, sources, file):
+            names = found.setdefault(problem, [])
+            if edition.name not in names:
+                names.append(edition.name)
+    return [
+        problem if problem.field else replace(problem, field=_editions(names, len(editions)))
+        for problem, names in found.items()
+    ]
 
 
-def _check(edition: Edition, sourced: SourcedIssue, file: str) -> Iterator[Problem]:
-    where = f"edition {edition.name}"
+def _editions(names: list[str], total: int) -> str:
+    if len(names) == total > 1:
+        return "every edition"
+    if len(names) <= 3:
+        return ("edition " if len(names) == 1 else "editions ") + ", ".join(names)
+    return f"{len(names)} editions ({', '.join(names[:2])}, …)"
+
+
+@dataclass(frozen=True)
+class _Source:
+    """A text of the project's files that the emails show, and where it is written."""
+
+    text: str
+    file: str
+    line: int | None
+    field: str
+    base: bool = False  # a base URL: the links to the archive's pages start with it
+
+
+def _sources(project: Project, sourced: SourcedIssue, plan: Plan) -> list[_Source]:
+    """Where the editions' texts come from: the issue first, then the earlier issues that wrote
+    its reminders and tools, then composer.yaml."""
+    found: list[_Source] = []
+
+    def add(owner: SourcedIssue | None, loc: Loc, field: str, text: object, base: bool = False) -> None:
+        file, located = (
+            (project.rel(owner.path), owner.located) if owner else (SETTINGS_FILE, project.settings_lines)
+        )
+        found.append(_Source(str(text), file, located.line_of(loc), field, base))
+
+    def items(owner: SourcedIssue, ids: set[str] | None = None) -> None:
+        for index, item in enumerate(owner.issue.items):
+            if ids is None or item.id in ids:
+                for name in ("title", "body", "action"):
+                    add(owner, ("items", index, name), f"items[{item.id}].{name}", getattr(item, name))
+
+    issue, settings = sourced.issue, project.settings
+    items(sourced)
+    for name in ("intro", "subject", "preheader"):
+        if getattr(issue, name):
+            add(sourced, (name,), name, getattr(issue, name))
+    by_number = {s.number: s for s in project.issues}
+    for reminder in plan.reminders:
+        if owner := by_number.get(reminder.version_issue):
+            items(owner, {reminder.item.id})
+    for entry in plan.tools:
+        if owner := by_number.get(entry.issue):
+            for index, tool in enumerate(owner.issue.tools):
+                if tool.url == entry.tool.url:
+                    add(owner, ("tools", index, "title"), f"tools[{index}].title", tool.title)
+                    add(owner, ("tools", index, "url"), f"tools[{index}].url", tool.url)
+    if issue.intro is None:
+        add(None, ("intro",), "intro", settings.intro)
+    if not issue.subject:
+        add(None, ("subject",), "subject", settings.subject)
+    if settings.plan:
+        add(None, ("plan", "title"), "plan.title", settings.plan.title)
+        add(None, ("plan", "url"), "plan.url", settings.plan.url)
+    for name in ("logo", "banner", "hero"):
+        if image := getattr(settings.branding, name):
+            add(None, ("branding", name, "url"), f"branding.{name}.url", image.url)
+    add(None, ("archive_url",), "archive_url", settings.archive_url, base=True)
+    return found
+
+
+def _problem(
+    source: _Source | None, file: str, message: str, severity: Severity = "error", field: str = ""
+) -> Problem:
+    """A problem at its source's line, or in the issue's file for the editions it is found in."""
+    if source is None:
+        return Problem(file, message, None, field, severity)
+    return Problem(source.file, message, source.line, source.field, severity)
+
+
+def _locate(sources: list[_Source], needle: str) -> _Source | None:
+    """The first source whose text holds needle (or, for a base URL, begins it)."""
+    if not needle:
+        return None
+    return next((s for s in sources if needle in s.text or (s.base and needle.startswith(s.text))), None)
+
+
+def _named(sources: list[_Source], field: str) -> _Source | None:
+    """The source of a field that the emails show whole, such as the subject."""
+    return next((s for s in sources if s.field == field), None)
+
+
+def _check(edition: Edition, sources: list[_Source], file: str) -> Iterator[Problem]:
     size = len(edition.html.encode())
     if size >= HTML_LIMIT:
         yield Problem(
             file,
             f"the HTML is {size / KB:.1f} KB: Gmail clips messages from 102 KB; "
             "shorten the items or move some to a later issue",
-            None,
-            where,
         )
     elif size > HTML_WARNING:
         yield Problem(
             file,
             f"the HTML is {size / KB:.1f} KB, close to the 102 KB at which Gmail clips messages",
-            None,
-            where,
-            "warning",
+            severity="warning",
         )
     scan = _Scan()
     scan.feed(edition.html)
@@ -93,77 +193,64 @@ def _check(edition: Edition, sourced: SourcedIssue, file: str) -> Iterator[Probl
             file,
             f"the <style> blocks hold {scan.style_bytes / KB:.1f} KB: Gmail drops one over "
             "16 KB; move CSS to templates/email.css.j2 so that it is inlined",
-            None,
-            where,
         )
     for image in scan.images:
         src = image.get("src") or ""
-        line, field = _locate(sourced, src)
+        source = _locate(sources, src)
         if not (image.get("alt") or "").strip():
-            yield Problem(
-                file,
-                f"image {src} has no alt text: describe it, e.g. ![what it shows]({src})",
-                line,
-                field or where,
+            yield _problem(
+                source, file, f"image {src} has no alt text: describe it, e.g. ![what it shows]({src})"
             )
         if not src.lower().startswith("https://"):
-            yield Problem(
+            yield _problem(
+                source,
                 file,
                 f"image {src or '(empty)'} is not an absolute https:// URL: mail clients will not show it",
-                line,
-                field or where,
             )
     tokens = set(PLACEHOLDERS.values())
     for href in scan.links:
         if href in tokens or _SAFE_LINK.match(href):
             continue
-        line, field = _locate(sourced, href)
+        source = _locate(sources, href)
         if href.lower().startswith("http://"):
-            yield Problem(
-                file,
-                f"link {href} is not https: use https:// if the site supports it",
-                line,
-                field or where,
-                "warning",
+            shown = f"{source.text}…" if source and source.base else href  # one warning for them all
+            yield _problem(
+                source, file, f"link {shown} is not https: use https:// if the site supports it", "warning"
             )
         else:
-            yield Problem(
+            yield _problem(
+                source,
                 file,
                 f"link {href or '(empty)'} is not an absolute https:// URL: readers "
                 "cannot follow it from an email",
-                line,
-                field or where,
             )
-    yield from _check_text(edition, sourced, file, where)
+    yield from _check_text(edition, sources, file)
 
 
-def _check_text(edition: Edition, sourced: SourcedIssue, file: str, where: str) -> Iterator[Problem]:
-    preheader_line = sourced.located.line_of(("preheader",)) if sourced.issue.preheader else None
+def _check_text(edition: Edition, sources: list[_Source], file: str) -> Iterator[Problem]:
     if not edition.preheader.strip():
         yield Problem(
             file,
             "no preheader: add `preheader:` with a line that makes people open the email",
-            None,
-            where,
-            "warning",
+            severity="warning",
         )
     elif len(edition.preheader) > PREHEADER_MAX:
-        yield Problem(
+        yield _problem(
+            _named(sources, "preheader"),
             file,
             f"the preheader has {len(edition.preheader)} characters: mail clients show "
             f"about {PREHEADER_MAX} at most",
-            preheader_line,
-            "preheader",
             "warning",
+            "preheader",
         )
     for leftover in _SUBJECT_FIELD.findall(edition.subject):
-        yield Problem(
+        yield _problem(
+            _named(sources, "subject"),
             file,
             f"the subject has {leftover} left in it: the fields are "
             + ", ".join(f"{{{name}}}" for name in SUBJECT_FIELDS),
-            None,
-            "subject",
             "warning",
+            "subject",
         )
     known = set(PLACEHOLDERS.values())
     for part, content in (("HTML", edition.html), ("text", edition.text)):
@@ -172,58 +259,50 @@ def _check_text(edition: Edition, sourced: SourcedIssue, file: str, where: str) 
                 file,
                 f"unknown placeholder {token} in the {part} part: check the templates "
                 f"(known: {', '.join(sorted(known))})",
-                None,
-                where,
             )
     for syntax in sorted(set(_TEMPLATE_SYNTAX.findall(edition.text))):
-        line, field = _locate(sourced, syntax)
-        yield Problem(
+        yield _problem(
+            _locate(sources, syntax),
             file,
             f"{syntax} is shown literally: issue files are not templates, and only "
             "sending fills in each reader's name and unsubscribe link",
-            line,
-            field or where,
             "warning",
         )
 
 
-def _locate(sourced: SourcedIssue, needle: str) -> tuple[int | None, str]:
-    """The line and field of the issue's text that contains needle, when it comes from the issue."""
-    issue = sourced.issue
-    if not needle:
-        return None, ""
-    for index, item in enumerate(issue.items):
-        for name in ("title", "body", "action"):
-            if needle in getattr(item, name):
-                return sourced.located.line_of(("items", index, name)), f"items[{item.id}].{name}"
-    if issue.intro and needle in issue.intro:
-        return sourced.located.line_of(("intro",)), "intro"
-    return None, ""
-
-
 def check_branding(branding: Branding, lines: Located) -> list[Problem]:
-    """Colour pairs the templates use, against WCAG's 4.5:1 contrast for readable text."""
+    """Colour pairs the templates use, against WCAG's 4.5:1 contrast for readable text.
+
+    One warning per colour to change, naming every place where it is hard to read.
+    """
     pairs = [
         ("text_colour", branding.text_colour, WHITE, "text"),
+        ("text_colour", branding.text_colour, ACTION_BACKGROUND, "text in the Action Required box"),
         ("primary_colour", branding.primary_colour, WHITE, "links and item titles"),
-        ("accent_colour", branding.accent_colour, WHITE, "labels and section headings"),
+        ("primary_colour", branding.primary_colour, ACTION_BACKGROUND, "links in the Action Required box"),
         ("primary_colour", WHITE, branding.primary_colour, "the header's white text"),
+        ("accent_colour", branding.accent_colour, WHITE, "labels and section headings"),
+        ("accent_colour", branding.accent_colour, ACTION_BACKGROUND, "the Action Required heading"),
+        ("background_colour", FOOTER_TEXT, branding.background_colour, "footer text"),
     ]
-    problems = []
+    failing: dict[str, list[str]] = {}
     for field, foreground, background, use in pairs:
         ratio = contrast(foreground, background)
         if ratio < CONTRAST_MIN:
-            problems.append(
-                Problem(
-                    SETTINGS_FILE,
-                    f"{use} in {foreground} on {background} has a contrast of "
-                    f"{ratio:.1f}:1, below {CONTRAST_MIN}:1: choose a darker colour",
-                    lines.line_of(("branding", field)),
-                    f"branding.{field}",
-                    "warning",
-                )
+            failing.setdefault(field, []).append(
+                f"{use} in {foreground} on {background} has a contrast of {ratio:.1f}:1"
             )
-    return problems
+    return [
+        Problem(
+            SETTINGS_FILE,
+            f"{'; '.join(uses)}, below {CONTRAST_MIN}:1: choose a "
+            f"{'lighter' if field == 'background_colour' else 'darker'} colour",
+            lines.line_of(("branding", field)),
+            f"branding.{field}",
+            "warning",
+        )
+        for field, uses in failing.items()
+    ]
 
 
 def contrast(first: str, second: str) -> float:

@@ -1,8 +1,10 @@
-"""The send journal: one SQLite row per issue and person, so no rerun or crash sends twice.
+"""The send journal: one SQLite row per issue, transport and person, so no rerun or crash sends twice.
 
 A row is committed as `in_flight` before a message's DATA starts and as `sent` as soon as the
-server accepts it. A row still `in_flight` after a crash is the ambiguous case of RFC 1047 (the
-server may have taken the message without our seeing its reply), so a rerun holds it.
+server accepts it. A row still `in_flight` after a crash, or after a server that never answered
+the message's content, is the ambiguous case of RFC 1047 (the server may have taken the message
+without our seeing its reply), so a rerun holds it. Each transport keeps its own rows: writing
+the outbox is no reason to skip anyone when sending by SMTP.
 
 WAL with synchronous=NORMAL: every commit survives the process being killed; only a power cut
 of the sending machine could lose the last commits (checkpoints are synced).
@@ -27,6 +29,7 @@ STATES: tuple[State, ...] = ("pending", "in_flight", "sent", "deferred", "failed
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS delivery (
     issue INTEGER NOT NULL,
+    transport TEXT NOT NULL,
     email TEXT NOT NULL,
     state TEXT NOT NULL CHECK (state IN ('pending', 'in_flight', 'sent', 'deferred', 'failed')),
     edition TEXT NOT NULL DEFAULT '',
@@ -35,9 +38,10 @@ CREATE TABLE IF NOT EXISTS delivery (
     message_id TEXT NOT NULL DEFAULT '',
     updated REAL NOT NULL,
     sent_at REAL,
-    PRIMARY KEY (issue, email)
+    PRIMARY KEY (issue, transport, email)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS delivery_sent_at ON delivery (sent_at) WHERE sent_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS delivery_transport_sent_at ON delivery (transport, sent_at)
+    WHERE sent_at IS NOT NULL;
 """
 
 
@@ -51,10 +55,11 @@ class Entry:
 
 
 class Journal:
-    """Where each person stands for each issue; addresses are kept lower-cased."""
+    """Where each person stands for each issue through one transport; addresses are kept lower-cased."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, *, transport: str):
         self.path = path
+        self.transport = transport
         self._lock: TextIO | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -85,28 +90,31 @@ class Journal:
         now = time.time()
         with self._transaction():
             self._db.executemany(
-                "INSERT OR IGNORE INTO delivery (issue, email, state, edition, updated) "
-                "VALUES (?, ?, 'pending', ?, ?)",
-                ((issue, email.lower(), edition, now) for email, edition in people),
+                "INSERT OR IGNORE INTO delivery (issue, transport, email, state, edition, updated) "
+                "VALUES (?, ?, ?, 'pending', ?, ?)",
+                ((issue, self.transport, email.lower(), edition, now) for email, edition in people),
             )
 
     def begin(self, issue: int, email: str, *, edition: str, message_id: str) -> None:
         """Committed before DATA: from here on a crash leaves this person uncertain."""
         self._commit(
-            "INSERT INTO delivery (issue, email, state, edition, attempts, message_id, updated) "
-            "VALUES (?, ?, 'in_flight', ?, 1, ?, ?) ON CONFLICT (issue, email) DO UPDATE SET "
+            "INSERT INTO delivery (issue, transport, email, state, edition, attempts, message_id, updated) "
+            "VALUES (?, ?, ?, 'in_flight', ?, 1, ?, ?) ON CONFLICT (issue, transport, email) DO UPDATE SET "
             "state = 'in_flight', edition = excluded.edition, attempts = attempts + 1, "
             "message_id = excluded.message_id, updated = excluded.updated",
-            (issue, email.lower(), edition, message_id, time.time()),
+            (issue, self.transport, email.lower(), edition, message_id, time.time()),
         )
 
     def finish(self, issue: int, email: str, state: State, reply: str) -> None:
-        """Record the outcome: the server's reply for `sent`, the last error otherwise."""
+        """Record the outcome: the server's reply for `sent`, the last error otherwise.
+
+        `in_flight` stays for a message whose content went out without an answer: uncertain.
+        """
         now = time.time()
         self._commit(
             "UPDATE delivery SET state = ?, reply = ?, updated = ?, sent_at = ? "
-            "WHERE issue = ? AND email = ?",
-            (state, reply, now, now if state == "sent" else None, issue, email.lower()),
+            "WHERE issue = ? AND transport = ? AND email = ?",
+            (state, reply, now, now if state == "sent" else None, issue, self.transport, email.lower()),
         )
 
     def _commit(self, sql: str, parameters: tuple[object, ...]) -> None:
@@ -119,7 +127,8 @@ class Journal:
     def counts(self, issue: int) -> dict[State, int]:
         found = dict(
             self._db.execute(
-                "SELECT state, COUNT(*) FROM delivery WHERE issue = ? GROUP BY state", (issue,)
+                "SELECT state, COUNT(*) FROM delivery WHERE issue = ? AND transport = ? GROUP BY state",
+                (issue, self.transport),
             ).fetchall()
         )
         return {state: found.get(state, 0) for state in STATES}
@@ -127,22 +136,25 @@ class Journal:
     def entries(self, issue: int, states: Iterable[State] = STATES) -> list[Entry]:
         wanted = list(states)
         rows = self._db.execute(
-            f"SELECT email, state, edition, attempts, reply FROM delivery WHERE issue = ? "
+            f"SELECT email, state, edition, attempts, reply FROM delivery WHERE issue = ? AND transport = ? "
             f"AND state IN ({','.join('?' * len(wanted))}) ORDER BY email",
-            (issue, *wanted),
+            (issue, self.transport, *wanted),
         )
         return [Entry(*row) for row in rows]
 
     def entry(self, issue: int, email: str) -> Entry | None:
         row = self._db.execute(
-            "SELECT email, state, edition, attempts, reply FROM delivery WHERE issue = ? AND email = ?",
-            (issue, email.lower()),
+            "SELECT email, state, edition, attempts, reply FROM delivery "
+            "WHERE issue = ? AND transport = ? AND email = ?",
+            (issue, self.transport, email.lower()),
         ).fetchone()
         return Entry(*row) if row else None
 
     def sent_since(self, since: float) -> int:
-        """Messages accepted by the server since a time, across issues (for the daily limit)."""
-        (count,) = self._db.execute("SELECT COUNT(*) FROM delivery WHERE sent_at >= ?", (since,)).fetchone()
+        """Messages this transport had accepted since a time, across issues (for the daily limit)."""
+        (count,) = self._db.execute(
+            "SELECT COUNT(*) FROM delivery WHERE transport = ? AND sent_at >= ?", (self.transport, since)
+        ).fetchone()
         return int(count)
 
     @contextmanager

@@ -13,6 +13,9 @@ from markdown_it.tree import SyntaxTreeNode
 from markupsafe import Markup
 
 WIDTH = 78
+CODE_INDENT = "    "
+CODE_CONTINUED = "↪ "  # starts the rest of a code line too long for the width
+CODE_MIN_WIDTH = 16  # deep in lists and quotes, code overflows rather than break every few characters
 HEADING_SHIFT = 3  # sections are <h2> and item titles <h3>: a `#` heading in a body sits below
 
 _md = MarkdownIt("commonmark", {"html": False})
@@ -84,6 +87,19 @@ def wrap(text: str, width: int = WIDTH, prefix: str = "") -> list[str]:
     return lines
 
 
+def _code_lines(line: str, width: int = WIDTH) -> list[str]:
+    """A line of code, indented and hard-wrapped: code has no spaces to break at safely, so the
+    line is cut at the width and each piece after the first is marked as a continuation."""
+    line = line.expandtabs(4)
+    room = max(width - len(CODE_INDENT), CODE_MIN_WIDTH)
+    lines = [CODE_INDENT + line[:room]]
+    rest, room = line[room:], room - len(CODE_CONTINUED)
+    while rest:
+        lines.append(CODE_INDENT + CODE_CONTINUED + rest[:room])
+        rest = rest[room:]
+    return lines
+
+
 def heading(text: str, rule: str, width: int = WIDTH) -> list[str]:
     """A heading for plain text: the wrapped text underlined with `rule`."""
     lines = wrap(text, width)
@@ -129,7 +145,9 @@ class _TextRenderer:
         if kind == "blockquote":
             return [f"> {line}".rstrip() for line in self.join(self.blocks(node, width - 2))]
         if kind in ("code_block", "fence"):
-            return ["    " + line for line in node.content.rstrip("\n").split("\n")]
+            return [
+                part for line in node.content.rstrip("\n").split("\n") for part in _code_lines(line, width)
+            ]
         if kind == "hr":
             return ["* * *"]
         return []

@@ -3,12 +3,14 @@
 It works like mkdocs's dev server: a watcher thread polls the project's files, waits for a change
 to settle, rebuilds, and keeps the last good build while a file is broken (showing the errors
 beside it); a small script injected into the preview pages, never into the emails, long-polls for
-a new build and swaps the page's content. Every URL is matched against a fixed set of routes, so
-no request ever reaches the file system.
+a new build and swaps the page's content. Between changes the watcher runs `composer check` on
+each issue, newest first, for the index. Every URL is matched against a fixed set of routes, so
+no request ever reaches the file system, and a request that names another host is refused.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import threading
@@ -27,18 +29,21 @@ from composer.carry import long_date
 from composer.check import CheckReport, check_loaded
 from composer.editions import FULL, EditionKey, edition_name, parse_edition_name
 from composer.emailchecks import HTML_LIMIT
-from composer.errors import ComposerError, IssueNotFound, Problem, ValidationFailed
+from composer.errors import ComposerError, IssueNotFound, Problem, ValidationFailed, display_path
 from composer.model import Issue
 from composer.project import CONTACTS_FILE, ISSUES_DIR, SETTINGS_FILE, Project, load_project
 from composer.recipients import Lists, Recipient, read_lists
 from composer.render import Edition, Renderer, fill_placeholders, reader_values
 
+DEFAULT_HOST = "127.0.0.1"  # loopback: nobody but this computer's users sees the members' addresses
 WATCHED = (SETTINGS_FILE, CONTACTS_FILE, ISSUES_DIR, "templates", "recipients")
 TEMPLATES = Path("templates") / "preview"
 WIDTHS = {"desktop": 800, "phone": 375}
 VIEWS = {"html": "HTML", "text": "Plain text", "source": "HTML source"}
 EMAIL_TYPES = {"html": "text/html", "txt": "text/plain", "html.txt": "text/plain"}
 VIEW_EXTENSIONS = {"html": "html", "text": "txt", "source": "html.txt"}
+# Each check renders every edition (about a second): only the newest issues are checked unasked.
+BACKGROUND_CHECKS = 8
 LONG_POLL_SECONDS = 25.0
 MEMBER = "member:"
 
@@ -55,6 +60,11 @@ class Response:
 
 
 NOT_FOUND = Response(HTTPStatus.NOT_FOUND, b"Not found", "text/plain; charset=utf-8")
+
+
+def describe(exc: Exception) -> str:
+    """An error for the page: our own errors say what to do; anything else names its kind."""
+    return str(exc) if isinstance(exc, ComposerError) else f"{type(exc).__name__}: {exc}"
 
 
 @dataclass
@@ -178,7 +188,7 @@ class Preview:
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._stopped = threading.Event()
-        self._last_good: dict[int, IssueView] = {}
+        self._last_good: dict[int, tuple[int, IssueView]] = {}  # by issue: the build id and its view
         self.pages = jinja2.Environment(
             loader=jinja2.FileSystemLoader(self.root / TEMPLATES),
             autoescape=True,
@@ -190,23 +200,34 @@ class Preview:
         self.rebuild()
 
     def rebuild(self) -> None:
-        """Load the project again; if it cannot load, keep the last one and record why."""
+        """Load the project again; if it cannot load, keep the last one and record why.
+
+        Any error counts, not only invalid files (a CSV file the parser chokes on, a bug): the
+        watcher must outlive it, and the page must say what happened.
+        """
         previous = self.build
         try:
             project = load_project(self.root)
             build = Build(previous.id + 1, project, Renderer(project), read_lists(project), [])
         except ValidationFailed as exc:
             build = replace(previous, id=previous.id + 1, failure=exc.problems, issues={})
+        except Exception as exc:
+            problem = Problem(display_path(self.root), f"the project does not load: {describe(exc)}")
+            build = replace(previous, id=previous.id + 1, failure=[problem], issues={})
         with self._changed:
             self.build = build
             self._changed.notify_all()
 
     def watch(self) -> None:
-        """Rebuild whenever the watched files change and then stay still for `settle` seconds."""
+        """Rebuild whenever the watched files change and then stay still for `settle` seconds.
+
+        While nothing changes, check this build's issues one at a time for the index.
+        """
         seen = snapshot(self.root)
         while not self._stopped.wait(self.interval):
             current = snapshot(self.root)
             if current == seen:
+                self._check_next()
                 continue
             while not self._stopped.wait(self.settle):
                 latest = snapshot(self.root)
@@ -221,16 +242,34 @@ class Preview:
         with self._changed:
             self._changed.notify_all()
 
-    def wait_for_build(self, since: int, timeout: float = LONG_POLL_SECONDS) -> int:
+    def _check_next(self) -> None:
+        """Check the newest issue that this build has not checked yet, if any."""
+        build = self.build
+        if build.project is None or build.failure:
+            return
+        unchecked = [n for n in recent_numbers(build.project) if n not in build.issues]
+        if unchecked:
+            self.issue(build, unchecked[0])
+
+    def wait_for_build(
+        self, since: int, timeout: float = LONG_POLL_SECONDS, *, checked: int | None = None
+    ) -> int:
+        """Wait for a build other than `since` or, if `checked` is given, for another issue checked."""
+
+        def changed() -> bool:
+            more = checked is not None and len(self.build.issues) != checked
+            return self.build.id != since or more or self._stopped.is_set()
+
         with self._changed:
-            self._changed.wait_for(lambda: self.build.id != since or self._stopped.is_set(), timeout)
+            self._changed.wait_for(changed, timeout)
             return self.build.id
 
     def issue(self, build: Build, number: int) -> IssueState:
         """The issue's state in this build, checked once per build (raises IssueNotFound)."""
-        with self._lock:
+        with self._changed:
             if number not in build.issues:
                 build.issues[number] = self._check(build, number)
+                self._changed.notify_all()
             return build.issues[number]
 
     def _check(self, build: Build, number: int) -> IssueState:
@@ -239,7 +278,7 @@ class Preview:
         A build whose shared files are broken checks the last project that loaded (its errors are
         shown on every page, so they are not repeated here).
         """
-        last_good = self._last_good.get(number)
+        good_build, last_good = self._last_good.get(number, (0, None))
         if build.project is None or build.renderer is None:
             return IssueState(last_good, [])
         try:
@@ -248,11 +287,11 @@ class Preview:
             return IssueState(last_good, exc.problems)
         except IssueNotFound:
             raise
-        except ComposerError as exc:  # a template that does not render names its file and line
-            return IssueState(last_good, [], str(exc))
+        except Exception as exc:  # a template that does not render names its file and line; a bug shows too
+            return IssueState(last_good, [], describe(exc))
         view = IssueView(checked, build.renderer, self._lock)
-        if not build.failure:
-            self._last_good[number] = view
+        if not build.failure and build.id > good_build:  # a late check of an older build: keep the newer
+            self._last_good[number] = (build.id, view)
         return IssueState(view, checked.problems)
 
     def respond(self, target: str) -> Response:
@@ -262,11 +301,15 @@ class Preview:
         build = self.build
         try:
             if path == "/livereload":
-                since = query.get("since", "")
-                body = json.dumps({"build": self.wait_for_build(int(since) if since.isdigit() else -1)})
+                since, checked = query.get("since", ""), query.get("checked", "")
+                current = self.wait_for_build(
+                    int(since) if since.isdigit() else -1, checked=int(checked) if checked.isdigit() else None
+                )
+                body = json.dumps({"build": current, "checked": len(self.build.issues)})
                 return Response(HTTPStatus.OK, body.encode(), "application/json")
             if path == "/":
-                return self._page("index.html.j2", build, rows=index_rows(build.project))
+                count = len(build.issues)  # counted first: a check that ends meanwhile reloads the page
+                return self._page("index.html.j2", build, rows=index_rows(build), checked=count)
             if match := _ISSUE.fullmatch(path):
                 return self._issue_page(build, int(match[1]), query)
             if match := _EMAIL.fullmatch(path):
@@ -335,32 +378,85 @@ class Preview:
 
 @dataclass(frozen=True)
 class IndexRow:
+    """An issue on the index with `composer check`'s verdict, once this build knows it.
+
+    status: "checked"; "checking" (its editions are not checked yet in this build); "on demand"
+    (older than the issues checked in the background: checked when opened); "stale" (the shared
+    files do not load, so nothing is checked).
+    """
+
     number: int | None
     file: str
+    issue: Issue | None
     problems: list[Problem]
-    issue: Issue | None = None
+    status: str
 
 
-def index_rows(project: Project | None) -> list[IndexRow]:
+def recent_numbers(project: Project) -> list[int]:
+    """The issues checked in the background, newest first: a long archive is checked on demand."""
+    numbers = {s.number for s in project.issues} | {n for n in project.broken.values() if n}
+    return sorted(numbers, reverse=True)[:BACKGROUND_CHECKS]
+
+
+def index_rows(build: Build) -> list[IndexRow]:
     """The index's issues, newest first; a broken file shows its number if it has one."""
+    project = build.project
     if project is None:
         return []
-    rows = [
-        IndexRow(s.number, project.rel(s.path), project.problems_for(s.number), s.issue)
-        for s in project.issues
-    ]
-    for path, number in project.broken.items():
+    found: list[tuple[int | None, Path, Issue | None]] = [(s.number, s.path, s.issue) for s in project.issues]
+    found += [(number, path, None) for path, number in project.broken.items()]
+    recent = set(recent_numbers(project))
+    rows = []
+    for number, path, issue in found:
+        file = project.rel(path)
         problems = project.problems_for(number) if number else project.problems.get(path, [])
-        rows.append(IndexRow(number, project.rel(path), problems))
+        state = build.issues.get(number) if number else None
+        if build.failure:
+            status = "stale"
+        elif state is not None:
+            status = "checked"
+            problems = state.problems + ([Problem(file, state.render_error)] if state.render_error else [])
+        elif any(p.severity == "error" for p in problems):  # the check's verdict already
+            status = "checked"
+        else:
+            status = "checking" if number in recent else "on demand"
+        rows.append(IndexRow(number, file, issue, problems, status))
     return sorted(rows, key=lambda row: row.number or 0, reverse=True)
+
+
+def host_allowed(header: str, *, host: str, port: int) -> bool:
+    """Whether a request's Host header names this server: the guard against DNS rebinding.
+
+    A web page elsewhere can point a name it controls at 127.0.0.1 and read the preview (and the
+    members' addresses in it) through the browser of whoever opens it; its requests carry that
+    name. Bound to every address, an IP address typed in the browser is ours too.
+    """
+    name, _, given_port = header.strip().lower().rpartition(":")
+    if given_port != str(port):
+        return False
+    bound = host.lower()
+    if name in ("127.0.0.1", "localhost", "[::1]", f"[{bound}]" if ":" in bound else bound):
+        return True
+    try:
+        ipaddress.ip_address(name.removeprefix("[").removesuffix("]"))
+    except ValueError:
+        return False
+    return host in ("", "0.0.0.0", "::")
 
 
 class _Handler(BaseHTTPRequestHandler):
     server: PreviewServer
 
     def do_GET(self) -> None:  # noqa: N802 (the http.server API)
+        server = self.server
         try:
-            response = self.server.app.respond(self.path)
+            if host_allowed(self.headers.get("Host", ""), host=server.host, port=server.server_port):
+                response = server.app.respond(self.path)
+            else:
+                message = f"This preview answers at {server.url} only."
+                response = Response(
+                    HTTPStatus.MISDIRECTED_REQUEST, message.encode(), "text/plain; charset=utf-8"
+                )
         except Exception as exc:  # a bug must not take the preview down with it
             response = Response(
                 HTTPStatus.INTERNAL_SERVER_ERROR,
@@ -388,7 +484,7 @@ class PreviewServer(ThreadingHTTPServer):
 
     def __init__(self, app: Preview, host: str, port: int):
         super().__init__((host, port), _Handler)
-        self.app = app
+        self.app, self.host = app, host
         self.url = f"http://{host}:{self.server_port}/"
 
     def watch(self) -> None:
@@ -407,7 +503,7 @@ class PreviewServer(ThreadingHTTPServer):
 
 
 def open_preview(
-    root: Path, *, host: str = "127.0.0.1", port: int = 8000, interval: float = 0.5, settle: float = 0.3
+    root: Path, *, host: str = DEFAULT_HOST, port: int = 8000, interval: float = 0.5, settle: float = 0.3
 ) -> PreviewServer:
     """Build the project once and bind the server (port 0: any free port)."""
     try:
@@ -416,7 +512,7 @@ def open_preview(
         raise ComposerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
 
 
-def serve(root: Path, *, host: str, port: int, on_ready: Callable[[str], None]) -> None:
+def serve(root: Path, *, host: str = DEFAULT_HOST, port: int, on_ready: Callable[[str], None]) -> None:
     """`composer preview`: serve until Ctrl-C; `on_ready` gets the URL once it is listening."""
     server = open_preview(root, host=host, port=port)
     server.watch()

@@ -374,7 +374,9 @@ def _rows(
     if not path.exists():
         problems.append(Problem(file, f"missing: create it with the header {','.join(columns)}"))
         return
-    encoding = _encoding(path)
+    encoding = _encoding(path, file, problems)
+    if encoding is None:
+        return
     if encoding != "utf-8-sig":
         problems.append(
             Problem(
@@ -416,17 +418,42 @@ def _rows(
                 yield _Row(file, line, values, problems)
 
 
-def _encoding(path: Path) -> str:
-    """UTF-8 (with or without BOM) when the bytes decode as such, else Excel's Windows-1252."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
+def _encoding(path: Path, file: str, problems: list[Problem]) -> str | None:
+    """UTF-8 (with or without BOM) when the bytes decode as such, else Excel's Windows-1252.
+
+    None, after reporting the line, when they are neither (cp1252 leaves five bytes undefined).
+    """
+    if _undecodable(path, "utf-8") is None:
+        return "utf-8-sig"
+    bad = _undecodable(path, "cp1252")
+    if bad is None:
+        return "cp1252"
+    line, byte = bad
+    problems.append(
+        Problem(
+            file,
+            f"byte 0x{byte:02X} is neither UTF-8 nor Windows-1252: "
+            "in Excel, save the file as 'CSV UTF-8 (Comma delimited)'",
+            line,
+        )
+    )
+    return None
+
+
+def _undecodable(path: Path, encoding: str) -> tuple[int, int] | None:
+    """The line and value of the first byte that does not decode, read in chunks; None if all do."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    lines = 1
     with path.open("rb") as stream:
-        try:
-            while chunk := stream.read(1 << 20):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return "cp1252"
-    return "utf-8-sig"
+        while True:
+            chunk = stream.read(1 << 20)
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                return lines + exc.object[: exc.start].count(b"\n"), exc.object[exc.start]
+            if not chunk:
+                return None
+            lines += chunk.count(b"\n")
 
 
 def _dialect(stream: TextIO) -> type[csv.Dialect]:

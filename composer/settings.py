@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, HttpUrl, StringConstraints, field_validator
+from pydantic import Field, HttpUrl, StringConstraints, ValidationError, field_validator
 
+from composer.errors import ComposerError
 from composer.model import Line, Markdown, Strict
 
 Colour = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
@@ -75,7 +76,12 @@ class Smtp(Strict):
     allow_plaintext: bool = Field(
         default=False, description="allow security: none to a host that is not loopback"
     )
-    timeout: float = Field(default=60, gt=0)
+    timeout: float = Field(default=60, gt=0, description="seconds to wait for each reply")
+    data_timeout: float = Field(
+        default=600,
+        gt=0,
+        description="seconds to wait for the reply to a message's content (RFC 5321: 10 minutes)",
+    )
     connections: int = Field(default=2, ge=1, le=32)
 
 
@@ -100,12 +106,19 @@ class Sending(Strict):
         env = os.environ if env is None else env
         overrides: dict[str, object] = {}
         for key in ("host", "port", "username", "security"):
-            value = env.get(f"COMPOSER_SMTP_{key.upper()}")
+            value = env.get(f"COMPOSER_SMTP_{key.upper()}", "").strip()
             if value:
-                overrides[key] = value
+                overrides[key] = value.lower() if key == "security" else value
         if not overrides:
             return self
-        smtp = Smtp.model_validate({**self.smtp.model_dump(), **overrides})
+        try:
+            smtp = Smtp.model_validate({**self.smtp.model_dump(), **overrides})
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            key = str(error["loc"][0])
+            raise ComposerError(
+                f"COMPOSER_SMTP_{key.upper()}={overrides.get(key)!r}: {error['msg']}"
+            ) from None
         return self.model_copy(update={"smtp": smtp})
 
 

@@ -6,7 +6,6 @@ A session sends many messages in turn; SMTP sessions keep their connection open 
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import ipaddress
 import os
@@ -34,6 +33,17 @@ class TemporaryFailure(Exception):
         self.reply = reply
 
 
+class UncertainDelivery(Exception):
+    """The message's content went out but no reply came back (a timeout or a dropped connection).
+
+    The server may have taken it (RFC 1047): trying again could send a second copy, so it is held.
+    """
+
+    def __init__(self, reply: str):
+        super().__init__(reply)
+        self.reply = reply
+
+
 class PermanentFailure(Exception):
     """A 5xx reply about this one message or recipient: never retried."""
 
@@ -46,7 +56,8 @@ class Session(Protocol):
     async def send(self, *, sender: str, recipient: str, data: bytes, before_data: Callable[[], None]) -> str:
         """Deliver one message (CRLF lines; dot-stuffed if the transport says so).
 
-        `before_data` runs just before the content is handed over.
+        `before_data` runs just before the content is handed over; after that, a missing reply
+        raises UncertainDelivery, never TemporaryFailure.
         """
 
     async def close(self) -> None: ...
@@ -214,14 +225,19 @@ class _SmtpSession:
         """DATA for a message already in wire form (CRLF, dot-stuffed).
 
         aiosmtplib's data() would scan every message again with two regular expressions: most of
-        the sender's CPU time for a 60 KB message.
+        the sender's CPU time for a 60 KB message. The reply to the content may take long (the
+        server may filter or store it first): RFC 5321 asks the client to wait 10 minutes.
         """
         start = await self.client.execute_command(b"DATA")
         protocol = self.client.protocol
         if start.code != 354 or protocol is None:
             return start
-        protocol.write(data + b".\r\n")
-        return await protocol.read_response(timeout=self.transport.smtp.timeout)
+        try:
+            protocol.write(data + b".\r\n")
+            return await protocol.read_response(timeout=self.transport.smtp.data_timeout)
+        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
+            self.client.close()
+            raise UncertainDelivery(f"no reply after the message was handed over: {exc}") from exc
 
     async def _reset(self, code: int) -> None:
         """After a refusal the connection is reused: RSET, or drop it when the server is leaving."""
@@ -259,14 +275,15 @@ class RateLimit:
         self.sent_today = sent_today
         self._next = 0.0
 
-    async def wait(self) -> bool:
-        """Wait for the next slot; False when the daily limit is reached."""
+    def reserve(self) -> float | None:
+        """Take the next slot: the seconds to wait for it, or None when the daily limit is reached.
+
+        The caller does the waiting, so that it can stop waiting when the send stops.
+        """
         if self.per_day is not None and self.sent_today >= self.per_day:
-            return False
+            return None
         self.sent_today += 1
         now = time.monotonic()
         start = max(now, self._next)
         self._next = start + self.interval
-        if start > now:
-            await asyncio.sleep(start - now)
-        return True
+        return start - now

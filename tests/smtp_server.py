@@ -1,8 +1,10 @@
 """A real SMTP server for tests: aiosmtpd on 127.0.0.1, port 0, in a thread, with faults on demand.
 
-The handler records every message it accepts (the ones the client was told "250") and follows
-a per-test script of faults: a reply to give instead of the normal one, or "drop" to close the
-connection without replying, for MAIL, for RCPT of one address, or for DATA of one address.
+The handler records every message it accepts and follows a per-test script of faults: a reply to
+give instead of the normal one, "" for the normal one, or "drop" to close the connection without
+replying, for MAIL, for RCPT of one address, or for DATA of one address. For DATA two more: take
+the message and then drop the connection, or take it and answer only after `stall` seconds (the
+RFC 1047 case: the server has the message but the client never hears so).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 DROP = "drop"
+TAKE_THEN_DROP = "take, then drop"
+TAKE_THEN_STALL = "take, then stall"
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class Recorder:
     script: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     always: dict[str, str] = field(default_factory=dict)
     data_delay: float = 0.0
+    stall: float = 2.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def fault(self, key: str, *replies: str) -> None:
@@ -91,12 +96,19 @@ class Recorder:
         if self.data_delay:
             await asyncio.sleep(self.data_delay)
         reply = self._scripted(key, server)
-        if reply:
+        if reply and reply not in (TAKE_THEN_DROP, TAKE_THEN_STALL):
             return reply
+        number = self._take(envelope)
+        if reply == TAKE_THEN_DROP:
+            server.transport.abort()
+        elif reply == TAKE_THEN_STALL:
+            await asyncio.sleep(self.stall)
+        return f"250 2.0.0 OK queued as {number}"
+
+    def _take(self, envelope: Any) -> int:
         with self.lock:
             self.received.append(Received(envelope.mail_from, tuple(envelope.rcpt_tos), envelope.content))
-            number = len(self.received)
-        return f"250 2.0.0 OK queued as {number}"
+            return len(self.received)
 
 
 class SmtpServer:

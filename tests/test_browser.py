@@ -143,6 +143,23 @@ def test_live_reload_and_broken_yaml(page: Page, server: PreviewServer, project:
     assert page.evaluate("() => window.notReloaded") is True  # the page's own script did it all
 
 
+def test_index_shows_new_check_results_by_itself(page: Page, server: PreviewServer, project: Path) -> None:
+    issue = latest(project)
+    original = issue.path.read_text(encoding="utf-8")
+    page.goto(server.url)
+    row = page.locator("#issues tr", has=page.get_by_role("link", name=f"No {issue.number}"))
+    check = row.locator(".check")
+    expect(check).to_have_text("OK")
+    page.evaluate("() => { window.notReloaded = true; }")
+    try:  # a link readers cannot follow: an email check fails, the files stay valid
+        issue.path.write_text(original.replace("the Longley Room at", "[the Longley Room](/rooms) at"))
+        expect(check).to_have_text("1 error(s)")
+    finally:
+        issue.path.write_text(original, encoding="utf-8")
+    expect(check).to_have_text("OK")
+    assert page.evaluate("() => window.notReloaded") is True
+
+
 def test_archive_works_from_disk_and_fits_a_phone(browser: Browser, project: Path, tmp_path: Path) -> None:
     result = build_archive(project, out=tmp_path / "site")
     context = browser.new_context(viewport={"width": 375, "height": 740})

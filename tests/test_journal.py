@@ -15,7 +15,7 @@ from composer.journal import Journal
 
 
 def test_states_move_from_pending_to_sent(tmp_path: Path) -> None:
-    journal = Journal(tmp_path / "j" / "journal.sqlite")
+    journal = Journal(tmp_path / "j" / "journal.sqlite", transport="smtp")
     journal.add_pending(374, [("Ann@kent.example", "dcs"), ("bob@kent.example", "send")])
     journal.add_pending(374, [("ann@kent.example", "dcs")])
     assert journal.counts(374) == {"pending": 2, "in_flight": 0, "sent": 0, "deferred": 0, "failed": 0}
@@ -34,10 +34,27 @@ def test_states_move_from_pending_to_sent(tmp_path: Path) -> None:
     journal.close()
 
 
+def test_each_transport_keeps_its_own_rows_and_daily_count(tmp_path: Path) -> None:
+    """Writing the outbox is no reason to skip anyone by SMTP, nor does it use the SMTP day's quota."""
+    path = tmp_path / "journal.sqlite"
+    outbox, smtp = Journal(path, transport="outbox"), Journal(path, transport="smtp")
+    outbox.add_pending(374, [("ann@kent.example", "dcs")])
+    outbox.begin(374, "ann@kent.example", edition="dcs", message_id="<1@x>")
+    outbox.finish(374, "ann@kent.example", "sent", "written to outbox/374/ann@kent.example.eml")
+    assert outbox.entry(374, "ann@kent.example") is not None and outbox.sent_since(0) == 1
+    assert smtp.entry(374, "ann@kent.example") is None and smtp.sent_since(0) == 0
+    assert smtp.counts(374)["sent"] == 0 and smtp.entries(374) == []
+    smtp.begin(374, "ann@kent.example", edition="dcs", message_id="<1@x>")
+    smtp.finish(374, "ann@kent.example", "deferred", "451 later")
+    assert outbox.entry(374, "ann@kent.example").state == "sent"  # type: ignore[union-attr]
+    outbox.close()
+    smtp.close()
+
+
 def test_every_change_is_committed_at_once(tmp_path: Path) -> None:
     """Another connection (as after a crash) sees each state as soon as it is written."""
     path = tmp_path / "journal.sqlite"
-    journal = Journal(path)
+    journal = Journal(path, transport="smtp")
     journal.begin(374, "ann@kent.example", edition="dcs", message_id="<1@x>")
     reader = sqlite3.connect(path)
     assert reader.execute("SELECT state FROM delivery").fetchall() == [("in_flight",)]
@@ -53,7 +70,7 @@ def test_a_killed_writer_leaves_its_last_commit(tmp_path: Path) -> None:
         "import os, signal, sys\n"
         "from pathlib import Path\n"
         "from composer.journal import Journal\n"
-        f"j = Journal(Path({str(path)!r}))\n"
+        f"j = Journal(Path({str(path)!r}), transport='smtp')\n"
         "j.begin(374, 'ann@kent.example', edition='dcs', message_id='<1@x>')\n"
         "j.finish(374, 'ann@kent.example', 'sent', '250 OK')\n"
         "j.begin(374, 'bob@kent.example', edition='dcs', message_id='<2@x>')\n"
@@ -61,13 +78,13 @@ def test_a_killed_writer_leaves_its_last_commit(tmp_path: Path) -> None:
     )
     result = subprocess.run([sys.executable, "-c", script], check=False)
     assert result.returncode == -9
-    journal = Journal(path)
+    journal = Journal(path, transport="smtp")
     assert journal.counts(374)["sent"] == 1 and journal.counts(374)["in_flight"] == 1
     journal.close()
 
 
 def test_only_one_send_at_a_time(tmp_path: Path) -> None:
-    first, second = Journal(tmp_path / "journal.sqlite"), Journal(tmp_path / "journal.sqlite")
+    first, second = (Journal(tmp_path / "journal.sqlite", transport=t) for t in ("smtp", "outbox"))
     first.lock()
     with pytest.raises(SendingError, match="another `composer send`"):
         second.lock()
@@ -79,4 +96,4 @@ def test_only_one_send_at_a_time(tmp_path: Path) -> None:
 def test_an_unwritable_journal_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("not a folder")
     with pytest.raises(SendingError, match="cannot open the send journal"):
-        Journal(tmp_path / "file" / "journal.sqlite")
+        Journal(tmp_path / "file" / "journal.sqlite", transport="smtp")

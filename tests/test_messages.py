@@ -5,11 +5,12 @@ from __future__ import annotations
 import html
 import re
 from email import message_from_bytes, policy
+from email.header import decode_header, make_header
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from composer.errors import ComposerError, SendingError, TokenError
@@ -149,6 +150,45 @@ def test_splicing_equals_filling_for_any_text_and_value(
     stuffed = encoded.personalise(personal(project_settings, name="Ann", values=values), dot_stuffed=True)
     assert re.sub(rb"(?m)^\.\.", b".", stuffed) == data
     assert not re.search(rb"(?m)^\.(?!\.)", stuffed)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    value=st.text(alphabet=st.sampled_from("Aa.=é€ _-/?&%"), max_size=200),
+    before=st.integers(min_value=0, max_value=80),
+)
+@example(value="https://x.example/u?token=" + "A." * 24, before=0)
+def test_every_body_line_fits_76_characters_whatever_is_spliced(
+    project_settings: Settings, value: str, before: int
+) -> None:
+    """RFC 2045 caps quoted-printable lines at 76 characters, soft line break included."""
+    text = "x" * before + URL + " and " + NAME + "\n"
+    encoded = encode_edition(
+        edition(text, "<p>" + text + "</p>"), settings=project_settings, placeholders=PLACEHOLDERS
+    )
+    values = {"name": value, "unsubscribe_url": value, "networks": "DCS Group"}
+    data = encoded.personalise(personal(project_settings, name="Ann", values=values))
+    body = data.split(b"\r\n\r\n", 1)[1]
+    assert max(len(line) for line in body.split(b"\r\n")) <= 76
+    plain, markup = (part.get_content().replace("\r\n", "\n") for part in parse(data).iter_parts())
+    assert plain.rstrip("\n") == fill_placeholders(text, values).rstrip("\n")
+    assert html.escape(value) in markup
+
+
+def test_a_long_non_ascii_name_is_folded_in_the_to_header(project_settings: Settings) -> None:
+    name = (
+        "Seán Ó Briain-Nic Giolla Phádraig, Director of Children’s Services (Interim), "
+        "Royal Borough of Windsor & Maidenhead"
+    )
+    encoded = encode_edition(edition(TEXT, MARKUP), settings=project_settings, placeholders=PLACEHOLDERS)
+    data = encoded.personalise(personal(project_settings, name=name))
+    head = data.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    assert max(len(line) for line in head.split("\r\n")) <= 998
+    to = re.search(r"^To:(.*?)\r\n(?=\S)", head, re.M | re.S)
+    assert to is not None and all(len(line) <= 78 for line in to[0].split("\r\n"))
+    unfolded = to[1].replace("\r\n", "")
+    assert str(make_header(decode_header(unfolded))) == f"{name} <zoe@brighton-hove.example>"
+    assert parse(data)["To"].addresses[0].addr_spec == "zoe@brighton-hove.example"
 
 
 def test_header_injection_is_refused(project_settings: Settings) -> None:

@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
+import csv
 import html
 import http.client
+import inspect
+import ipaddress
 import json
+import re
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import icalendar
 import pytest
+from click.testing import CliRunner
 from conftest import copy_example
 
+from composer import preview
+from composer.check import CheckReport, check_loaded
+from composer.cli import main
 from composer.editions import FULL, edition_key, edition_name, receives
-from composer.preview import PreviewServer, open_preview
+from composer.preview import DEFAULT_HOST, Preview, PreviewServer, host_allowed, open_preview, serve
 from composer.project import load_project
 from composer.render import PLACEHOLDERS, Renderer, fill_placeholders, reader_values
 
@@ -74,12 +84,32 @@ def page_when(server: PreviewServer, target: str, wanted: Callable[[str], bool],
     raise AssertionError(f"{target} never showed what was wanted")
 
 
-def test_binds_to_loopback_by_default(example: Path) -> None:
-    server = open_preview(example, port=0)
+def test_the_command_listens_on_loopback_by_default(example: Path) -> None:
+    command = [sys.executable, "-m", "composer", "preview", "--port", "0", "--project", str(example)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
-        assert server.server_address[0] == "127.0.0.1"
+        line = process.stdout.readline() if process.stdout else ""
+        url = re.search(r"http://\S+/", line)
+        assert url, line
+        host = urlsplit(url[0]).hostname
+        assert host == DEFAULT_HOST and ipaddress.ip_address(host).is_loopback
+        with urllib.request.urlopen(url[0], timeout=30) as response:
+            assert response.status == 200
     finally:
-        server.server_close()
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_the_command_and_the_server_share_one_default_host(
+    example: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hosts: list[str] = []
+    monkeypatch.setattr(preview, "DEFAULT_HOST", "127.0.0.9")
+    monkeypatch.setattr(preview, "serve", lambda root, **options: hosts.append(options["host"]))
+    result = CliRunner().invoke(main, ["preview", "--project", str(example)])
+    assert result.exit_code == 0 and hosts == ["127.0.0.9"]
+    for function in (open_preview, serve):
+        assert inspect.signature(function).parameters["host"].default == DEFAULT_HOST
 
 
 def test_index_lists_issues_newest_first_with_date_items_and_status(
@@ -260,3 +290,123 @@ def test_port_in_use_is_a_clear_error(example: Path) -> None:
         )
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
+
+
+def request(server: PreviewServer, host: str | None) -> tuple[int, str]:
+    """A GET of the index with the Host header given (None: none at all)."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=30)
+    connection.putrequest("GET", "/", skip_host=True)
+    if host is not None:
+        connection.putheader("Host", host)
+    connection.endheaders()
+    response = connection.getresponse()
+    body = response.read().decode("utf-8")
+    connection.close()
+    return response.status, body
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["attacker.example", "attacker.example:{port}", "127.0.0.1.attacker.example:{port}", "localhost:1", None],
+)
+def test_other_host_names_are_refused(server: PreviewServer, host: str | None) -> None:
+    """DNS rebinding: a page elsewhere that points its own name at 127.0.0.1 reads nothing."""
+    status, body = request(server, host and host.format(port=server.server_port))
+    assert status == 421
+    assert "@" not in body and "/issue/" not in body
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}", "LocalHost:{port}", "[::1]:{port}"])
+def test_loopback_names_are_served(server: PreviewServer, host: str) -> None:
+    assert request(server, host.format(port=server.server_port))[0] == 200
+
+
+def test_the_host_given_is_served_and_on_every_address_any_ip() -> None:
+    assert host_allowed("192.0.2.7:8000", host="192.0.2.7", port=8000)
+    assert host_allowed("preview.lan:8000", host="preview.lan", port=8000)
+    assert host_allowed("192.0.2.7:8000", host="0.0.0.0", port=8000)
+    assert not host_allowed("attacker.example:8000", host="0.0.0.0", port=8000)
+    assert not host_allowed("192.0.2.7:8000", host="127.0.0.1", port=8000)
+
+
+def test_an_unexpected_error_shows_in_the_page_and_watching_goes_on(
+    own_server: PreviewServer, example: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = preview.read_lists
+    failures = [csv.Error("line contains NUL")]
+
+    def flaky(project: object) -> object:
+        if failures:
+            raise failures.pop()
+        return real(project)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(preview, "read_lists", flaky)
+    latest = load_project(example).issues[-1]
+    original = latest.path.read_text(encoding="utf-8")
+    first = own_server.app.build.id
+    latest.path.write_text(original + "\n", encoding="utf-8")
+    second = own_server.app.wait_for_build(first, timeout=10)
+    assert second != first
+    page = get(own_server, "/")[2]
+    assert "build-errors" in page and "Error: line contains NUL" in page and "Traceback" not in page
+
+    title = latest.issue.items[0].title
+    latest.path.write_text(original.replace(title, "Fixed and saved"), encoding="utf-8")
+    assert own_server.app.wait_for_build(second, timeout=10) != second
+    assert "build-errors" not in get(own_server, "/")[2]
+    assert "Fixed and saved" in text_of(get(own_server, f"/issue/{latest.number}/email/full.html")[2])
+
+
+def verdict(report: CheckReport) -> str:
+    if report.errors:
+        return f"{len(report.errors)} error(s)"
+    return f"{len(report.warnings)} warning(s)" if report.warnings else "OK"
+
+
+def test_index_check_column_is_composer_checks_verdict(example: Path) -> None:
+    """An email-check error (a link readers cannot follow) shows on the index, as in `check`."""
+    path = example / "issues" / "376.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("(https://secip.example.org/networks/data-benchmarking)", "(/data)"))
+    project = load_project(example)
+    assert not any(p.severity == "error" for p in project.problems_for(377))
+    running = open_preview(example, port=0, interval=0.05, settle=0.1).start()
+    try:
+        index = page_when(running, "/", lambda body: "checking…" not in body, timeout=60)
+    finally:
+        running.close()
+    for number in (376, 377):
+        row = index[index.index(f'href="/issue/{number}/"') :].split("</tr>")[0]
+        cell = re.sub(r"<[^>]+>", "", row.split('class="check">')[1]).strip()
+        assert cell == verdict(check_loaded(project, str(number))), number
+    assert "error(s)" in index[index.index('href="/issue/376/"') :].split("</tr>")[0]
+
+
+def test_a_late_check_of_an_older_build_keeps_the_newer_last_good_view(example: Path) -> None:
+    app = Preview(example)
+    latest = load_project(example).issues[-1]
+    original = latest.path.read_text(encoding="utf-8")
+    older = app.build
+    latest.path.write_text(original.replace(latest.issue.items[0].title, "Newer title"), encoding="utf-8")
+    app.rebuild()
+    app.issue(app.build, latest.number)
+    app.issue(older, latest.number)  # a request that began before the rebuild ends after it
+    latest.path.write_text(original.replace("items:", "items: [", 1), encoding="utf-8")
+    app.rebuild()
+    state = app.issue(app.build, latest.number)
+    assert state.broken and state.view is not None
+    assert state.view.checked.plan.issue.items[0].title == "Newer title"
+
+
+def test_only_the_newest_issues_are_checked_unasked(example: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long archive is not re-checked on every save: older issues are checked when opened."""
+    monkeypatch.setattr(preview, "BACKGROUND_CHECKS", 2)
+    app = Preview(example)
+    numbers = sorted((s.number for s in app.build.project.issues), reverse=True)
+    for _ in numbers:
+        app._check_next()
+    assert set(app.build.issues) == set(numbers[:2])
+    rows = {row.number: row.status for row in preview.index_rows(app.build)}
+    assert [rows[n] for n in numbers] == ["checked", "checked"] + ["on demand"] * (len(numbers) - 2)
+    app.issue(app.build, numbers[-1])
+    assert {row.number: row.status for row in preview.index_rows(app.build)}[numbers[-1]] == "checked"

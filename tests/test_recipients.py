@@ -207,3 +207,18 @@ def test_unsubscribe_refuses_forged_tokens_and_unknown_networks(example: Path) -
     with pytest.raises(ComposerError, match="not a usable address"):
         unsubscribe(example, "a@kent.example\r\nBcc: x@example.org")
     assert (example / SUPPRESSED_FILE).read_bytes() == before
+
+
+def test_bytes_that_are_neither_utf8_nor_windows_1252_are_reported_with_their_line(example: Path) -> None:
+    members = (
+        b"email,name,organisation,networks\r\n"
+        b"ann@kent.example,Ann,Kent,dcs\r\n"
+        b"bob@kent.example,Bo\x81b,Kent,dcs\r\n"
+    )
+    (example / MEMBERS_FILE).write_bytes(members)
+    (example / SUPPRESSED_FILE).write_bytes(b"email,network,date\n\n\nx\x9d@kent.example,,\n")
+    result = CliRunner().invoke(main, ["lists", "--project", str(example)])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert f"{MEMBERS_FILE}:3: byte 0x81 is neither UTF-8 nor Windows-1252" in result.stderr
+    assert f"{SUPPRESSED_FILE}:4: byte 0x9D" in result.stderr
+    assert "CSV UTF-8" in result.stderr

@@ -172,11 +172,15 @@ def test_text_part_carries_every_link_of_the_html(largest: Rendered) -> None:
             assert href.removeprefix("mailto:") in edition.text, (edition.name, href)
 
 
+MARKUP = re.compile(r"</?[a-z][^>]*>|&(#x?[0-9a-f]+|[a-z]+);", re.I)
+
+
 def test_text_is_wrapped_and_free_of_markup(largest: Rendered) -> None:
+    assert all(MARKUP.search(leftover) for leftover in ("<b>", "</P>", "&amp;", "&#39;", "&#x27;", "&#X2F;"))
     for edition in largest.editions:
         for line in edition.text.splitlines():
             assert len(line) <= 78 or " " not in line.strip(), line
-        assert not re.search(r"</?[a-zA-Z][^>]*>|&(#\d+|[a-z]+);", edition.text)
+        assert not MARKUP.search(edition.text)
     text = largest.full.text
     assert "THIS WEEK" in text and "ACTION REQUIRED:" in text and "CONTACT DETAILS" in text
     assert re.search(r"^- \S", text, re.M) and re.search(r"^1\. \S", text, re.M)

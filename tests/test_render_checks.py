@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import lxml.html
 import pytest
 from click.testing import CliRunner
 
 from composer.check import check_loaded
 from composer.cli import main
-from composer.emailchecks import HTML_LIMIT, HTML_WARNING, check_editions, contrast
+from composer.emailchecks import (
+    ACTION_BACKGROUND,
+    FOOTER_TEXT,
+    HTML_LIMIT,
+    HTML_WARNING,
+    check_editions,
+    contrast,
+)
 from composer.project import load_project
 from composer.render import PLACEHOLDERS, Renderer
 
@@ -99,9 +107,10 @@ def test_size_against_gmail_clipping(example: Path, target: int, severity: str) 
     assert HTML_WARNING < full_size(example) if severity == "warning" else full_size(example) >= HTML_LIMIT
     report = check_loaded(load_project(example), "378")
     sized = {p.field: p.severity for p in report.problems if "Gmail clips" in p.message}
-    assert sized["edition full"] == severity
+    assert sized["edition full"] == severity and "every edition" not in sized
     # the long item is for one network: only its editions grow
-    assert all(f == "edition full" or "send" in f.removeprefix("edition ").split("+") for f in sized)
+    grown = {e.name for e in report.editions if len(e.html.encode()) > HTML_WARNING}
+    assert all("send" in name.split("+") for name in grown - {"full"})
 
 
 def test_style_block_over_16_kb_and_unknown_placeholder(example: Path) -> None:
@@ -112,9 +121,9 @@ def test_style_block_over_16_kb_and_unknown_placeholder(example: Path) -> None:
     source = source.replace("Dear {{ placeholders.name }}", "Dear %%COMPOSER_FIRSTNAME%%")
     template.write_text(source, encoding="utf-8")
     project = load_project(example)
-    sourced = project.find("374")
-    edition = Renderer(project).edition(project.plan(374), None)
-    found = check_editions([edition], sourced, file="issues/374.yaml")
+    plan = project.plan(374)
+    edition = Renderer(project).edition(plan, None)
+    found = check_editions([edition], project=project, sourced=project.find("374"), plan=plan)
     assert any("<style> blocks hold" in p.message and p.severity == "error" for p in found)
     assert any("unknown placeholder %%COMPOSER_FIRSTNAME%% in the HTML part" in p.message for p in found)
     assert PLACEHOLDERS["name"] not in edition.html
@@ -137,3 +146,79 @@ def test_pale_branding_colours_are_flagged(example: Path) -> None:
     lines = settings.read_text(encoding="utf-8").splitlines()
     assert "accent_colour:" in lines[problem.line - 1]
     assert round(contrast("#777777", "#ffffff"), 2) == 4.48 and contrast("#000000", "#ffffff") == 21
+
+
+def test_tool_reminder_and_settings_links_are_located_once(example: Path) -> None:
+    """A link written in an earlier issue or in composer.yaml is reported once, at its line."""
+    earlier = example / "issues" / "376.yaml"
+    text = earlier.read_text(encoding="utf-8")
+    text = text.replace(
+        "https://www.example.org/dfe/characteristics-of-children-in-need-2019", "http://tools.example/cin"
+    )
+    text = text.replace("tell Gareth\n", "tell [Gareth](http://people.example/gareth)\n")
+    earlier.write_text(text, encoding="utf-8")
+    settings = example / "composer.yaml"
+    text = settings.read_text(encoding="utf-8").replace(
+        "url: https://secip.example.org/plan", "url: http://secip.example.org/plan"
+    )
+    settings.write_text(text.replace("archive_url: https://", "archive_url: http://"), encoding="utf-8")
+    report = check_loaded(load_project(example), "377")
+    assert len(report.editions) > 3
+    item = line_of(earlier, "id: children-in-need-statistics")
+    lines = earlier.read_text(encoding="utf-8").splitlines()
+    action = next(n for n, line in enumerate(lines, 1) if n > item and "action: |" in line)
+    reminder = [p for p in report.problems if "http://people.example/gareth" in p.message]
+    assert [(p.file, p.line, p.field) for p in reminder] == [
+        ("issues/376.yaml", action, "items[children-in-need-statistics].action")
+    ]
+    archive = [p for p in report.problems if "http://updates.secip.example.org/" in p.message]
+    assert [(p.file, p.line, p.field) for p in archive] == [
+        ("composer.yaml", line_of(settings, "archive_url:"), "archive_url")
+    ]
+    tool = [p for p in report.problems if "http://tools.example/cin" in p.message]
+    assert [(p.file, p.line, p.field, p.severity) for p in tool] == [
+        ("issues/376.yaml", line_of(earlier, "http://tools.example/cin"), "tools[0].url", "warning")
+    ]
+    plan = [p for p in report.problems if "http://secip.example.org/plan" in p.message]
+    assert [(p.file, p.line, p.field) for p in plan] == [
+        ("composer.yaml", line_of(settings, "http://secip.example.org/plan"), "plan.url")
+    ]
+
+
+def test_problems_of_many_editions_are_reported_once(example: Path) -> None:
+    template = example / "templates" / "email.mjml.j2"
+    source = template.read_text(encoding="utf-8")
+    template.write_text(source.replace("Dear {{ placeholders.name }}", "Dear %%COMPOSER_FIRSTNAME%%"))
+    report = check_loaded(load_project(example), "374")
+    assert len(report.editions) > 3
+    (unknown,) = [p for p in report.problems if "%%COMPOSER_FIRSTNAME%%" in p.message]
+    assert unknown.field == "every edition"
+
+
+def test_dark_background_and_action_box_contrast_are_flagged(example: Path) -> None:
+    settings = example / "composer.yaml"
+    text = settings.read_text(encoding="utf-8")
+    text = text.replace('background_colour: "#f2f4f6"', 'background_colour: "#3a3f44"')
+    settings.write_text(text.replace('text_colour: "#222222"', 'text_colour: "#8a8a8a"'), encoding="utf-8")
+    report = check_loaded(load_project(example), "374")
+    by_field = {p.field: p for p in report.problems}
+    assert set(by_field) == {"branding.background_colour", "branding.text_colour"}
+    background = by_field["branding.background_colour"]
+    assert f"footer text in {FOOTER_TEXT} on #3a3f44" in background.message
+    assert "lighter" in background.message
+    lines = settings.read_text(encoding="utf-8").splitlines()
+    assert "background_colour:" in lines[background.line - 1]
+    # #8a8a8a passes nowhere: on white (3.4:1) nor in the Action Required box
+    assert f"on {ACTION_BACKGROUND}" in by_field["branding.text_colour"].message
+
+
+def test_contrast_pairs_match_the_template(example: Path) -> None:
+    project = load_project(example)
+    html = Renderer(project).edition(project.plan(377), None).html
+    doc = lxml.html.document_fromstring(html)
+    body = doc.xpath("//body/@style")[0]
+    assert f"background-color:{project.settings.branding.background_colour}" in body
+    (footer,) = doc.xpath("//td[contains(concat(' ', @class, ' '), ' f ')]/div/@style")
+    assert f"color:{FOOTER_TEXT}" in footer
+    boxes = doc.xpath("//table[contains(concat(' ', @class, ' '), ' a ')]//td/@style")
+    assert boxes and all(f"background:{ACTION_BACKGROUND}" in style for style in boxes)

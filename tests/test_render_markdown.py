@@ -8,7 +8,7 @@ import lxml.html
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from composer.markdown import WIDTH, TextLinks, to_html, to_text, wrap
+from composer.markdown import CODE_CONTINUED, WIDTH, TextLinks, to_html, to_text, wrap
 
 
 def text(source: str) -> tuple[str, str]:
@@ -79,3 +79,32 @@ def test_any_text_renders_wrapped_without_tags(source: str) -> None:
         assert len(line) <= WIDTH or " " not in line.strip()
     html = str(to_html(source))
     assert not re.search(r"<(script|style|iframe|object)\b", html, re.I)
+
+
+def test_code_is_hard_wrapped_with_a_continuation_marker() -> None:
+    long = "result = compute(" + ", ".join(f"argument_{n}" for n in range(8)) + ")"
+    source = f"```\n{long}\nshort\n```\n\n- an item:\n\n      \t{long}\n\n> ```\n> {long}\n> ```\n"
+    body, _ = text(source)
+    assert len(long) > WIDTH and all(len(line) <= WIDTH for line in body.splitlines())
+    fence = body.split("\n\n")[0].splitlines()
+    assert fence[-1] == "    short" and fence[1].startswith("    " + CODE_CONTINUED)
+    assert "".join(line[4:].removeprefix(CODE_CONTINUED) for line in fence[:-1]) == long
+    assert f"      {CODE_CONTINUED}" in body.split("\n\n")[2]  # in the list, under the item
+
+
+NESTING = [("", ""), ("> ", "> "), ("- ", "  "), ("10. ", "    "), ("> - ", ">   ")]
+CODE_LINE = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters="`"),
+    min_size=40,
+    max_size=240,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(CODE_LINE, min_size=1, max_size=4), st.sampled_from(NESTING))
+def test_code_blocks_stay_within_the_width(lines: list[str], nesting: tuple[str, str]) -> None:
+    first, rest = nesting
+    source = first + "```\n" + "".join(rest + line + "\n" for line in lines) + rest + "```\n"
+    body, _ = text(source)
+    for line in body.splitlines():
+        assert len(line) <= WIDTH, line
