@@ -64,7 +64,7 @@ def main() -> None:
     number = largest_issue(project, renderer)
     cold = time.perf_counter() - cold
     plan = project.plan(number)
-    keys = edition_keys(project)
+    keys = edition_keys(project, read_lists(project))
     full = renderer.edition(plan, FULL)
 
     samples = [stage_times(renderer, plan, key) for _ in range(args.runs) for key in keys]

@@ -14,7 +14,7 @@ from composer.editions import FULL, EditionKey, edition_name
 from composer.emailchecks import check_branding, check_editions
 from composer.errors import Problem, ValidationFailed
 from composer.project import Project, SourcedIssue, load_project
-from composer.recipients import read_lists
+from composer.recipients import Lists, read_lists
 from composer.render import Edition, render_editions
 
 
@@ -23,6 +23,7 @@ class CheckReport:
     issue: SourcedIssue
     file: str
     plan: Plan
+    lists: Lists
     editions: list[Edition]
     problems: list[Problem]
 
@@ -45,12 +46,11 @@ class CheckReport:
         }
 
 
-def edition_keys(project: Project) -> list[EditionKey]:
+def edition_keys(project: Project, lists: Lists) -> list[EditionKey]:
     """The full edition, then one per distinct set of networks among the people it is sent to.
 
     Before there are members, one edition per network stands in for them.
     """
-    lists = read_lists(project)
     if lists.people:
         keys = {recipient.edition for recipient in lists.recipients()}
     else:
@@ -70,7 +70,8 @@ def check_loaded(project: Project, ref: str | None = None) -> CheckReport:
     if any(p.severity == "error" for p in problems):
         raise ValidationFailed(problems)
     plan = project.plan(sourced.number)
-    editions = render_editions(project, plan, edition_keys(project))
+    lists = read_lists(project)  # read once: sending uses the same lists the editions were made for
+    editions = render_editions(project, plan, edition_keys(project, lists))
     problems = problems + check_branding(project.settings.branding, project.settings_lines)
     problems += check_editions(editions, project=project, sourced=sourced, plan=plan)
-    return CheckReport(sourced, project.rel(sourced.path), plan, editions, problems)
+    return CheckReport(sourced, project.rel(sourced.path), plan, lists, editions, problems)

@@ -22,7 +22,7 @@ from composer.errors import ComposerError, Problem, SendingError, ValidationFail
 from composer.journal import Journal, State
 from composer.messages import EncodedEdition, Personal, encode_edition, list_unsubscribe, message_id
 from composer.project import load_project
-from composer.recipients import Recipient, read_lists, usable_address
+from composer.recipients import Recipient, usable_address
 from composer.render import PLACEHOLDERS, Renderer, reader_values
 from composer.tokens import make_token, secret, unsubscribe_link
 from composer.transport import Outbox, SmtpTransport, Transport
@@ -148,7 +148,7 @@ class _Context:
         self._editions = {edition.key: edition for edition in report.editions}
         if report.errors:
             raise ValidationFailed(report.problems)
-        self.lists = read_lists(self.project)
+        self.lists = report.lists
         self.lists.require_valid()
         unknown = sorted(set(networks) - self.project.networks.keys())
         if unknown:

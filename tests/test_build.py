@@ -27,7 +27,7 @@ def test_build_writes_every_edition_and_prints_the_table(example: Path) -> None:
     folder = example / "build" / "374"
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     project = load_project(example)
-    names = [edition_name(key) for key in edition_keys(project)]
+    names = [edition_name(key) for key in edition_keys(project, read_lists(project))]
     assert [e["edition"] for e in manifest["editions"]] == names
     lines = output.splitlines()
     assert lines[0].split() == ["edition", "items", "HTML", "text"]
@@ -67,7 +67,7 @@ def test_json_and_out_folder(example: Path, tmp_path: Path) -> None:
 def test_editions_follow_the_members_and_stale_files_go(example: Path) -> None:
     project = load_project(example)
     expected = {r.edition for r in read_lists(project).recipients()}
-    assert set(edition_keys(project)) == {FULL} | expected
+    assert set(edition_keys(project, read_lists(project))) == {FULL} | expected
     build(example, "374")
     folder = example / "build" / "374"
     (folder / "notes.txt").write_text("mine", encoding="utf-8")

@@ -17,6 +17,7 @@ from composer.check import edition_keys
 from composer.editions import FULL, edition_key
 from composer.errors import ComposerError
 from composer.project import Project, issue_files, load_project
+from composer.recipients import read_lists
 from composer.render import (
     PLACEHOLDERS,
     Edition,
@@ -54,7 +55,11 @@ def largest(project: Project) -> Rendered:
     renderer = Renderer(project)
     sizes = {s.number: len(renderer.edition(project.plan(s.number), FULL).html) for s in project.issues}
     number = max(sizes, key=lambda n: sizes[n])
-    return Rendered(project, number, render_editions(project, project.plan(number), edition_keys(project)))
+    return Rendered(
+        project,
+        number,
+        render_editions(project, project.plan(number), edition_keys(project, read_lists(project))),
+    )
 
 
 def parse(html: str) -> lxml.html.HtmlElement:
