@@ -63,14 +63,18 @@ def check_issue(root: Path, ref: str | None = None) -> CheckReport:
     return check_loaded(load_project(root), ref)
 
 
-def check_loaded(project: Project, ref: str | None = None) -> CheckReport:
-    """The files' problems, then those of every edition as an email (size, images, links...)."""
+def check_loaded(project: Project, ref: str | None = None, *, lists: Lists | None = None) -> CheckReport:
+    """The files' problems, then those of every edition as an email (size, images, links...).
+
+    `lists`: the mailing lists when the caller has read them already (the preview, once a build).
+    """
     sourced = project.find(ref)
     problems = project.problems_for(sourced.number)
     if any(p.severity == "error" for p in problems):
         raise ValidationFailed(problems)
     plan = project.plan(sourced.number)
-    lists = read_lists(project)  # read once: sending uses the same lists the editions were made for
+    if lists is None:
+        lists = read_lists(project)  # read once: sending uses the same lists the editions were made for
     editions = render_editions(project, plan, edition_keys(project, lists))
     problems = problems + check_branding(project.settings.branding, project.settings_lines)
     problems += check_editions(editions, project=project, sourced=sourced, plan=plan)

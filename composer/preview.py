@@ -282,7 +282,7 @@ class Preview:
         if build.project is None or build.renderer is None:
             return IssueState(last_good, [])
         try:
-            checked = check_loaded(build.project, str(number))
+            checked = check_loaded(build.project, str(number), lists=build.lists)
         except ValidationFailed as exc:
             return IssueState(last_good, exc.problems)
         except IssueNotFound:
