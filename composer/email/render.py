@@ -21,6 +21,7 @@ import jinja2
 import mjml
 from premailer import Premailer  # type: ignore[import-untyped]
 
+from composer.content import templates
 from composer.content.carry import Plan, long_date
 from composer.content.project import Project
 from composer.content.settings import Settings
@@ -194,8 +195,8 @@ class Renderer:
         self.project = project
         self.settings = project.settings
         self.page_url = archive_page_url or functools.partial(_page_url, self.settings)
-        self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(project.root / "templates"),
+        self.env = templates.Templates(
+            project.root,
             autoescape=jinja2.select_autoescape(
                 enabled_extensions=("mjml.j2", "html.j2"), disabled_extensions=("txt.j2", "css.j2")
             ),
@@ -209,16 +210,7 @@ class Renderer:
 
     def render_template(self, name: str, context: Mapping[str, Any]) -> str:
         """Render one of the project's templates; a broken or missing one is named with its line."""
-        try:
-            return self.env.get_template(name).render(context)
-        except jinja2.TemplateNotFound as exc:
-            raise ComposerError(
-                f"templates/{exc.name} is missing from {self.project.root}: copy it from the example project"
-            ) from exc
-        except jinja2.TemplateSyntaxError as exc:
-            raise ComposerError(f"templates/{exc.name}:{exc.lineno}: {exc.message}") from exc
-        except jinja2.TemplateError as exc:
-            raise ComposerError(f"templates/{name}: {exc.message}") from exc
+        return self.env.render(name, context)
 
     def context(self, plan: Plan, key: EditionKey) -> dict[str, Any]:
         """Everything the templates see for one edition."""
