@@ -32,10 +32,20 @@ project_option = click.option(
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 
 
+MAX_PROBLEMS_PER_FILE = 20
+
+
 def print_problems(problems: list[Problem]) -> None:
+    """Every problem, up to MAX_PROBLEMS_PER_FILE per file: a broken file must not bury the rest."""
+    per_file: dict[str, int] = {}
     for problem in problems:
-        colour = "red" if problem.severity == "error" else "yellow"
-        click.secho(str(problem), fg=colour, err=True)
+        per_file[problem.file] = per_file.get(problem.file, 0) + 1
+        if per_file[problem.file] <= MAX_PROBLEMS_PER_FILE:
+            colour = "red" if problem.severity == "error" else "yellow"
+            click.secho(str(problem), fg=colour, err=True)
+    for file, count in per_file.items():
+        if count > MAX_PROBLEMS_PER_FILE:
+            click.secho(f"{file}: and {count - MAX_PROBLEMS_PER_FILE} more problem(s)", fg="red", err=True)
 
 
 def handle_errors(command: F) -> F:
