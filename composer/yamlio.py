@@ -8,6 +8,7 @@ it (about 20 times faster); the pure-Python parser gives the same values and lin
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ PURE_LOADER = yaml.SafeLoader
 MAX_DEPTH = 32  # the formats need 5 levels; deep nesting only exhausts the stack
 MAX_ALIASES = 100
 MAX_ALIAS_VALUES = 10_000  # values that aliases may add to a file, counted as they expand
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # as YAML 1.1 counts lines
 _NO_ALIASES = "this file takes no anchors or aliases, write the value out"
 _YAML_TAG = "tag:yaml.org,2002:"
 _PLAIN_TAGS = {
@@ -259,7 +261,8 @@ def parse_yaml(
     except yaml.reader.ReaderError as exc:
         # The parsers count the position differently (bytes or characters); the character is
         # refused wherever it occurs, so its first occurrence is the line to fix.
-        line = text.count("\n", 0, max(text.find(chr(exc.character)), 0)) + 1
+        before = text[: max(text.find(chr(exc.character)), 0)]
+        line = len(_LINE_BREAK.findall(before)) + 1
         message = f"character U+{exc.character:04X} is not allowed in YAML: remove it"
         return None, [Problem(display, message, line)]
     except yaml.YAMLError as exc:
@@ -285,9 +288,13 @@ def load_yaml(
                     "(or raise max_issue_bytes in composer.yaml)",
                 )
             ]
-        text = path.read_text(encoding="utf-8-sig")
+        text = path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
         return None, [Problem(display, "file not found")]
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        byte = exc.object[exc.start]
+        return None, [Problem(display, f"byte 0x{byte:02X} is not UTF-8: save the file as UTF-8", line)]
+    except OSError as exc:
         return None, [Problem(display, f"cannot read the file: {exc}")]
     return parse_yaml(text, display, aliases=aliases)

@@ -175,3 +175,10 @@ def test_libyaml_and_python_refuse_the_corpus_alike(case: str) -> None:
     assert [p.line for p in fast[1]] == [p.line for p in pure[1]] == [line]
     if not fast[1][0].message.startswith("YAML syntax error"):
         assert fast[1] == pure[1]
+
+
+def test_a_byte_that_is_not_utf8_is_named_at_its_line(example: Path) -> None:
+    (example / ISSUE).write_bytes(HEAD.encode() + b"subject: Zo\xeb\n")
+    result = run_composer(example, "check")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"{ISSUE}:3: byte 0xEB is not UTF-8: save the file as UTF-8" in result.stderr
