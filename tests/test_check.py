@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from conftest import run_composer
 
 from composer.cli import main
-from composer.project import issue_files, load_project
+from composer.content.project import issue_files, load_project
 
 GOOD = """\
 number: {number}

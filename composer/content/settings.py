@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, HttpUrl, StringConstraints, ValidationError, field_validator
 
 from composer.errors import ComposerError
-from composer.model import Line, Markdown, Strict
+from composer.content.model import Line, Markdown, Strict
 
 Colour = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
 
