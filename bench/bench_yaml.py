@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_yaml.py [--runs 20]
 
-Both go through the same event-built tree, limits and line table (composer.yamlio.parse_yaml),
+Both go through the same event-built tree, limits and line table (composer.content.yamlio.parse_yaml),
 so the ratio is what libyaml saves on every command that loads the issues.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from composer.yamlio import FAST_LOADER, PURE_LOADER, parse_yaml
+from composer.content.yamlio import FAST_LOADER, PURE_LOADER, parse_yaml
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from conftest import REPO, run_composer
 
-from composer.yamlio import FAST_LOADER, PURE_LOADER, parse_yaml
+from composer.content.yamlio import FAST_LOADER, PURE_LOADER, parse_yaml
 
 ISSUE = "issues/378.yaml"
 HEAD = "number: 378\ndate: 2019-11-15\n"
