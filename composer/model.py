@@ -10,6 +10,7 @@ import functools
 import re
 from typing import Annotated, Any, Literal
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -51,6 +52,29 @@ Markdown = Annotated[
 ]
 
 
+def usable_address(value: str) -> str:
+    """The ASCII form of an address for envelopes and headers (no DNS lookup); raises if unusable.
+
+    No server is assumed to offer SMTPUTF8, so a non-ASCII local part (zoë@…) is refused.
+    """
+    valid = validate_email(value.strip(), check_deliverability=False, allow_smtputf8=False)
+    return valid.ascii_email or valid.normalized
+
+
+def _usable(value: str) -> str:
+    try:
+        return usable_address(value)
+    except EmailNotValidError as exc:
+        raise ValueError(f"{value!r} is not a usable address: {exc}") from None
+
+
+EmailAddress = Annotated[
+    str,
+    AfterValidator(_usable),
+    Field(description="one email address, ASCII before the @ (it goes into message headers)"),
+]
+
+
 class Strict(BaseModel):
     """Unknown keys are errors: a typo such as `netwroks` must not pass silently."""
 
@@ -62,7 +86,7 @@ class Contact(Strict):
     name: Line
     role: Line
     organisation: Line
-    email: Line
+    email: EmailAddress
     phone: Line | None = None
 
 
