@@ -22,9 +22,9 @@ from pathlib import Path
 
 from bench_send import make_project
 
-from composer.model import usable_address
-from composer.project import load_project
-from composer.recipients import MEMBER_COLUMNS, MEMBERS_FILE, read_lists
+from composer.content.model import usable_address
+from composer.content.project import load_project
+from composer.content.recipients import MEMBER_COLUMNS, MEMBERS_FILE, read_lists
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 TARGET = 1.5

@@ -17,11 +17,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from composer.check import edition_keys
-from composer.editions import FULL
-from composer.project import Project, load_project
-from composer.recipients import read_lists
-from composer.render import Renderer, compile_mjml, fill_placeholders, inline_css
+from composer.email.check import edition_keys
+from composer.email.editions import FULL
+from composer.content.project import Project, load_project
+from composer.content.recipients import read_lists
+from composer.email.render import Renderer, compile_mjml, fill_placeholders, inline_css
 
 REPO = Path(__file__).resolve().parent.parent
 STAGES = ("Jinja", "MJML", "premailer")

@@ -32,12 +32,12 @@ from pathlib import Path
 
 from bench_render import largest_issue
 
-from composer.messages import Personal, encode_edition, list_unsubscribe, message_id
-from composer.project import load_project
-from composer.recipients import MEMBERS_FILE, SUPPRESSED_FILE, read_lists
-from composer.render import PLACEHOLDERS, Renderer, fill_placeholders
-from composer.sending import send_issue
-from composer.tokens import make_token, unsubscribe_link
+from composer.delivery.messages import Personal, encode_edition, list_unsubscribe, message_id
+from composer.content.project import load_project
+from composer.content.recipients import MEMBERS_FILE, SUPPRESSED_FILE, read_lists
+from composer.email.render import PLACEHOLDERS, Renderer, fill_placeholders
+from composer.delivery.sending import send_issue
+from composer.delivery.tokens import make_token, unsubscribe_link
 
 REPO = Path(__file__).resolve().parent.parent
 PARTS = ["composer.yaml", "contacts.yaml", "issues", "recipients", "templates"]

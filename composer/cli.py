@@ -75,7 +75,7 @@ def main() -> None:
 @handle_errors
 def check(issue: str | None, root: Path, as_json: bool, strict: bool) -> None:
     """Check ISSUE (number or path; default: the latest) and show its carry-forward plan."""
-    from composer.check import check_issue
+    from composer.email.check import check_issue
 
     report = check_issue(root, issue)
     if as_json:
@@ -89,7 +89,7 @@ def check(issue: str | None, root: Path, as_json: bool, strict: bool) -> None:
 
 
 def format_plan(plan: Any, file: str) -> str:
-    from composer.carry import long_date
+    from composer.content.carry import long_date
 
     issue = plan.issue
     lines = [f"Update No {issue.number} · {long_date(issue.date)}  ({file})"]
@@ -119,8 +119,8 @@ def format_plan(plan: Any, file: str) -> str:
 @handle_errors
 def new(date: dt.datetime | None, root: Path) -> None:
     """Write next week's issue file and list the reminders it will carry."""
-    from composer.project import load_project
-    from composer.scaffold import new_issue
+    from composer.content.project import load_project
+    from composer.content.scaffold import new_issue
 
     project = load_project(root)
     created = new_issue(project, date=date.date() if date else None)
@@ -135,7 +135,7 @@ def new(date: dt.datetime | None, root: Path) -> None:
 @handle_errors
 def schema(out: Path | None) -> None:
     """Print the JSON Schema of issue files (editors use it to complete and check fields)."""
-    from composer.model import issue_json_schema
+    from composer.content.model import issue_json_schema
 
     text = json.dumps(issue_json_schema(), indent=2) + "\n"
     if out:
@@ -161,7 +161,7 @@ def schema(out: Path | None) -> None:
 @handle_errors
 def preview(host: str | None, port: int, root: Path) -> None:
     """Show the issues in a browser as each network and member receives them; reload on save."""
-    from composer.preview import DEFAULT_HOST, serve
+    from composer.web.preview import DEFAULT_HOST, serve
 
     serve(
         root,
@@ -181,7 +181,7 @@ def preview(host: str | None, port: int, root: Path) -> None:
 @handle_errors
 def archive(out: Path | None, root: Path) -> None:
     """Write the web archive: a page per issue (full edition), an index, and the events' .ics files."""
-    from composer.archive import build_archive
+    from composer.web.archive import build_archive
 
     result = build_archive(root, out=out)
     click.echo(f"{len(result.pages)} page(s) and {len(result.calendars)} calendar file(s) in {result.out}")
@@ -199,7 +199,7 @@ def archive(out: Path | None, root: Path) -> None:
 @handle_errors
 def build(issue: str | None, out: Path | None, root: Path, as_json: bool) -> None:
     """Build every edition of ISSUE (default: the latest) as HTML and plain-text email."""
-    from composer.build import build_issue
+    from composer.email.build import build_issue
 
     result = build_issue(root, issue, out=out)
     if as_json:
@@ -240,7 +240,7 @@ def format_build(result: Any) -> str:
 @handle_errors
 def lists_(root: Path, as_json: bool) -> None:
     """Show each network with its member count, and every problem in the members and suppression files."""
-    from composer.recipients import lists_overview
+    from composer.content.recipients import lists_overview
 
     lists = lists_overview(root)
     if as_json:
@@ -274,7 +274,7 @@ def format_lists(data: dict[str, Any]) -> str:
 @handle_errors
 def unsubscribe(target: str, network: str | None, root: Path) -> None:
     """Add an address (or the address of an unsubscribe token) to recipients/suppressed.csv."""
-    from composer.recipients import unsubscribe as add_suppression
+    from composer.content.recipients import unsubscribe as add_suppression
 
     result = add_suppression(root, target, network=network)
     scope = f"network {result.network}" if result.network else "every network"
@@ -321,7 +321,7 @@ def send(
     as_json: bool,
 ) -> None:
     """Send ISSUE (default: the latest): a summary, a confirmation, a progress bar and a report."""
-    from composer import sending
+    from composer.delivery import sending
 
     if to and dry_run:
         raise ComposerError("--dry-run and --to cannot go together: --to sends a test copy at once")

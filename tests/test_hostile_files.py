@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import write_members
 
-from composer.recipients import MEMBERS_FILE, SUPPRESSED_FILE
+from composer.content.recipients import MEMBERS_FILE, SUPPRESSED_FILE
 
 SETTINGS = "composer.yaml"
 FORMULA = "=cmd|'/Ccalc'!A0@example.org"

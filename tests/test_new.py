@@ -8,8 +8,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from composer.cli import main
-from composer.model import issue_json_schema
-from composer.project import load_project
+from composer.content.model import issue_json_schema
+from composer.content.project import load_project
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -23,13 +23,13 @@ import pytest
 from click.testing import CliRunner
 from conftest import copy_example
 
-from composer import preview
-from composer.check import CheckReport, check_loaded
+from composer.web import preview
+from composer.email.check import CheckReport, check_loaded
 from composer.cli import main
-from composer.editions import FULL, edition_key, edition_name, receives
-from composer.preview import DEFAULT_HOST, Preview, PreviewServer, host_allowed, open_preview, serve
-from composer.project import load_project
-from composer.render import PLACEHOLDERS, Renderer, fill_placeholders, reader_values
+from composer.email.editions import FULL, edition_key, edition_name, receives
+from composer.web.preview import DEFAULT_HOST, Preview, PreviewServer, host_allowed, open_preview, serve
+from composer.content.project import load_project
+from composer.email.render import PLACEHOLDERS, Renderer, fill_placeholders, reader_values
 
 
 @pytest.fixture(scope="module")
@@ -186,7 +186,7 @@ def test_plain_text_and_source_views(server: PreviewServer, project_root: Path) 
 
 
 def test_member_edition_is_personalised(server: PreviewServer, project_root: Path) -> None:
-    from composer.recipients import read_lists
+    from composer.content.recipients import read_lists
 
     project = load_project(project_root)
     recipient = next(r for r in read_lists(project).recipients() if len(r.networks) > 1)

@@ -13,12 +13,12 @@ import lxml.html
 import pytest
 from conftest import REPO, copy_example
 
-from composer.check import edition_keys
-from composer.editions import FULL, edition_key
+from composer.email.check import edition_keys
+from composer.email.editions import FULL, edition_key
 from composer.errors import ComposerError
-from composer.project import Project, issue_files, load_project
-from composer.recipients import read_lists
-from composer.render import (
+from composer.content.project import Project, issue_files, load_project
+from composer.content.recipients import read_lists
+from composer.email.render import (
     PLACEHOLDERS,
     Edition,
     Renderer,
@@ -72,7 +72,7 @@ def flat(text: str) -> str:
 
 
 def test_one_edition_per_set_of_networks_among_the_recipients(largest: Rendered) -> None:
-    from composer.recipients import read_lists
+    from composer.content.recipients import read_lists
 
     expected = {r.edition for r in read_lists(largest.project).recipients()}
     keys = [e.key for e in largest.editions]
@@ -272,7 +272,7 @@ def test_injection_is_inert_in_html_and_literal_in_text(example: Path, write) ->
 
 
 def test_build_opens_no_socket(example: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from composer.build import build_loaded
+    from composer.email.build import build_loaded
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError(f"network access: {args}")

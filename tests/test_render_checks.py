@@ -8,9 +8,9 @@ import lxml.html
 import pytest
 from click.testing import CliRunner
 
-from composer.check import check_loaded
+from composer.email.check import check_loaded
 from composer.cli import main
-from composer.emailchecks import (
+from composer.email.emailchecks import (
     ACTION_BACKGROUND,
     FOOTER_TEXT,
     HTML_LIMIT,
@@ -18,8 +18,8 @@ from composer.emailchecks import (
     check_editions,
     contrast,
 )
-from composer.project import load_project
-from composer.render import PLACEHOLDERS, Renderer
+from composer.content.project import load_project
+from composer.email.render import PLACEHOLDERS, Renderer
 
 NEXT = """\
 number: 378

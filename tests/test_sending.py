@@ -22,14 +22,14 @@ from conftest import SECRET, set_sending, write_members
 from smtp_server import DROP, TAKE_THEN_DROP, TAKE_THEN_STALL, Recorder, SmtpServer
 
 from composer.cli import main
-from composer.editions import edition_key, receives
+from composer.email.editions import edition_key, receives
 from composer.errors import ComposerError, SendingError, ValidationFailed
-from composer.journal import Journal
-from composer.project import load_project
-from composer.recipients import SUPPRESSED_FILE, read_lists
-from composer.sending import plan_send, send_issue, send_test
-from composer.settings import Smtp
-from composer.tokens import verify_token
+from composer.delivery.journal import Journal
+from composer.content.project import load_project
+from composer.content.recipients import SUPPRESSED_FILE, read_lists
+from composer.delivery.sending import plan_send, send_issue, send_test
+from composer.content.settings import Smtp
+from composer.delivery.tokens import verify_token
 
 UTF8_TITLE = "Budget “round two” – £1.5m for the region’s SEND pilots"
 UTF8_ITEM = f"""

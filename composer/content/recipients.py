@@ -20,11 +20,11 @@ from typing import TextIO, overload
 
 from email_validator import EmailNotValidError
 
-from composer.editions import EditionKey, edition_key
+from composer.content.model import Network, usable_address
+from composer.content.project import NETWORKS_FILE, Project, load_project
+from composer.delivery.tokens import secret, verify_token
+from composer.email.editions import EditionKey, edition_key
 from composer.errors import ComposerError, Problem, SendingError, Severity, TokenError, ValidationFailed
-from composer.model import Network, usable_address
-from composer.project import NETWORKS_FILE, Project, load_project
-from composer.tokens import secret, verify_token
 
 MEMBERS_FILE = "recipients/members.csv"
 SUPPRESSED_FILE = "recipients/suppressed.csv"

@@ -9,11 +9,11 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from composer.carry import Plan, plan_issue
+from composer.content.carry import Plan, plan_issue
+from composer.content.model import Contact, Issue, Network
+from composer.content.settings import Settings
+from composer.content.yamlio import Located, field_path, load_yaml
 from composer.errors import IssueNotFound, Problem, ValidationFailed, display_path
-from composer.model import Contact, Issue, Network
-from composer.settings import Settings
-from composer.yamlio import Located, field_path, load_yaml
 
 SETTINGS_FILE = "composer.yaml"
 CONTACTS_FILE = "contacts.yaml"

@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from composer.carry import Plan
-from composer.editions import FULL, EditionKey, edition_name
-from composer.emailchecks import check_branding, check_editions
+from composer.content.carry import Plan
+from composer.content.project import Project, SourcedIssue, load_project
+from composer.content.recipients import Lists, read_lists
+from composer.email.editions import FULL, EditionKey, edition_name
+from composer.email.emailchecks import check_branding, check_editions
+from composer.email.render import Edition, render_editions
 from composer.errors import Problem, ValidationFailed
-from composer.project import Project, SourcedIssue, load_project
-from composer.recipients import Lists, read_lists
-from composer.render import Edition, render_editions
 
 
 @dataclass(frozen=True)

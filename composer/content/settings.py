@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, Field, HttpUrl, ValidationError, field_validator
 
+from composer.content.model import EmailAddress, Line, Markdown, Strict
 from composer.errors import ComposerError
-from composer.model import EmailAddress, Line, Markdown, Strict
 
 # Branding values are written into CSS, where HTML escaping does not protect: each is checked by
 # its kind, so that no value can close a rule and start another (or fetch a URL).

@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from composer.errors import SendingError
-from composer.journal import Journal, State
-from composer.settings import Sending
-from composer.transport import (
+from composer.delivery.journal import Journal, State
+from composer.content.settings import Sending
+from composer.delivery.transport import (
     PermanentFailure,
     RateLimit,
     Session,

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from composer.model import Issue, Item, RemindUntil, RemindWeeks, Tool
+from composer.content.model import Issue, Item, RemindUntil, RemindWeeks, Tool
 
 Basis = Literal["event", "deadline", "weeks", "default", "until", "kept"]
 

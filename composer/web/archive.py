@@ -12,14 +12,14 @@ from pathlib import Path
 
 import jinja2
 
-from composer.calendar import issue_calendars
-from composer.carry import long_date
-from composer.editions import FULL
+from composer.web.calendar import issue_calendars
+from composer.content.carry import long_date
+from composer.email.editions import FULL
 from composer.errors import ComposerError, ValidationFailed
-from composer.model import Issue
-from composer.project import load_project
-from composer.render import Edition, Renderer, fill_placeholders, reader_values
-from composer.settings import Settings
+from composer.content.model import Issue
+from composer.content.project import load_project
+from composer.email.render import Edition, Renderer, fill_placeholders, reader_values
+from composer.content.settings import Settings
 
 TEMPLATES = Path("templates") / "archive"
 INDEX = "index.html"
