@@ -23,7 +23,7 @@ from pathlib import Path
 
 from bench_send import make_project
 
-from composer.content.model import usable_address
+from composer.content.fields import usable_address
 from composer.content.project import load_project
 from composer.content.recipients import MEMBER_COLUMNS, MEMBERS_FILE, read_lists
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from composer.errors import SendingError
 from composer.delivery.journal import Journal
+from composer.errors import SendingError
 
 
 def test_states_move_from_pending_to_sent(tmp_path: Path) -> None:

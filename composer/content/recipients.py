@@ -20,10 +20,10 @@ from typing import TextIO, overload
 
 from email_validator import EmailNotValidError
 
-from composer.content.model import Network, usable_address
+from composer.content.fields import usable_address
+from composer.content.model import Network
 from composer.content.project import NETWORKS_FILE, Project, load_project
 from composer.delivery.tokens import secret, verify_token
-from composer.email.editions import EditionKey, edition_key
 from composer.errors import ComposerError, Problem, SendingError, Severity, TokenError, ValidationFailed
 
 MEMBERS_FILE = "recipients/members.csv"
@@ -103,8 +103,9 @@ class Recipient:
     networks: frozenset[str]
 
     @property
-    def edition(self) -> EditionKey:
-        return edition_key(self.networks)
+    def edition(self) -> frozenset[str]:
+        """The key of the edition they receive: exactly their networks (see email/editions.py)."""
+        return self.networks
 
 
 @dataclass

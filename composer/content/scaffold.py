@@ -9,9 +9,9 @@ from pathlib import Path
 import jinja2
 
 from composer.content.carry import Plan, long_date, plan_issue
-from composer.errors import ComposerError
 from composer.content.model import Issue
 from composer.content.project import ISSUES_DIR, Project
+from composer.errors import ComposerError
 
 TEMPLATE = "new-issue.yaml.j2"
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, Field, HttpUrl, ValidationError, field_validator
 
-from composer.content.model import EmailAddress, Line, Markdown, Strict
+from composer.content.fields import EmailAddress, Line, Markdown, Strict
 from composer.errors import ComposerError
 
 # Branding values are written into CSS, where HTML escaping does not protect: each is checked by

@@ -15,9 +15,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from composer.errors import SendingError
-from composer.delivery.journal import Journal, State
 from composer.content.settings import Sending
+from composer.delivery.journal import Journal, State
 from composer.delivery.transport import (
     PermanentFailure,
     RateLimit,
@@ -26,6 +25,7 @@ from composer.delivery.transport import (
     Transport,
     UncertainDelivery,
 )
+from composer.errors import SendingError
 
 DAY = 24 * 60 * 60
 

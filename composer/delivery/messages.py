@@ -25,8 +25,8 @@ from email.utils import format_datetime, formataddr
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from composer.errors import SendingError
 from composer.content.settings import Settings
+from composer.errors import SendingError
 
 if TYPE_CHECKING:
     from composer.email.render import Edition

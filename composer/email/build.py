@@ -10,11 +10,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from composer.content.project import Project, load_project
 from composer.email.check import CheckReport, check_loaded
 from composer.email.emailchecks import HTML_LIMIT, HTML_WARNING
-from composer.errors import ComposerError
-from composer.content.project import Project, load_project
 from composer.email.render import PLACEHOLDERS, Edition, Renderer
+from composer.errors import ComposerError
 
 BUILD_DIR = "build"
 MANIFEST = "manifest.json"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from composer.content.carry import Plan
+from composer.content.carry import Plan, plan_for
 from composer.content.project import Project, SourcedIssue, load_project
 from composer.content.recipients import Lists, read_lists
 from composer.email.editions import FULL, EditionKey, edition_name
@@ -72,7 +72,7 @@ def check_loaded(project: Project, ref: str | None = None, *, lists: Lists | Non
     problems = project.problems_for(sourced.number)
     if any(p.severity == "error" for p in problems):
         raise ValidationFailed(problems)
-    plan = project.plan(sourced.number)
+    plan = plan_for(project, sourced.number)
     if lists is None:
         lists = read_lists(project)  # read once: sending uses the same lists the editions were made for
     editions = render_editions(project, plan, edition_keys(project, lists))

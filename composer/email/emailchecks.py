@@ -14,11 +14,11 @@ from dataclasses import dataclass, replace
 from html.parser import HTMLParser
 
 from composer.content.carry import Plan
-from composer.errors import Problem, Severity
 from composer.content.project import SETTINGS_FILE, Project, SourcedIssue
-from composer.email.render import PLACEHOLDERS, SUBJECT_FIELDS, Edition
 from composer.content.settings import Branding
 from composer.content.yamlio import Loc, Located
+from composer.email.render import PLACEHOLDERS, SUBJECT_FIELDS, Edition
+from composer.errors import Problem, Severity
 
 KB = 1024
 HTML_WARNING = 80 * KB

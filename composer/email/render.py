@@ -22,11 +22,11 @@ import mjml
 from premailer import Premailer  # type: ignore[import-untyped]
 
 from composer.content.carry import Plan, long_date
-from composer.email.editions import EditionKey, Selection, edition_name, select
-from composer.errors import ComposerError
-from composer.email.markdown import TextLinks, heading, to_html, to_text, wrap
 from composer.content.project import Project
 from composer.content.settings import Settings
+from composer.email.editions import EditionKey, Selection, edition_name, select
+from composer.email.markdown import TextLinks, heading, to_html, to_text, wrap
+from composer.errors import ComposerError
 
 HTML_TEMPLATE = "email.mjml.j2"
 CSS_TEMPLATE = "email.css.j2"
