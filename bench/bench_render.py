@@ -17,11 +17,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from composer.check import edition_keys
-from composer.editions import FULL
-from composer.project import Project, load_project
-from composer.recipients import read_lists
-from composer.render import Renderer, compile_mjml, fill_placeholders, inline_css
+from composer.content.carry import plan_for
+from composer.content.project import Project, load_project
+from composer.content.recipients import read_lists
+from composer.email.check import edition_keys
+from composer.email.editions import FULL
+from composer.email.render import Renderer, compile_mjml, fill_placeholders, inline_css
 
 REPO = Path(__file__).resolve().parent.parent
 STAGES = ("Jinja", "MJML", "premailer")
@@ -47,7 +48,7 @@ def stage_times(renderer: Renderer, plan: object, key: object) -> tuple[float, f
 
 
 def largest_issue(project: Project, renderer: Renderer) -> int:
-    sizes = {s.number: len(renderer.edition(project.plan(s.number), FULL).html) for s in project.issues}
+    sizes = {s.number: len(renderer.edition(plan_for(project, s.number), FULL).html) for s in project.issues}
     return max(sizes, key=lambda number: sizes[number])
 
 
@@ -63,7 +64,7 @@ def main() -> None:
     renderer = Renderer(project)
     number = largest_issue(project, renderer)
     cold = time.perf_counter() - cold
-    plan = project.plan(number)
+    plan = plan_for(project, number)
     keys = edition_keys(project, read_lists(project))
     full = renderer.edition(plan, FULL)
 

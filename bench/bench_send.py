@@ -32,12 +32,13 @@ from pathlib import Path
 
 from bench_render import largest_issue
 
-from composer.messages import Personal, encode_edition, list_unsubscribe, message_id
-from composer.project import load_project
-from composer.recipients import MEMBERS_FILE, SUPPRESSED_FILE, read_lists
-from composer.render import PLACEHOLDERS, Renderer, fill_placeholders
-from composer.sending import send_issue
-from composer.tokens import make_token, unsubscribe_link
+from composer.content.carry import plan_for
+from composer.content.project import load_project
+from composer.content.recipients import MEMBERS_FILE, SUPPRESSED_FILE, read_lists
+from composer.delivery.messages import Personal, encode_edition, list_unsubscribe, message_id
+from composer.delivery.sending import send_issue
+from composer.delivery.tokens import make_token, unsubscribe_link
+from composer.email.render import PLACEHOLDERS, Renderer, fill_placeholders
 
 REPO = Path(__file__).resolve().parent.parent
 PARTS = ["composer.yaml", "contacts.yaml", "issues", "recipients", "templates"]
@@ -113,7 +114,7 @@ def run_composer(root: Path, port: int, number: int) -> dict[str, float]:
 def run_naive(root: Path, port: int, number: int, count: int) -> dict[str, float]:
     """An EmailMessage per person, sent one after the other with smtplib (editions pre-rendered)."""
     project = load_project(root)
-    settings, plan, renderer = project.settings, project.plan(number), Renderer(project)
+    settings, plan, renderer = project.settings, plan_for(project, number), Renderer(project)
     recipients = list(islice(read_lists(project).recipients(), count))
     editions = {r.edition: renderer.edition(plan, r.edition) for r in recipients}
     started = time.perf_counter()
@@ -193,7 +194,7 @@ def message_size(root: Path, number: int) -> int:
     """Bytes of one personalised message of the most common edition, for smtp-source's -l."""
     project = load_project(root)
     recipient = next(read_lists(project).recipients())
-    edition = Renderer(project).edition(project.plan(number), recipient.edition)
+    edition = Renderer(project).edition(plan_for(project, number), recipient.edition)
     encoded = encode_edition(edition, settings=project.settings, placeholders=PLACEHOLDERS)
     email = recipient.person.email
     link = unsubscribe_link(str(project.settings.sending.unsubscribe_url), make_token(email, key=b"x" * 16))

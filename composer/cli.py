@@ -16,7 +16,16 @@ from typing import Any, TypeVar
 
 import click
 
-from composer.errors import ComposerError, Problem, ValidationFailed
+from composer.errors import ComposerError, ValidationFailed
+from composer.views import (
+    echo_json,
+    format_build,
+    format_lists,
+    format_plan,
+    format_send_plan,
+    format_send_report,
+    print_problems,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,12 +39,6 @@ project_option = click.option(
     help="The project folder (where composer.yaml is).",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-
-
-def print_problems(problems: list[Problem]) -> None:
-    for problem in problems:
-        colour = "red" if problem.severity == "error" else "yellow"
-        click.secho(str(problem), fg=colour, err=True)
 
 
 def handle_errors(command: F) -> F:
@@ -57,10 +60,6 @@ def handle_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def echo_json(data: object) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="composer")
 def main() -> None:
@@ -75,7 +74,7 @@ def main() -> None:
 @handle_errors
 def check(issue: str | None, root: Path, as_json: bool, strict: bool) -> None:
     """Check ISSUE (number or path; default: the latest) and show its carry-forward plan."""
-    from composer.check import check_issue
+    from composer.email.check import check_issue
 
     report = check_issue(root, issue)
     if as_json:
@@ -86,26 +85,6 @@ def check(issue: str | None, root: Path, as_json: bool, strict: bool) -> None:
         click.echo(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)")
     if report.errors or (strict and report.warnings):
         sys.exit(1)
-
-
-def format_plan(plan: Any, file: str) -> str:
-    from composer.carry import long_date
-
-    issue = plan.issue
-    lines = [f"Update No {issue.number} · {long_date(issue.date)}  ({file})"]
-    lines.append(f"This week's items ({len(issue.items)}):")
-    lines += [f"  {item.id}: {item.title}" for item in issue.items]
-    lines.append(f"Reminders from previous weeks ({len(plan.reminders)}):")
-    for r in plan.reminders:
-        lines.append(f"  {r.item.id}: {r.item.title}")
-        lines.append(
-            f"      from issue {r.first_issue}"
-            + (f" (text of issue {r.version_issue})" if r.version_issue != r.first_issue else "")
-            + f"; {r.reason}; until {long_date(r.until)}"
-        )
-    lines.append(f"Tools & Templates ({len(plan.tools)}):")
-    lines += [f"  {t.tool.title} (added in issue {t.issue})" for t in plan.tools]
-    return "\n".join(lines)
 
 
 @main.command()
@@ -119,8 +98,8 @@ def format_plan(plan: Any, file: str) -> str:
 @handle_errors
 def new(date: dt.datetime | None, root: Path) -> None:
     """Write next week's issue file and list the reminders it will carry."""
-    from composer.project import load_project
-    from composer.scaffold import new_issue
+    from composer.content.project import load_project
+    from composer.content.scaffold import new_issue
 
     project = load_project(root)
     created = new_issue(project, date=date.date() if date else None)
@@ -135,7 +114,7 @@ def new(date: dt.datetime | None, root: Path) -> None:
 @handle_errors
 def schema(out: Path | None) -> None:
     """Print the JSON Schema of issue files (editors use it to complete and check fields)."""
-    from composer.model import issue_json_schema
+    from composer.content.model import issue_json_schema
 
     text = json.dumps(issue_json_schema(), indent=2) + "\n"
     if out:
@@ -161,7 +140,7 @@ def schema(out: Path | None) -> None:
 @handle_errors
 def preview(host: str | None, port: int, root: Path) -> None:
     """Show the issues in a browser as each network and member receives them; reload on save."""
-    from composer.preview import DEFAULT_HOST, serve
+    from composer.web.preview import DEFAULT_HOST, serve
 
     serve(
         root,
@@ -181,7 +160,7 @@ def preview(host: str | None, port: int, root: Path) -> None:
 @handle_errors
 def archive(out: Path | None, root: Path) -> None:
     """Write the web archive: a page per issue (full edition), an index, and the events' .ics files."""
-    from composer.archive import build_archive
+    from composer.web.archive import build_archive
 
     result = build_archive(root, out=out)
     click.echo(f"{len(result.pages)} page(s) and {len(result.calendars)} calendar file(s) in {result.out}")
@@ -199,7 +178,7 @@ def archive(out: Path | None, root: Path) -> None:
 @handle_errors
 def build(issue: str | None, out: Path | None, root: Path, as_json: bool) -> None:
     """Build every edition of ISSUE (default: the latest) as HTML and plain-text email."""
-    from composer.build import build_issue
+    from composer.email.build import build_issue
 
     result = build_issue(root, issue, out=out)
     if as_json:
@@ -211,36 +190,13 @@ def build(issue: str | None, out: Path | None, root: Path, as_json: bool) -> Non
         sys.exit(1)
 
 
-def format_build(result: Any) -> str:
-    """The build as a table: one row per edition, sizes in KB, marked against Gmail's limits."""
-    marks = {"error": "  ERROR: Gmail clips at 102 KB", "warning": "  warning: over 80 KB", "": ""}
-    rows = [("edition", "items", "HTML", "text", "")]
-    rows += [
-        (
-            e.name,
-            str(len(e.items) + len(e.reminders)),
-            f"{e.html_bytes / 1024:.1f} KB",
-            f"{e.text_bytes / 1024:.1f} KB",
-            marks[e.level],
-        )
-        for e in result.editions
-    ]
-    name, items, html, text = (max(len(row[i]) for row in rows) for i in range(4))
-    lines = [f"{r[0]:<{name}}  {r[1]:>{items}}  {r[2]:>{html}}  {r[3]:>{text}}{r[4]}" for r in rows]
-    lines.append(
-        f"{len(result.editions)} edition(s) in {result.out}: "
-        f"{len(result.report.errors)} error(s), {len(result.report.warnings)} warning(s)"
-    )
-    return "\n".join(lines)
-
-
 @main.command("lists")
 @project_option
 @json_option
 @handle_errors
 def lists_(root: Path, as_json: bool) -> None:
     """Show each network with its member count, and every problem in the members and suppression files."""
-    from composer.recipients import lists_overview
+    from composer.content.recipients import lists_overview
 
     lists = lists_overview(root)
     if as_json:
@@ -252,21 +208,6 @@ def lists_(root: Path, as_json: bool) -> None:
         sys.exit(1)
 
 
-def format_lists(data: dict[str, Any]) -> str:
-    width = max([len(n["id"]) for n in data["networks"]] + [7])
-    lines = [f"{'network'.ljust(width)}  members  unsubscribed  receiving  name"]
-    lines += [
-        f"{n['id'].ljust(width)}  {n['members']:7}  {n['suppressed']:12}  {n['receiving']:9}  {n['name']}"
-        for n in data["networks"]
-    ]
-    errors = sum(p["severity"] == "error" for p in data["problems"])
-    lines.append(
-        f"{data['people']} people, {data['recipients']} receiving the Update in {data['editions']} "
-        f"edition(s); {errors} error(s), {len(data['problems']) - errors} warning(s)"
-    )
-    return "\n".join(lines)
-
-
 @main.command()
 @click.argument("target", metavar="ADDRESS|TOKEN")
 @click.option("--network", metavar="ID", help="Unsubscribe from this network only (default: from all).")
@@ -274,7 +215,7 @@ def format_lists(data: dict[str, Any]) -> str:
 @handle_errors
 def unsubscribe(target: str, network: str | None, root: Path) -> None:
     """Add an address (or the address of an unsubscribe token) to recipients/suppressed.csv."""
-    from composer.recipients import unsubscribe as add_suppression
+    from composer.content.recipients import unsubscribe as add_suppression
 
     result = add_suppression(root, target, network=network)
     scope = f"network {result.network}" if result.network else "every network"
@@ -321,7 +262,7 @@ def send(
     as_json: bool,
 ) -> None:
     """Send ISSUE (default: the latest): a summary, a confirmation, a progress bar and a report."""
-    from composer import sending
+    from composer.delivery import sending
 
     if to and dry_run:
         raise ComposerError("--dry-run and --to cannot go together: --to sends a test copy at once")
@@ -370,62 +311,3 @@ def send(
         click.echo(format_send_report(report))
     if not report.ok:
         sys.exit(1)
-
-
-def format_duration(seconds: float) -> str:
-    minutes = max(1, int(-(-seconds // 60)))
-    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
-
-
-def format_send_plan(plan: Any) -> str:
-    lines = [
-        f"Update No {plan.issue}: {plan.recipients} recipient(s) in {len(plan.editions)} edition(s), "
-        f"through {plan.transport}"
-    ]
-    width = max([len(e.name) for e in plan.editions] + [7])
-    for edition in plan.editions:
-        sample = ", ".join(edition.sample) + (", ..." if edition.recipients > len(edition.sample) else "")
-        lines.append(f"  {edition.name.ljust(width)}  {edition.recipients:5}  {sample}")
-    lines.append(
-        f"Already sent: {plan.already_sent}. Failed before (not retried): "
-        f"{len(plan.failed_before)}. Uncertain after a crash (held): {len(plan.uncertain)}."
-    )
-    if plan.rate_per_minute:
-        took = f"about {format_duration(plan.estimate_seconds)} at {plan.rate_per_minute} a minute"
-        if plan.days > 1:
-            took += f", over {plan.days} days at {plan.rate_per_day} a day"
-        lines.append(f"To send: {plan.to_send}, {took}.")
-    else:
-        lines.append(f"To send: {plan.to_send}.")
-    return "\n".join(lines)
-
-
-def format_send_report(report: Any) -> str:
-    lines = [
-        f"Sent {report.sent}; already sent before {report.plan.already_sent}; deferred "
-        f"{len(report.deferred)}; failed {len(report.failed) + len(report.plan.failed_before)}; "
-        f"uncertain {len(report.uncertain) + len(report.plan.uncertain)}; "
-        f"not attempted {report.not_attempted}."
-    ]
-    sections = [
-        ("Deferred (a temporary failure; the next run tries again):", report.deferred),
-        ("Failed (refused by the server; never retried):", [*report.failed, *report.plan.failed_before]),
-        (
-            "Uncertain (the message went out but the server never answered: it may have arrived; "
-            "held, send again with --resend-uncertain if they did not receive it):",
-            report.uncertain,
-        ),
-    ]
-    for title, outcomes in sections:
-        if outcomes:
-            lines.append(title)
-            lines += [f"  {o.email}: {o.reply}" for o in outcomes]
-    if report.plan.uncertain:
-        lines.append(
-            "Uncertain (a crash happened while sending to them; held, "
-            "send again with --resend-uncertain if they did not receive it):"
-        )
-        lines += [f"  {email}" for email in report.plan.uncertain]
-    if report.stopped:
-        lines.append(f"Stopped: {report.stopped}")
-    return "\n".join(lines)

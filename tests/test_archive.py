@@ -12,11 +12,11 @@ import icalendar
 import pytest
 from click.testing import CliRunner
 
-from composer.archive import build_archive
 from composer.cli import main
+from composer.content.project import load_project
+from composer.email.render import PLACEHOLDERS
 from composer.errors import ValidationFailed
-from composer.project import load_project
-from composer.render import PLACEHOLDERS
+from composer.web.archive import build_archive
 
 
 class Links(HTMLParser):

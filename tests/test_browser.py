@@ -10,10 +10,10 @@ import pytest
 from conftest import copy_example
 from playwright.sync_api import Browser, Frame, FrameLocator, Locator, Page, expect, sync_playwright
 
-from composer.archive import build_archive
-from composer.editions import edition_key, receives
-from composer.preview import PreviewServer, open_preview
-from composer.project import SourcedIssue, load_project
+from composer.content.project import SourcedIssue, load_project
+from composer.email.editions import edition_key, receives
+from composer.web.archive import build_archive
+from composer.web.preview import PreviewServer, open_preview
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [

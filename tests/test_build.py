@@ -8,12 +8,12 @@ from pathlib import Path
 import lxml.html
 from click.testing import CliRunner
 
-from composer.build import build_loaded
-from composer.check import edition_keys
 from composer.cli import main
-from composer.editions import FULL, edition_name
-from composer.project import load_project
-from composer.recipients import read_lists
+from composer.content.project import load_project
+from composer.content.recipients import read_lists
+from composer.email.build import build_loaded
+from composer.email.check import edition_keys
+from composer.email.editions import FULL, edition_name
 
 
 def build(example: Path, *args: str) -> tuple[int, str]:

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
-from composer.calendar import event_calendar, parse_time
-from composer.model import Item
+from composer.content.model import Item
+from composer.web.calendar import event_calendar, parse_time
 
 PAGE = "https://updates.example.org/374/"
 LONDON = ZoneInfo("Europe/London")

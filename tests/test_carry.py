@@ -7,8 +7,8 @@ import datetime as dt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from composer.carry import plan_issue
-from composer.model import Event, Issue, Item, ReminderOverrides, RemindUntil, RemindWeeks, Tool
+from composer.content.carry import plan_issue
+from composer.content.model import Event, Issue, Item, ReminderOverrides, RemindUntil, RemindWeeks, Tool
 
 START = dt.date(2019, 10, 18)
 

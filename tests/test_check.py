@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from composer.cli import main
-from composer.project import issue_files, load_project
+from composer.content.project import issue_files, load_project
 
 GOOD = """\
 number: {number}

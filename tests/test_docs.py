@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from composer.cli import main
-from composer.settings import Settings
+from composer.content.settings import Settings
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 

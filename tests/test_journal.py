@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from composer.delivery.journal import Journal
 from composer.errors import SendingError
-from composer.journal import Journal
 
 
 def test_states_move_from_pending_to_sent(tmp_path: Path) -> None:
@@ -69,7 +69,7 @@ def test_a_killed_writer_leaves_its_last_commit(tmp_path: Path) -> None:
     script = (
         "import os, signal, sys\n"
         "from pathlib import Path\n"
-        "from composer.journal import Journal\n"
+        "from composer.delivery.journal import Journal\n"
         f"j = Journal(Path({str(path)!r}), transport='smtp')\n"
         "j.begin(374, 'ann@kent.example', edition='dcs', message_id='<1@x>')\n"
         "j.finish(374, 'ann@kent.example', 'sent', '250 OK')\n"

@@ -13,12 +13,12 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from composer.content.project import load_project
+from composer.content.settings import Settings
+from composer.delivery.messages import Personal, encode_edition, list_unsubscribe, message_id
+from composer.delivery.tokens import make_token, secret, unsubscribe_link, verify_token
+from composer.email.render import PLACEHOLDERS, fill_placeholders
 from composer.errors import ComposerError, SendingError, TokenError
-from composer.messages import Personal, encode_edition, list_unsubscribe, message_id
-from composer.project import load_project
-from composer.render import PLACEHOLDERS, fill_placeholders
-from composer.settings import Settings
-from composer.tokens import make_token, secret, unsubscribe_link, verify_token
 
 KEY = b"a-test-secret-of-enough-length"
 NAME, URL, NETWORKS = PLACEHOLDERS["name"], PLACEHOLDERS["unsubscribe_url"], PLACEHOLDERS["networks"]

@@ -8,8 +8,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from composer.cli import main
-from composer.model import issue_json_schema
-from composer.project import load_project
+from composer.content.carry import plan_for
+from composer.content.model import issue_json_schema
+from composer.content.project import load_project
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -26,7 +27,7 @@ def test_new_writes_the_next_issue_with_its_reminders(example: Path) -> None:
     assert (created.date - latest.date).days == 7
     assert created.items == []
     text = path.read_text()
-    plan = after.plan(created.number)
+    plan = plan_for(after, created.number)
     assert plan.reminders, "the example history carries something into next week"
     for reminder in plan.reminders:
         assert f"#   - {reminder.item.id}: {reminder.item.title}" in text

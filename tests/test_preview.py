@@ -23,13 +23,14 @@ import pytest
 from click.testing import CliRunner
 from conftest import copy_example
 
-from composer import preview
-from composer.check import CheckReport, check_loaded
 from composer.cli import main
-from composer.editions import FULL, edition_key, edition_name, receives
-from composer.preview import DEFAULT_HOST, Preview, PreviewServer, host_allowed, open_preview, serve
-from composer.project import load_project
-from composer.render import PLACEHOLDERS, Renderer, fill_placeholders, reader_values
+from composer.content.carry import plan_for
+from composer.content.project import load_project
+from composer.email.check import CheckReport, check_loaded
+from composer.email.editions import FULL, edition_key, edition_name, receives
+from composer.email.render import PLACEHOLDERS, Renderer, fill_placeholders, reader_values
+from composer.web import preview
+from composer.web.preview import DEFAULT_HOST, Preview, PreviewServer, host_allowed, open_preview, serve
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +134,7 @@ def test_issue_page_shows_plan_sizes_and_an_iframe(server: PreviewServer, projec
     status, _, body = get(server, f"/issue/{latest}/")
     assert status == 200
     assert f'src="/issue/{latest}/email/full.html"' in body
-    plan = project.plan(latest)
+    plan = plan_for(project, latest)
     assert f"Reminders from previous weeks ({len(plan.reminders)})" in body
     for reminder in plan.reminders:
         assert reminder.item.title in text_of(body)
@@ -161,7 +162,7 @@ def test_email_is_exactly_the_rendered_edition_without_the_reload_script(
 ) -> None:
     project = load_project(project_root)
     latest = project.issues[-1].number
-    edition = Renderer(project).edition(project.plan(latest), FULL)
+    edition = Renderer(project).edition(plan_for(project, latest), FULL)
     _, _, body = get(server, f"/issue/{latest}/email/full.html")
     assert body == fill_placeholders(
         edition.html,
@@ -186,7 +187,7 @@ def test_plain_text_and_source_views(server: PreviewServer, project_root: Path) 
 
 
 def test_member_edition_is_personalised(server: PreviewServer, project_root: Path) -> None:
-    from composer.recipients import read_lists
+    from composer.content.recipients import read_lists
 
     project = load_project(project_root)
     recipient = next(r for r in read_lists(project).recipients() if len(r.networks) > 1)

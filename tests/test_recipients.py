@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from conftest import SECRET, write_members
 
 from composer.cli import main
+from composer.content.project import load_project
+from composer.content.recipients import MEMBERS_FILE, SUPPRESSED_FILE, read_lists, unsubscribe
+from composer.delivery.tokens import make_token
 from composer.errors import ComposerError, TokenError, ValidationFailed
-from composer.project import load_project
-from composer.recipients import MEMBERS_FILE, SUPPRESSED_FILE, read_lists, unsubscribe
-from composer.tokens import make_token
 
 
 def lists_of(project: Path):  # type: ignore[no-untyped-def]

@@ -13,12 +13,12 @@ import lxml.html
 import pytest
 from conftest import REPO, copy_example
 
-from composer.check import edition_keys
-from composer.editions import FULL, edition_key
-from composer.errors import ComposerError
-from composer.project import Project, issue_files, load_project
-from composer.recipients import read_lists
-from composer.render import (
+from composer.content.carry import plan_for
+from composer.content.project import Project, issue_files, load_project
+from composer.content.recipients import read_lists
+from composer.email.check import edition_keys
+from composer.email.editions import FULL, edition_key
+from composer.email.render import (
     PLACEHOLDERS,
     Edition,
     Renderer,
@@ -28,6 +28,7 @@ from composer.render import (
     inline_css,
     render_editions,
 )
+from composer.errors import ComposerError
 
 GOLDEN = Path(__file__).parent / "golden"
 REGENERATE = "COMPOSER_REGENERATE_GOLDEN"
@@ -53,12 +54,12 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
 def largest(project: Project) -> Rendered:
     """Every edition of the example issue whose full edition is the largest."""
     renderer = Renderer(project)
-    sizes = {s.number: len(renderer.edition(project.plan(s.number), FULL).html) for s in project.issues}
+    sizes = {s.number: len(renderer.edition(plan_for(project, s.number), FULL).html) for s in project.issues}
     number = max(sizes, key=lambda n: sizes[n])
     return Rendered(
         project,
         number,
-        render_editions(project, project.plan(number), edition_keys(project, read_lists(project))),
+        render_editions(project, plan_for(project, number), edition_keys(project, read_lists(project))),
     )
 
 
@@ -72,7 +73,7 @@ def flat(text: str) -> str:
 
 
 def test_one_edition_per_set_of_networks_among_the_recipients(largest: Rendered) -> None:
-    from composer.recipients import read_lists
+    from composer.content.recipients import read_lists
 
     expected = {r.edition for r in read_lists(largest.project).recipients()}
     keys = [e.key for e in largest.editions]
@@ -80,7 +81,7 @@ def test_one_edition_per_set_of_networks_among_the_recipients(largest: Rendered)
 
 
 def test_every_item_of_the_edition_and_no_other(largest: Rendered) -> None:
-    plan = largest.project.plan(largest.number)
+    plan = plan_for(largest.project, largest.number)
     every_title = {item.title for item in plan.issue.items} | {r.item.title for r in plan.reminders}
     for edition in largest.editions:
         wanted = [i.id for i in edition.selection.items] + [r.item.id for r in edition.selection.reminders]
@@ -97,7 +98,7 @@ def test_every_item_of_the_edition_and_no_other(largest: Rendered) -> None:
 
 
 def test_network_editions_hold_the_items_for_everyone_and_their_networks(largest: Rendered) -> None:
-    plan = largest.project.plan(largest.number)
+    plan = plan_for(largest.project, largest.number)
     for edition in largest.editions[1:]:
         for item in plan.issue.items:
             wanted = not item.networks or bool(edition.key & set(item.networks))
@@ -215,7 +216,7 @@ def test_view_in_browser_points_at_the_archive_page(largest: Rendered) -> None:
     assert url == f"{str(largest.project.settings.archive_url).rstrip('/')}/{largest.number}/"
     assert parse(largest.full.html).xpath(f"//a[@href='{url}']") and url in largest.full.text
     custom = Renderer(largest.project, archive_page_url=lambda n: f"http://127.0.0.1:8000/issue/{n}/")
-    edition = custom.edition(largest.project.plan(largest.number), FULL)
+    edition = custom.edition(plan_for(largest.project, largest.number), FULL)
     assert f"http://127.0.0.1:8000/issue/{largest.number}/" in edition.html
 
 
@@ -253,7 +254,7 @@ def test_injection_is_inert_in_html_and_literal_in_text(example: Path, write) ->
         """,
     )
     project = load_project(example)
-    edition = Renderer(project).edition(project.plan(378), FULL)
+    edition = Renderer(project).edition(plan_for(project, 378), FULL)
     doc = parse(edition.html)
     assert not doc.xpath("//script")
     assert not doc.xpath("//*[@onerror]") and not doc.xpath("//img[@src='x']")
@@ -272,7 +273,7 @@ def test_injection_is_inert_in_html_and_literal_in_text(example: Path, write) ->
 
 
 def test_build_opens_no_socket(example: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from composer.build import build_loaded
+    from composer.email.build import build_loaded
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError(f"network access: {args}")
@@ -296,14 +297,14 @@ def test_a_broken_template_is_named_with_its_line(example: Path) -> None:
     (example / "templates" / "_item.mjml.j2").write_text("<div>\n{% if %}\n</div>\n", encoding="utf-8")
     project = load_project(example)
     with pytest.raises(ComposerError, match=r"templates/_item\.mjml\.j2:2"):
-        Renderer(project).edition(project.plan(374), FULL)
+        Renderer(project).edition(plan_for(project, 374), FULL)
     (example / "templates" / "email.txt.j2").unlink()
     with pytest.raises(ComposerError, match=r"templates/email\.txt\.j2 is missing"):
         Renderer(project).text({})
 
 
 def test_items_for_everyone_only_edition(project: Project) -> None:
-    plan = project.plan(project.issues[-1].number)
+    plan = plan_for(project, project.issues[-1].number)
     edition = Renderer(project).edition(plan, edition_key([]))
     assert edition.name == "everyone"
     assert [i.id for i in edition.selection.items] == [i.id for i in plan.issue.items if not i.networks]
@@ -318,7 +319,7 @@ def golden_cases() -> Iterator[tuple[int, str]]:
 @pytest.mark.parametrize(("number", "name"), list(golden_cases()))
 def test_plain_text_matches_the_golden_file(project: Project, number: int, name: str) -> None:
     """The plain text of the first example issue, as reviewed; COMPOSER_REGENERATE_GOLDEN=1 rewrites it."""
-    edition = Renderer(project).edition(project.plan(number), FULL)
+    edition = Renderer(project).edition(plan_for(project, number), FULL)
     golden = GOLDEN / f"{number}-{name}.txt"
     if os.environ.get(REGENERATE):
         golden.parent.mkdir(exist_ok=True)

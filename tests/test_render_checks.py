@@ -8,9 +8,11 @@ import lxml.html
 import pytest
 from click.testing import CliRunner
 
-from composer.check import check_loaded
 from composer.cli import main
-from composer.emailchecks import (
+from composer.content.carry import plan_for
+from composer.content.project import load_project
+from composer.email.check import check_loaded
+from composer.email.emailchecks import (
     ACTION_BACKGROUND,
     FOOTER_TEXT,
     HTML_LIMIT,
@@ -18,8 +20,7 @@ from composer.emailchecks import (
     check_editions,
     contrast,
 )
-from composer.project import load_project
-from composer.render import PLACEHOLDERS, Renderer
+from composer.email.render import PLACEHOLDERS, Renderer
 
 NEXT = """\
 number: 378
@@ -94,7 +95,7 @@ def big_issue(example: Path, body_bytes: int) -> None:
 
 def full_size(example: Path) -> int:
     project = load_project(example)
-    return len(Renderer(project).edition(project.plan(378), None).html.encode())
+    return len(Renderer(project).edition(plan_for(project, 378), None).html.encode())
 
 
 @pytest.mark.parametrize(
@@ -121,7 +122,7 @@ def test_style_block_over_16_kb_and_unknown_placeholder(example: Path) -> None:
     source = source.replace("Dear {{ placeholders.name }}", "Dear %%COMPOSER_FIRSTNAME%%")
     template.write_text(source, encoding="utf-8")
     project = load_project(example)
-    plan = project.plan(374)
+    plan = plan_for(project, 374)
     edition = Renderer(project).edition(plan, None)
     found = check_editions([edition], project=project, sourced=project.find("374"), plan=plan)
     assert any("<style> blocks hold" in p.message and p.severity == "error" for p in found)
@@ -214,7 +215,7 @@ def test_dark_background_and_action_box_contrast_are_flagged(example: Path) -> N
 
 def test_contrast_pairs_match_the_template(example: Path) -> None:
     project = load_project(example)
-    html = Renderer(project).edition(project.plan(377), None).html
+    html = Renderer(project).edition(plan_for(project, 377), None).html
     doc = lxml.html.document_fromstring(html)
     body = doc.xpath("//body/@style")[0]
     assert f"background-color:{project.settings.branding.background_colour}" in body

@@ -8,7 +8,7 @@ import lxml.html
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from composer.markdown import CODE_CONTINUED, WIDTH, TextLinks, to_html, to_text, wrap
+from composer.email.markdown import CODE_CONTINUED, WIDTH, TextLinks, to_html, to_text, wrap
 
 
 def text(source: str) -> tuple[str, str]:

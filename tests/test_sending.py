@@ -22,14 +22,15 @@ from conftest import SECRET, set_sending, write_members
 from smtp_server import DROP, TAKE_THEN_DROP, TAKE_THEN_STALL, Recorder, SmtpServer
 
 from composer.cli import main
-from composer.editions import edition_key, receives
+from composer.content.carry import plan_for
+from composer.content.project import load_project
+from composer.content.recipients import SUPPRESSED_FILE, read_lists
+from composer.content.settings import Smtp
+from composer.delivery.journal import Journal
+from composer.delivery.sending import plan_send, send_issue, send_test
+from composer.delivery.tokens import verify_token
+from composer.email.editions import edition_key, receives
 from composer.errors import ComposerError, SendingError, ValidationFailed
-from composer.journal import Journal
-from composer.project import load_project
-from composer.recipients import SUPPRESSED_FILE, read_lists
-from composer.sending import plan_send, send_issue, send_test
-from composer.settings import Smtp
-from composer.tokens import verify_token
 
 UTF8_TITLE = "Budget “round two” – £1.5m for the region’s SEND pilots"
 UTF8_ITEM = f"""
@@ -77,7 +78,7 @@ def test_every_member_gets_exactly_one_message_with_their_edition(fast: Path, sm
     project = load_project(fast)
     lists = read_lists(project)
     expected = {r.person.email.lower(): r for r in lists.recipients()}
-    plan = project.plan(377)
+    plan = plan_for(project, 377)
     started = time.time()
 
     report = send_issue(fast, env=send_env)
@@ -429,7 +430,7 @@ def test_a_test_copy_goes_to_one_address_without_touching_the_journal(
     one = send_test(small, to="me@example.org", networks=["lead-members"], env=send_env)
     assert (full.edition, one.edition) == ("full", "lead-members")
     first, second = smtp_server.recorder.by_recipient()["me@example.org"]
-    plan = load_project(small).plan(377)
+    plan = plan_for(load_project(small), 377)
     full_page, one_page = (
         " ".join(html.unescape(m.message().get_body(("html",)).get_content()).split())
         for m in (first, second)

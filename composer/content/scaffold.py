@@ -8,10 +8,10 @@ from pathlib import Path
 
 import jinja2
 
-from composer.carry import Plan, long_date, plan_issue
+from composer.content.carry import Plan, long_date, plan_issue
+from composer.content.model import Issue
+from composer.content.project import ISSUES_DIR, Project
 from composer.errors import ComposerError
-from composer.model import Issue
-from composer.project import ISSUES_DIR, Project
 
 TEMPLATE = "new-issue.yaml.j2"
 

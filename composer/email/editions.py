@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from composer.carry import Plan, Reminder
-from composer.model import Item
+from composer.content.carry import Plan, Reminder
+from composer.content.model import Item
 
 EditionKey = frozenset[str] | None
 FULL: EditionKey = None

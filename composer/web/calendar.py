@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
-from composer.model import Event, Issue, Item
-from composer.render import archive_page_url
-from composer.settings import Settings
+from composer.content.model import Event, Issue, Item
+from composer.content.settings import Settings
+from composer.email.render import archive_page_url
 
 PRODID = "-//composer//Update calendar//EN"
 _TIME_RANGE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*(?:[-–—]\s*(\d{1,2}):(\d{2}))?\s*$")

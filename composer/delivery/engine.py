@@ -17,10 +17,9 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from composer.errors import SendingError
-from composer.journal import Journal, State
-from composer.settings import Sending
-from composer.transport import (
+from composer.content.settings import Sending
+from composer.delivery.journal import Journal, State
+from composer.delivery.transport import (
     PermanentFailure,
     RateLimit,
     Session,
@@ -28,6 +27,7 @@ from composer.transport import (
     Transport,
     UncertainDelivery,
 )
+from composer.errors import SendingError
 
 DAY = 24 * 60 * 60
 MAX_RETRY_DELAY = 300.0  # seconds: however many retries, never more than five minutes apart

@@ -21,11 +21,10 @@ from typing import TextIO, overload
 
 from email_validator import EmailNotValidError, validate_email
 
-from composer.editions import EditionKey, edition_key
+from composer.content.model import Network
+from composer.content.project import NETWORKS_FILE, Project, load_project
+from composer.delivery.tokens import secret, verify_token
 from composer.errors import ComposerError, Problem, Severity, TokenError, ValidationFailed
-from composer.model import Network
-from composer.project import NETWORKS_FILE, Project, load_project
-from composer.tokens import secret, verify_token
 
 MEMBERS_FILE = "recipients/members.csv"
 SUPPRESSED_FILE = "recipients/suppressed.csv"
@@ -103,8 +102,9 @@ class Recipient:
     networks: frozenset[str]
 
     @property
-    def edition(self) -> EditionKey:
-        return edition_key(self.networks)
+    def edition(self) -> frozenset[str]:
+        """The key of the edition they receive: exactly their networks (see email/editions.py)."""
+        return self.networks
 
 
 @dataclass

@@ -9,9 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from composer.model import Issue, Item, RemindUntil, RemindWeeks, Tool
+from composer.content.model import Issue, Item, RemindUntil, RemindWeeks, Tool
+
+if TYPE_CHECKING:
+    from composer.content.project import Project
 
 Basis = Literal["event", "deadline", "weeks", "default", "until", "kept"]
 
@@ -100,6 +103,16 @@ def _natural_rule(item: Item, since: dt.date, default_weeks: int) -> tuple[Basis
         return basis, until, reason
     until = since + dt.timedelta(weeks=default_weeks)
     return "default", until, f"default {default_weeks} week(s) from {long_date(since)}"
+
+
+def plan_for(project: Project, number: int) -> Plan:
+    """The plan of issue `number` of a loaded project, with the project's own reminder settings."""
+    return plan_issue(
+        (s.issue for s in project.issues),
+        number,
+        default_weeks=project.settings.reminders.default_weeks,
+        retention_weeks=project.settings.tools.retention_weeks,
+    )
 
 
 def plan_issue(issues: Iterable[Issue], number: int, *, default_weeks: int, retention_weeks: int) -> Plan:

@@ -21,12 +21,12 @@ import jinja2
 import mjml
 from premailer import Premailer  # type: ignore[import-untyped]
 
-from composer.carry import Plan, long_date
-from composer.editions import EditionKey, Selection, edition_name, select
+from composer.content.carry import Plan, long_date
+from composer.content.project import Project
+from composer.content.settings import Settings
+from composer.email.editions import EditionKey, Selection, edition_name, select
+from composer.email.markdown import TextLinks, heading, to_html, to_text, wrap
 from composer.errors import ComposerError
-from composer.markdown import TextLinks, heading, to_html, to_text, wrap
-from composer.project import Project
-from composer.settings import Settings
 
 HTML_TEMPLATE = "email.mjml.j2"
 CSS_TEMPLATE = "email.css.j2"

@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from composer.carry import Plan
-from composer.editions import FULL, EditionKey, edition_name
-from composer.emailchecks import check_branding, check_editions
+from composer.content.carry import Plan, plan_for
+from composer.content.project import Project, SourcedIssue, load_project
+from composer.content.recipients import Lists, read_lists
+from composer.email.editions import FULL, EditionKey, edition_name
+from composer.email.emailchecks import check_branding, check_editions
+from composer.email.render import Edition, render_editions
 from composer.errors import Problem, ValidationFailed
-from composer.project import Project, SourcedIssue, load_project
-from composer.recipients import Lists, read_lists
-from composer.render import Edition, render_editions
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def check_loaded(project: Project, ref: str | None = None, *, lists: Lists | Non
     problems = project.problems_for(sourced.number)
     if any(p.severity == "error" for p in problems):
         raise ValidationFailed(problems)
-    plan = project.plan(sourced.number)
+    plan = plan_for(project, sourced.number)
     if lists is None:
         lists = read_lists(project)  # read once: sending uses the same lists the editions were made for
     editions = render_editions(project, plan, edition_keys(project, lists))

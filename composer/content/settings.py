@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, HttpUrl, StringConstraints, ValidationError, field_validator
 
+from composer.content.fields import Line, Markdown, Strict
 from composer.errors import ComposerError
-from composer.model import Line, Markdown, Strict
 
 Colour = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
 

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import jinja2
 
-from composer.calendar import issue_calendars
-from composer.carry import long_date
-from composer.editions import FULL
+from composer.content.carry import long_date, plan_for
+from composer.content.model import Issue
+from composer.content.project import load_project
+from composer.content.settings import Settings
+from composer.email.editions import FULL
+from composer.email.render import Edition, Renderer, fill_placeholders, reader_values
 from composer.errors import ComposerError, ValidationFailed
-from composer.model import Issue
-from composer.project import load_project
-from composer.render import Edition, Renderer, fill_placeholders, reader_values
-from composer.settings import Settings
+from composer.web.calendar import issue_calendars
 
 TEMPLATES = Path("templates") / "archive"
 INDEX = "index.html"
@@ -65,7 +65,7 @@ def build_archive(root: Path, *, out: Path | None = None) -> ArchiveResult:
             next=numbers[position + 1] if position + 1 < len(numbers) else None,
             colour=project.settings.branding.primary_colour,
         )
-        plan = project.plan(number)
+        plan = plan_for(project, number)
         edition = renderer.edition(plan, FULL)
         _write_issue(project.settings, plan.issue, edition, nav, out / str(number), result)
         entries.append((plan.issue, edition))

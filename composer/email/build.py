@@ -10,11 +10,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from composer.check import CheckReport, check_loaded
-from composer.emailchecks import HTML_LIMIT, HTML_WARNING
+from composer.content.project import Project, load_project
+from composer.email.check import CheckReport, check_loaded
+from composer.email.emailchecks import HTML_LIMIT, HTML_WARNING
+from composer.email.render import PLACEHOLDERS, Edition, Renderer
 from composer.errors import ComposerError
-from composer.project import Project, load_project
-from composer.render import PLACEHOLDERS, Edition, Renderer
 
 BUILD_DIR = "build"
 MANIFEST = "manifest.json"

@@ -15,17 +15,17 @@ from pathlib import Path
 
 from email_validator import EmailNotValidError
 
-from composer.check import check_loaded
-from composer.delivery import Delivered, Delivery, Outcome, Outgoing, Progress, send_one
-from composer.editions import FULL, EditionKey, edition_key, edition_name
+from composer.content.project import load_project
+from composer.content.recipients import Recipient, usable_address
+from composer.delivery.engine import Delivered, Delivery, Outcome, Outgoing, Progress, send_one
+from composer.delivery.journal import Journal, State
+from composer.delivery.messages import EncodedEdition, Personal, encode_edition, list_unsubscribe, message_id
+from composer.delivery.tokens import make_token, secret, unsubscribe_link
+from composer.delivery.transport import Outbox, SmtpTransport, Transport
+from composer.email.check import check_loaded
+from composer.email.editions import FULL, EditionKey, edition_key, edition_name
+from composer.email.render import PLACEHOLDERS, Renderer, reader_values
 from composer.errors import ComposerError, Problem, SendingError, ValidationFailed
-from composer.journal import Journal, State
-from composer.messages import EncodedEdition, Personal, encode_edition, list_unsubscribe, message_id
-from composer.project import load_project
-from composer.recipients import Recipient, usable_address
-from composer.render import PLACEHOLDERS, Renderer, reader_values
-from composer.tokens import make_token, secret, unsubscribe_link
-from composer.transport import Outbox, SmtpTransport, Transport
 
 SAMPLE_SIZE = 3
 

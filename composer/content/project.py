@@ -9,11 +9,10 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from composer.carry import Plan, plan_issue
+from composer.content.model import Contact, Issue, Network
+from composer.content.settings import Settings
+from composer.content.yamlio import Located, field_path, load_yaml
 from composer.errors import IssueNotFound, Problem, ValidationFailed, display_path
-from composer.model import Contact, Issue, Network
-from composer.settings import Settings
-from composer.yamlio import Located, field_path, load_yaml
 
 SETTINGS_FILE = "composer.yaml"
 CONTACTS_FILE = "contacts.yaml"
@@ -95,14 +94,6 @@ class Project:
             if (text.isdigit() and number == int(text)) or Path(text).resolve() == path.resolve():
                 raise ValidationFailed(self.problems_for(number) if number else self.problems[path])
         raise IssueNotFound(f"no issue {text!r}: give an issue number or the path of an issue file")
-
-    def plan(self, number: int) -> Plan:
-        return plan_issue(
-            (s.issue for s in self.issues),
-            number,
-            default_weeks=self.settings.reminders.default_weeks,
-            retention_weeks=self.settings.tools.retention_weeks,
-        )
 
     def problems_for(self, number: int) -> list[Problem]:
         """Problems that affect issue `number`: the shared files and every issue up to it."""

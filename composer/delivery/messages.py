@@ -25,11 +25,11 @@ from email.utils import format_datetime, formataddr
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+from composer.content.settings import Settings
 from composer.errors import SendingError
-from composer.settings import Settings
 
 if TYPE_CHECKING:
-    from composer.render import Edition
+    from composer.email.render import Edition
 
 POLICY = email.policy.SMTP.clone(raise_on_defect=True, max_line_length=76)  # RFC 2045 caps QP lines at 76
 _UNSAFE = re.compile(r"[\r\n\x00]")

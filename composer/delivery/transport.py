@@ -18,8 +18,8 @@ from typing import Protocol
 
 import aiosmtplib
 
+from composer.content.settings import Smtp
 from composer.errors import SendingError
-from composer.settings import Smtp
 
 PASSWORD_VARIABLE = "COMPOSER_SMTP_PASSWORD"
 _FILE_SAFE = re.compile(r"[^a-z0-9@._+-]")

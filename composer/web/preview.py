@@ -24,16 +24,16 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import jinja2
 
-from composer.calendar import issue_calendars
-from composer.carry import long_date
-from composer.check import CheckReport, check_loaded
-from composer.editions import FULL, EditionKey, edition_name, parse_edition_name
-from composer.emailchecks import HTML_LIMIT
+from composer.content.carry import long_date
+from composer.content.model import Issue
+from composer.content.project import CONTACTS_FILE, ISSUES_DIR, SETTINGS_FILE, Project, load_project
+from composer.content.recipients import Lists, Recipient, read_lists
+from composer.email.check import CheckReport, check_loaded
+from composer.email.editions import FULL, EditionKey, edition_name, parse_edition_name
+from composer.email.emailchecks import HTML_LIMIT
+from composer.email.render import Edition, Renderer, fill_placeholders, reader_values
 from composer.errors import ComposerError, IssueNotFound, Problem, ValidationFailed, display_path
-from composer.model import Issue
-from composer.project import CONTACTS_FILE, ISSUES_DIR, SETTINGS_FILE, Project, load_project
-from composer.recipients import Lists, Recipient, read_lists
-from composer.render import Edition, Renderer, fill_placeholders, reader_values
+from composer.web.calendar import issue_calendars
 
 DEFAULT_HOST = "127.0.0.1"  # loopback: nobody but this computer's users sees the members' addresses
 WATCHED = (SETTINGS_FILE, CONTACTS_FILE, ISSUES_DIR, "templates", "recipients")

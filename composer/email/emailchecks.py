@@ -13,12 +13,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from html.parser import HTMLParser
 
-from composer.carry import Plan
+from composer.content.carry import Plan
+from composer.content.project import SETTINGS_FILE, Project, SourcedIssue
+from composer.content.settings import Branding
+from composer.content.yamlio import Loc, Located
+from composer.email.render import PLACEHOLDERS, SUBJECT_FIELDS, Edition
 from composer.errors import Problem, Severity
-from composer.project import SETTINGS_FILE, Project, SourcedIssue
-from composer.render import PLACEHOLDERS, SUBJECT_FIELDS, Edition
-from composer.settings import Branding
-from composer.yamlio import Loc, Located
 
 KB = 1024
 HTML_WARNING = 80 * KB

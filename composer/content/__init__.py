@@ -1,0 +1,1 @@
+"""Files → checked model → plan: settings, contacts, networks, members, issues and carry-forward."""

@@ -1,0 +1,46 @@
+"""The field types shared by the content model and the settings: one-line text, Markdown, slugs.
+
+They live apart so that settings and model both build on them without importing each other.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+Slug = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=80),
+    Field(description="lowercase letters, digits and hyphens, e.g. education-network-december"),
+]
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+
+
+def _no_control(text: str, *, line_breaks: bool) -> str:
+    """Control characters (typed through YAML escapes) break headers and MJML: name the culprit."""
+    found = _CONTROL.search(text) or (None if line_breaks else re.search(r"[\r\n\t]", text))
+    if found:
+        raise ValueError(f"contains the control character U+{ord(found[0]):04X}: remove it")
+    return text
+
+
+Line = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1),
+    AfterValidator(functools.partial(_no_control, line_breaks=False)),
+    Field(description="one line of text"),
+]
+Markdown = Annotated[
+    str,
+    AfterValidator(functools.partial(_no_control, line_breaks=True)),
+    Field(description="Markdown: links, lists, emphasis, quotes"),
+]
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors: a typo such as `netwroks` must not pass silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)

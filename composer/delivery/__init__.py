@@ -1,0 +1,1 @@
+"""Editions → messages → transport: personal values, tokens, the journal, SMTP and the outbox."""

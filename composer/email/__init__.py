@@ -1,0 +1,1 @@
+"""Plan → editions: which items each reader gets, rendered to HTML and text, and checked."""

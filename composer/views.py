@@ -1,0 +1,140 @@
+"""How results look in a terminal: the tables, plans and reports that the commands print.
+
+Kept apart from cli.py so the commands stay one core call each, and the wording of every report
+lives in one place.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from composer.content.carry import long_date
+from composer.errors import Problem
+
+
+def print_problems(problems: list[Problem]) -> None:
+    for problem in problems:
+        colour = "red" if problem.severity == "error" else "yellow"
+        click.secho(str(problem), fg=colour, err=True)
+
+
+def echo_json(data: object) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def format_plan(plan: Any, file: str) -> str:
+    issue = plan.issue
+    lines = [f"Update No {issue.number} · {long_date(issue.date)}  ({file})"]
+    lines.append(f"This week's items ({len(issue.items)}):")
+    lines += [f"  {item.id}: {item.title}" for item in issue.items]
+    lines.append(f"Reminders from previous weeks ({len(plan.reminders)}):")
+    for r in plan.reminders:
+        lines.append(f"  {r.item.id}: {r.item.title}")
+        lines.append(
+            f"      from issue {r.first_issue}"
+            + (f" (text of issue {r.version_issue})" if r.version_issue != r.first_issue else "")
+            + f"; {r.reason}; until {long_date(r.until)}"
+        )
+    lines.append(f"Tools & Templates ({len(plan.tools)}):")
+    lines += [f"  {t.tool.title} (added in issue {t.issue})" for t in plan.tools]
+    return "\n".join(lines)
+
+
+def format_build(result: Any) -> str:
+    """The build as a table: one row per edition, sizes in KB, marked against Gmail's limits."""
+    marks = {"error": "  ERROR: Gmail clips at 102 KB", "warning": "  warning: over 80 KB", "": ""}
+    rows = [("edition", "items", "HTML", "text", "")]
+    rows += [
+        (
+            e.name,
+            str(len(e.items) + len(e.reminders)),
+            f"{e.html_bytes / 1024:.1f} KB",
+            f"{e.text_bytes / 1024:.1f} KB",
+            marks[e.level],
+        )
+        for e in result.editions
+    ]
+    name, items, html, text = (max(len(row[i]) for row in rows) for i in range(4))
+    lines = [f"{r[0]:<{name}}  {r[1]:>{items}}  {r[2]:>{html}}  {r[3]:>{text}}{r[4]}" for r in rows]
+    lines.append(
+        f"{len(result.editions)} edition(s) in {result.out}: "
+        f"{len(result.report.errors)} error(s), {len(result.report.warnings)} warning(s)"
+    )
+    return "\n".join(lines)
+
+
+def format_lists(data: dict[str, Any]) -> str:
+    width = max([len(n["id"]) for n in data["networks"]] + [7])
+    lines = [f"{'network'.ljust(width)}  members  unsubscribed  receiving  name"]
+    lines += [
+        f"{n['id'].ljust(width)}  {n['members']:7}  {n['suppressed']:12}  {n['receiving']:9}  {n['name']}"
+        for n in data["networks"]
+    ]
+    errors = sum(p["severity"] == "error" for p in data["problems"])
+    lines.append(
+        f"{data['people']} people, {data['recipients']} receiving the Update in {data['editions']} "
+        f"edition(s); {errors} error(s), {len(data['problems']) - errors} warning(s)"
+    )
+    return "\n".join(lines)
+
+
+def format_duration(seconds: float) -> str:
+    minutes = max(1, int(-(-seconds // 60)))
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def format_send_plan(plan: Any) -> str:
+    lines = [
+        f"Update No {plan.issue}: {plan.recipients} recipient(s) in {len(plan.editions)} edition(s), "
+        f"through {plan.transport}"
+    ]
+    width = max([len(e.name) for e in plan.editions] + [7])
+    for edition in plan.editions:
+        sample = ", ".join(edition.sample) + (", ..." if edition.recipients > len(edition.sample) else "")
+        lines.append(f"  {edition.name.ljust(width)}  {edition.recipients:5}  {sample}")
+    lines.append(
+        f"Already sent: {plan.already_sent}. Failed before (not retried): "
+        f"{len(plan.failed_before)}. Uncertain after a crash (held): {len(plan.uncertain)}."
+    )
+    if plan.rate_per_minute:
+        took = f"about {format_duration(plan.estimate_seconds)} at {plan.rate_per_minute} a minute"
+        if plan.days > 1:
+            took += f", over {plan.days} days at {plan.rate_per_day} a day"
+        lines.append(f"To send: {plan.to_send}, {took}.")
+    else:
+        lines.append(f"To send: {plan.to_send}.")
+    return "\n".join(lines)
+
+
+def format_send_report(report: Any) -> str:
+    lines = [
+        f"Sent {report.sent}; already sent before {report.plan.already_sent}; deferred "
+        f"{len(report.deferred)}; failed {len(report.failed) + len(report.plan.failed_before)}; "
+        f"uncertain {len(report.uncertain) + len(report.plan.uncertain)}; "
+        f"not attempted {report.not_attempted}."
+    ]
+    sections = [
+        ("Deferred (a temporary failure; the next run tries again):", report.deferred),
+        ("Failed (refused by the server; never retried):", [*report.failed, *report.plan.failed_before]),
+        (
+            "Uncertain (the message went out but the server never answered: it may have arrived; "
+            "held, send again with --resend-uncertain if they did not receive it):",
+            report.uncertain,
+        ),
+    ]
+    for title, outcomes in sections:
+        if outcomes:
+            lines.append(title)
+            lines += [f"  {o.email}: {o.reply}" for o in outcomes]
+    if report.plan.uncertain:
+        lines.append(
+            "Uncertain (a crash happened while sending to them; held, "
+            "send again with --resend-uncertain if they did not receive it):"
+        )
+        lines += [f"  {email}" for email in report.plan.uncertain]
+    if report.stopped:
+        lines.append(f"Stopped: {report.stopped}")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Pages for people: the live preview, the static archive and the calendar files it links to."""
