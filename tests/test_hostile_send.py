@@ -19,11 +19,11 @@ from conftest import set_sending, write_members
 from smtp_server import Recorder
 from test_sending import SMALL, SMALL_ADDRESSES, received_once
 
-from composer.delivery import MAX_RETRY_DELAY, Delivered, Delivery, Outgoing, backoff
+from composer.content.settings import Sending, Smtp
+from composer.delivery.engine import MAX_RETRY_DELAY, Delivered, Delivery, Outgoing, backoff
+from composer.delivery.journal import APPLICATION_ID, FORMAT, Journal
+from composer.delivery.transport import SmtpTransport
 from composer.errors import SendingError
-from composer.journal import APPLICATION_ID, FORMAT, Journal
-from composer.settings import Sending, Smtp
-from composer.transport import SmtpTransport
 
 JOURNAL = Path(".composer") / "journal.sqlite"
 
