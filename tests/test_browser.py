@@ -27,6 +27,7 @@ ARGS = [
     "--no-first-run",
 ]
 TIMEOUT = 15_000  # ms: a rebuild renders every edition of the issue, about a second
+expect.set_options(timeout=TIMEOUT)  # its own default (5 s) is too short on a loaded machine
 
 # CI must run these tests: there a missing browser fails the run instead of skipping them.
 REQUIRED = os.environ.get("CI", "").lower() == "true"
