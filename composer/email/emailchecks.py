@@ -17,6 +17,7 @@ from composer.content.carry import Plan
 from composer.content.project import SETTINGS_FILE, Project, SourcedIssue
 from composer.content.settings import Branding
 from composer.content.yamlio import Loc, Located
+from composer.email.colours import CONTRAST_MIN, WHITE, contrast
 from composer.email.render import PLACEHOLDERS, SUBJECT_FIELDS, Edition
 from composer.errors import Problem, Severity
 
@@ -25,8 +26,6 @@ HTML_WARNING = 80 * KB
 HTML_LIMIT = 102 * KB
 STYLE_LIMIT = 16 * KB
 PREHEADER_MAX = 150
-CONTRAST_MIN = 4.5  # WCAG AA for body text
-WHITE = "#ffffff"
 # Colours that templates/email.mjml.j2 and email.css.j2 fix rather than take from the branding
 FOOTER_TEXT = "#1f2326"  # the footer's text and links, on the body's background_colour
 ACTION_BACKGROUND = "#f6f7f9"  # the Action Required box
@@ -303,15 +302,3 @@ def check_branding(branding: Branding, lines: Located) -> list[Problem]:
         )
         for field, uses in failing.items()
     ]
-
-
-def contrast(first: str, second: str) -> float:
-    """The WCAG contrast ratio of two #rrggbb colours."""
-    lighter, darker = sorted((_luminance(first), _luminance(second)), reverse=True)
-    return (lighter + 0.05) / (darker + 0.05)
-
-
-def _luminance(colour: str) -> float:
-    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
-    red, green, blue = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
-    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
