@@ -7,7 +7,7 @@ CHROMIUM ?= /usr/bin/chromium
 # The demo signs unsubscribe links with a throwaway secret; real sends take it from the environment.
 DEMO_SECRET := demo-only-secret-not-for-real-sends
 
-.PHONY: install demo test preview schema bench browser clean
+.PHONY: install demo test preview schema bench browser spamassassin screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,12 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; } || \
 	  echo "chromium is not installed: the browser tests will be skipped"
 
+# The spam test runs Debian's SpamAssassin with local rules only; installed the same way.
+spamassassin:
+	@command -v spamassassin >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq spamassassin >/dev/null) ; } || \
+	  echo "spamassassin is not installed: the spam test will be skipped (and fail under CI=true)"
+
 # The main job on the example programme: the plan and checks, every edition, the web archive,
 # and the send itself into outbox/ (the built-in transport when no SMTP server is configured).
 demo: install
@@ -31,7 +37,7 @@ demo: install
 	$(BIN)/composer archive
 	COMPOSER_SECRET=$(DEMO_SECRET) $(BIN)/composer send --yes --transport outbox
 
-test: install browser
+test: install browser spamassassin
 	$(BIN)/python -m pytest
 
 preview: install
@@ -43,6 +49,10 @@ schema: install
 bench: install
 	$(BIN)/python bench/bench_render.py
 	$(BIN)/python bench/bench_send.py
+
+# The README's pictures of the example's email, at phone and desktop widths (headless chromium).
+screenshots: install browser
+	$(BIN)/python docs/screenshots.py
 
 clean:
 	rm -rf build outbox site .composer

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from composer.content.project import Project
+
 REPO = Path(__file__).resolve().parent.parent
 PROJECT_PARTS = ["composer.yaml", "contacts.yaml", "issues", "recipients", "templates", "schema"]
 
@@ -23,6 +25,17 @@ def copy_example(dest: Path) -> Path:
         elif source.exists():
             shutil.copy2(source, dest / part)
     return dest
+
+
+def largest_issue(project: Project) -> int:
+    """The example issue whose full edition is the largest: the one size and length tests use."""
+    from composer.content.carry import plan_for
+    from composer.email.editions import FULL
+    from composer.email.render import Renderer
+
+    renderer = Renderer(project)
+    sizes = {s.number: len(renderer.edition(plan_for(project, s.number), FULL).html) for s in project.issues}
+    return max(sizes, key=lambda number: sizes[number])
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import lxml.html
 import pytest
-from conftest import REPO, copy_example
+from conftest import REPO, copy_example, largest_issue
 
 from composer.content.carry import plan_for
 from composer.content.project import Project, issue_files, load_project
@@ -53,9 +53,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
 @pytest.fixture(scope="module")
 def largest(project: Project) -> Rendered:
     """Every edition of the example issue whose full edition is the largest."""
-    renderer = Renderer(project)
-    sizes = {s.number: len(renderer.edition(plan_for(project, s.number), FULL).html) for s in project.issues}
-    number = max(sizes, key=lambda n: sizes[n])
+    number = largest_issue(project)
     return Rendered(
         project,
         number,
