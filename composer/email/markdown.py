@@ -100,6 +100,7 @@ def shorten(text: str, limit: int) -> str:
     return text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ;:,–-") + "…"
 
 
+@functools.lru_cache(maxsize=1024)
 def first_sentence(source: str, limit: int) -> str:
     """The first sentence of a Markdown text as plain words (no link markers), at most `limit`
     characters: what a compact reminder shows of its Action Required text. A sentence of a word or

@@ -278,7 +278,7 @@ class Renderer:
         selection = select(plan, key)
         return {
             "settings": settings,
-            **self.colours(),
+            **self.colours,
             "issue": issue,
             "edition": selection,
             "full": key is None,
@@ -307,9 +307,10 @@ class Renderer:
     def css(self) -> str:
         """The CSS to inline; it depends on the branding only, so it is rendered once."""
         if self._css is None:
-            self._css = self.render_template(CSS_TEMPLATE, self.colours())
+            self._css = self.render_template(CSS_TEMPLATE, self.colours)
         return self._css
 
+    @functools.cached_property
     def colours(self) -> dict[str, Any]:
         """The branding, and the dark-mode palette with the branding colours made readable on it."""
         branding = self.settings.branding
