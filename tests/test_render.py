@@ -388,3 +388,18 @@ def test_plain_text_matches_the_golden_file(project: Project, number: int, name:
         golden.write_text(edition.text, encoding="utf-8")
     assert golden.exists(), f"no golden file: run with {REGENERATE}=1 and review {golden}"
     assert edition.text == golden.read_text(encoding="utf-8")
+
+
+def test_navigation_works_with_images_off(largest: Rendered) -> None:
+    settings = largest.project.settings
+    assert settings.navigation
+    for edition in largest.editions:
+        doc = parse(edition.html)
+        (nav,) = doc.xpath("//p[@class='nav']")
+        assert [(a.text_content(), a.get("href")) for a in nav.xpath(".//a")] == [
+            (link.label, str(link.url)) for link in settings.navigation
+        ]
+        (logo,) = doc.xpath("//img[@class='logo']")
+        assert logo.get("alt") == settings.branding.logo.alt and re.search(r"color:#fff\b", logo.get("style"))
+        assert "icon" not in doc.text_content()
+        assert all(str(link.url) in edition.text for link in settings.navigation)
