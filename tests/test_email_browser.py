@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
-from conftest import copy_example, largest_issue
-from playwright.sync_api import Browser, Page, sync_playwright
-from test_browser import ARGS, CHROMIUM
+from conftest import CHROMIUM, copy_example, largest_issue
+from playwright.sync_api import Browser, Page
 
 from composer.content.carry import plan_for
 from composer.content.project import Project, load_project
@@ -29,14 +27,6 @@ SHORTER = 0.40
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium"
 )
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
