@@ -77,6 +77,8 @@ def check_loaded(project: Project, ref: str | None = None, *, lists: Lists | Non
         lists = read_lists(project)  # read once: sending uses the same lists the editions were made for
     editions = render_editions(project, plan, edition_keys(project, lists))
     problems = problems + check_branding(project.settings.branding, project.settings_lines)
+    if lists.nobody:
+        problems.append(lists.nobody)
     longest = max((person.name for person in lists.people), key=len, default="")
     problems += check_editions(editions, project=project, sourced=sourced, plan=plan, reader_name=longest)
     return CheckReport(sourced, project.rel(sourced.path), plan, lists, editions, problems)
