@@ -81,6 +81,13 @@ class Image(Strict):
     alt: Line
 
 
+class NavLink(Strict):
+    """A workstream in the email's header: a text link, which works with images off."""
+
+    label: Line
+    url: HttpUrl
+
+
 class Branding(Strict):
     primary_colour: Colour = "#1d4e6b"
     accent_colour: Colour = "#c8102e"
@@ -161,10 +168,11 @@ class Settings(Strict):
     programme: Programme
     sender: Address = Field(alias="from")
     reply_to: EmailAddress | None = None
-    subject: Line = "{programme} Update No {number} – {date}"
+    subject: Line = "{short_name} Update No {number} – {date}"
     intro: Markdown = ""
     plan: Link | None = None
     branding: Branding = Field(default_factory=Branding)
+    navigation: list[NavLink] = Field(default_factory=list)
     archive_url: HttpUrl
     reminders: ReminderDefaults = Field(default_factory=ReminderDefaults)
     tools: ToolsDefaults = Field(default_factory=ToolsDefaults)

@@ -79,5 +79,6 @@ def check_loaded(project: Project, ref: str | None = None, *, lists: Lists | Non
     problems = problems + check_branding(project.settings.branding, project.settings_lines)
     if lists.nobody:
         problems.append(lists.nobody)
-    problems += check_editions(editions, project=project, sourced=sourced, plan=plan)
+    longest = max((person.name for person in lists.people), key=len, default="")
+    problems += check_editions(editions, project=project, sourced=sourced, plan=plan, reader_name=longest)
     return CheckReport(sourced, project.rel(sourced.path), plan, lists, editions, problems)

@@ -8,6 +8,7 @@ is declared, premailer may not download stylesheets, and cssutils' fetcher for `
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
 import re
@@ -23,16 +24,19 @@ from premailer import Premailer  # type: ignore[import-untyped]
 
 from composer.content import templates
 from composer.content.carry import Plan, long_date
+from composer.content.model import Item
 from composer.content.project import Project
 from composer.content.settings import Settings
+from composer.email.colours import DARK, readable_on
 from composer.email.editions import EditionKey, Selection, edition_name, select
-from composer.email.markdown import TextLinks, heading, to_html, to_text, wrap
+from composer.email.markdown import TextLinks, first_sentence, heading, shorten, to_html, to_text, wrap
 from composer.errors import ComposerError
 
 HTML_TEMPLATE = "email.mjml.j2"
 CSS_TEMPLATE = "email.css.j2"
 TEXT_TEMPLATE = "email.txt.j2"
 PREHEADER_LENGTH = 140
+ACTION_LINE = 80  # characters of Action Required text that a compact reminder shows
 
 PLACEHOLDERS: dict[str, str] = {
     "name": "%%COMPOSER_NAME%%",
@@ -65,6 +69,12 @@ def archive_page_url(settings: Settings, number: int) -> str:
 _page_url = archive_page_url  # Renderer's parameter of the same name would shadow it
 
 
+def item_url(page_url: Callable[[int], str], number: int, item_id: str) -> str:
+    """An item on the archive page of issue `number`: an absolute link that every client follows,
+    where an in-message `#fragment` fails in Gmail for iOS and Yahoo's apps."""
+    return f"{page_url(number)}#item-{item_id}"
+
+
 def calendar_url(settings: Settings, number: int, item_id: str) -> str:
     """The .ics file of an item's event, published with the archive page of issue `number`."""
     return f"{archive_page_url(settings, number)}{item_id}.ics"
@@ -84,10 +94,41 @@ def reader_values(
 
     "colleague" for no name; network names as "A, B and C"; escaped when they go into HTML as is.
     """
-    names = sorted(networks)
-    joined = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
-    values = {"name": name or "colleague", "unsubscribe_url": unsubscribe_url, "networks": joined}
+    values = {
+        "name": name or "colleague",
+        "unsubscribe_url": unsubscribe_url,
+        "networks": join_names(networks),
+    }
     return {key: html_escape(value) for key, value in values.items()} if html else values
+
+
+def join_names(names: Iterable[str]) -> str:
+    """Names sorted and joined as "A, B and C"."""
+    ordered = sorted(names)
+    return ", ".join(ordered[:-1]) + " and " + ordered[-1] if len(ordered) > 1 else "".join(ordered)
+
+
+def phone_text(phone: str) -> str:
+    """A phone number that never wraps: its spaces made non-breaking."""
+    return phone.replace(" ", "\u00a0")
+
+
+def tel_url(phone: str) -> str:
+    """The tel: link of a phone number as written ("07700 900123" → tel:07700900123)."""
+    return "tel:" + re.sub(r"[^0-9+]", "", phone)
+
+
+def next_date(item: Item, on: dt.date) -> str:
+    """What a compact reminder says of when: the item's next event day or deadline from `on`."""
+    dates: list[tuple[dt.date, str]] = []
+    if item.event:
+        event = item.event
+        day = max(event.date, min(on, event.last_day))  # a multi-day event under way: today
+        dates.append((day, f"{day:%A} {long_date(day)}" + (f", {event.time}" if event.time else "")))
+    if item.deadline:
+        dates.append((item.deadline, f"Deadline {item.deadline:%A} {long_date(item.deadline)}"))
+    upcoming = sorted(d for d in dates if d[0] >= on) or sorted(dates)[-1:]
+    return upcoming[0][1] if upcoming else ""
 
 
 def subject_line(pattern: str, *, settings: Settings, plan: Plan) -> str:
@@ -118,6 +159,14 @@ class _TextHelper:
 
     def markdown(self, source: str) -> str:
         return to_text(source, self.links)
+
+    @staticmethod
+    def line(text: str, width: int = 78) -> str:
+        return shorten(text, width)
+
+    @staticmethod
+    def action(source: str) -> str:
+        return first_sentence(source, 76)
 
     def ref(self, url: object) -> str:
         return self.links.ref(str(url))
@@ -206,6 +255,9 @@ class Renderer:
         )
         self.env.filters["long_date"] = long_date
         self.env.filters["markdown"] = to_html
+        self.env.filters["first_sentence"] = functools.partial(first_sentence, limit=ACTION_LINE)
+        self.env.filters["phone"] = phone_text
+        self.env.filters["tel"] = tel_url
         self._css: str | None = None
 
     def render_template(self, name: str, context: Mapping[str, Any]) -> str:
@@ -218,7 +270,7 @@ class Renderer:
         selection = select(plan, key)
         return {
             "settings": settings,
-            "branding": settings.branding,
+            **self.colours,
             "issue": issue,
             "edition": selection,
             "full": key is None,
@@ -228,12 +280,15 @@ class Renderer:
             "contacts": self.project.contacts,
             "contacts_of": lambda item: [self.project.contacts[id_] for id_ in item.contacts],
             "network_names": lambda item: [self.project.networks[id_].name for id_ in item.networks],
+            "edition_networks": join_names(self.project.networks[id_].name for id_ in key or ()),
             "intro": settings.intro if issue.intro is None else issue.intro,
             "subject": subject_line(issue.subject or settings.subject, settings=settings, plan=plan),
             "preheader": issue.preheader or default_preheader(selection),
             "placeholders": PLACEHOLDERS,
             "view_url": self.page_url(issue.number),
             "page_url": self.page_url,
+            "item_url": functools.partial(item_url, self.page_url),
+            "next_date": lambda item: next_date(item, issue.date),
             "calendar_url": lambda number, item_id: calendar_url(settings, number, item_id),
         }
 
@@ -244,8 +299,19 @@ class Renderer:
     def css(self) -> str:
         """The CSS to inline; it depends on the branding only, so it is rendered once."""
         if self._css is None:
-            self._css = self.render_template(CSS_TEMPLATE, {"branding": self.settings.branding})
+            self._css = self.render_template(CSS_TEMPLATE, self.colours)
         return self._css
+
+    @functools.cached_property
+    def colours(self) -> dict[str, Any]:
+        """The branding, and the dark-mode palette with the branding colours made readable on it."""
+        branding = self.settings.branding
+        dark = {
+            **DARK,
+            "primary": readable_on(branding.primary_colour, DARK["box"]),
+            "accent": readable_on(branding.accent_colour, DARK["box"]),
+        }
+        return {"branding": branding, "dark": dark}
 
     def text(self, context: Mapping[str, Any]) -> str:
         """The plain-text part, with runs of blank lines that the template's ifs leave reduced to one."""
