@@ -8,13 +8,26 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from composer.content.carry import plan_issue
-from composer.content.model import Event, Issue, Item, ReminderOverrides, RemindUntil, RemindWeeks, Tool
+from composer.content.model import (
+    Event,
+    Issue,
+    Item,
+    ReminderOverrides,
+    RemindUntil,
+    RemindWeeks,
+    Session,
+    Tool,
+)
 
 START = dt.date(2019, 10, 18)
 
 
 def week(n: int) -> dt.date:
     return START + dt.timedelta(weeks=n)
+
+
+def on(day: dt.date, end_date: dt.date | None = None) -> Event:
+    return Event(sessions=[Session(date=day, end_date=end_date)])
 
 
 def issue(n: int, items: list[Item] = (), **extra: object) -> Issue:  # type: ignore[assignment]
@@ -27,17 +40,17 @@ def reminder_ids(history: list[Issue], number: int, default_weeks: int = 3) -> l
 
 
 def test_event_item_stays_until_its_date_then_drops() -> None:
-    meeting = Item(id="sub-group", title="Sub-group meets", event=Event(date=week(1) + dt.timedelta(days=5)))
+    meeting = Item(id="sub-group", title="Sub-group meets", event=on(week(1) + dt.timedelta(days=5)))
     history = [issue(0, [meeting]), issue(1), issue(2), issue(3)]
     assert reminder_ids(history, 375) == ["sub-group"]
     plan = plan_issue(history, 375, default_weeks=3, retention_weeks=8)
     assert plan.reminders[0].basis == "event"
-    assert plan.reminders[0].until == meeting.event.date  # type: ignore[union-attr]
+    assert plan.reminders[0].until == meeting.event.first_day  # type: ignore[union-attr]
     assert reminder_ids(history, 376) == []
 
 
 def test_event_on_the_issue_date_is_still_shown() -> None:
-    meeting = Item(id="on-the-day", title="Meets on Friday", event=Event(date=week(2)))
+    meeting = Item(id="on-the-day", title="Meets on Friday", event=on(week(2)))
     history = [issue(0, [meeting]), issue(1), issue(2), issue(3)]
     assert [reminder_ids(history, 374 + n) for n in (1, 2, 3)] == [["on-the-day"], ["on-the-day"], []]
 
@@ -52,13 +65,11 @@ def test_undated_item_stays_for_the_default_weeks() -> None:
 
 
 def test_replaced_item_shows_its_new_text_and_restarts_its_rule() -> None:
-    old = Item(
-        id="network-meeting", title="Next meeting 29 November", event=Event(date=dt.date(2019, 11, 29))
-    )
+    old = Item(id="network-meeting", title="Next meeting 29 November", event=on(dt.date(2019, 11, 29)))
     new = Item(
         id="network-meeting",
         title="Next meeting 13 December: please note the change of date",
-        event=Event(date=dt.date(2019, 12, 13)),
+        event=on(dt.date(2019, 12, 13)),
     )
     history = [issue(0, [old]), issue(1, [new])] + [issue(n) for n in range(2, 10)]
     assert reminder_ids(history, 375) == []  # new in 375: never also a reminder
@@ -105,7 +116,7 @@ def test_deadline_and_event_keep_the_later_date() -> None:
         id="conf",
         title="Conference",
         deadline=week(1),
-        event=Event(date=week(3), end_date=week(3) + dt.timedelta(days=1)),
+        event=on(week(3), end_date=week(3) + dt.timedelta(days=1)),
     )
     history = [issue(0, [item])] + [issue(n) for n in range(1, 6)]
     assert [n for n in range(1, 6) if reminder_ids(history, 374 + n)] == [1, 2, 3]
@@ -138,7 +149,7 @@ def items(draw: st.DrawFn) -> Item:
     extra: dict[str, object] = {}
     base = dt.date(2020, 1, 1)
     if kind == "event":
-        extra["event"] = Event(date=base + dt.timedelta(days=draw(offsets)))
+        extra["event"] = on(base + dt.timedelta(days=draw(offsets)))
     elif kind == "deadline":
         extra["deadline"] = base + dt.timedelta(days=draw(offsets))
     elif kind == "weeks":
@@ -179,7 +190,7 @@ def test_invariants(history: list[Issue], pick: int, default_weeks: int) -> None
     assert len(shown) == len(set(shown)), "an item appears once"
     assert not set(shown) & {i.id for i in current.items}, "never both new and a reminder"
     for reminder in plan.reminders:
-        assert reminder.until >= current.date, "nothing past its date"
+        assert reminder.until is None or reminder.until >= current.date, "nothing past its date"
         assert reminder.first_issue <= reminder.version_issue < number
         versions = [i for i in history[: number - 1] if any(x.id == reminder.item.id for x in i.items)]
         assert versions[-1].number == reminder.version_issue, "the newest version wins"

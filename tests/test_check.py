@@ -24,7 +24,7 @@ items:
     body: Some *text*.
     action: Do something.
     contacts: [{contact}]
-    event: {{date: {date}, place: Somewhere}}
+    event: {{place: Somewhere, sessions: [{{date: {date}, start: "10:30"}}]}}
   - id: second-item
     title: A second item
     action: Reply.

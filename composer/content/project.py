@@ -66,6 +66,7 @@ class Project:
     issues: list[SourcedIssue]
     problems: dict[Path, list[Problem]] = field(default_factory=dict)
     broken: dict[Path, int | None] = field(default_factory=dict)
+    contact_lines: dict[str, int | None] = field(default_factory=dict)
 
     def rel(self, path: Path) -> str:
         return display_path(path, self.root)
@@ -161,6 +162,10 @@ def load_project(root: Path) -> Project:
         raise ValidationFailed([p for found in problems.values() for p in found])
 
     project = Project(root, settings, settings_located, contacts, networks, [], problems)
+    project.contact_lines = {
+        contact.id: contacts_loc.line_of((index, "id")) if contacts_loc else None
+        for index, contact in enumerate(contact_list)
+    }
     for path in issue_files(root):
         _load_issue(project, path)
     project.issues.sort(key=lambda s: s.number)
@@ -245,17 +250,10 @@ def _cross_check(project: Project, sourced: SourcedIssue) -> Iterator[Problem]:
         if item.event and item.event.last_day < issue.date:
             yield Problem(
                 file,
-                f"event on {item.event.date} is before the issue date {issue.date}",
+                f"event on {item.event.last_day} is before the issue date {issue.date}",
                 at("items", index, "event"),
                 f"{where}.event",
                 "warning",
-            )
-        if item.event and item.event.end_date and item.event.end_date < item.event.date:
-            yield Problem(
-                file,
-                "end_date is before the event date",
-                at("items", index, "event", "end_date"),
-                f"{where}.event.end_date",
             )
 
 
@@ -313,6 +311,17 @@ def _check_sequence(project: Project) -> None:
                         f"no earlier item has id {item_id!r}",
                         sourced.located.line_of(("reminders", "keep", item_id)),
                         "reminders.keep",
+                    )
+                )
+        for index, item in enumerate(issue.items):
+            if item.update and item.id not in earlier_ids:
+                found.append(
+                    Problem(
+                        file,
+                        f"no earlier item has id {item.id!r}: `update: true` is for items published "
+                        "before; remove it for a new item",
+                        sourced.located.line_of(("items", index, "update")),
+                        f"items[{item.id}].update",
                     )
                 )
         earlier_ids.update(item.id for item in issue.items)

@@ -59,6 +59,17 @@ class Branding(Strict):
 
 class ReminderDefaults(Strict):
     default_weeks: int = Field(default=3, ge=0, le=52)
+    order: Literal["date", "issue"] = Field(
+        default="date", description="date: soonest next date first, undated after; issue: newest first"
+    )
+    open_warn_weeks: int = Field(
+        default=12, ge=1, le=520, description="`composer check` warns about open notices older than this"
+    )
+
+
+class Diary(Strict):
+    enabled: bool = True
+    weeks: int = Field(default=12, ge=1, le=104, description="how far ahead the list looks")
 
 
 class ToolsDefaults(Strict):
@@ -132,5 +143,6 @@ class Settings(Strict):
     branding: Branding = Field(default_factory=Branding)
     archive_url: HttpUrl
     reminders: ReminderDefaults = Field(default_factory=ReminderDefaults)
+    diary: Diary = Field(default_factory=Diary)
     tools: ToolsDefaults = Field(default_factory=ToolsDefaults)
     sending: Sending

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import yaml
 from composer.errors import Problem
 
 Loc = tuple[str | int, ...]
+_CLOCK_LIKE = re.compile(r"^\d{1,2}[:.]\d{2}$")
 
 
 @dataclass
@@ -77,6 +79,8 @@ class _Walker:
         return self.scalar(node)
 
     def scalar(self, node: yaml.Node) -> Any:
+        if isinstance(node, yaml.ScalarNode) and node.style is None and _CLOCK_LIKE.match(node.value):
+            return node.value  # a time such as 10:30 or 10.30, not YAML 1.1's base-60 int or a float
         try:
             return self.loader.construct_object(node, deep=True)
         except (ValueError, yaml.YAMLError):

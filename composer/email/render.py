@@ -22,7 +22,9 @@ import mjml
 from premailer import Premailer  # type: ignore[import-untyped]
 
 from composer.content.carry import Plan, long_date
+from composer.content.model import Contact, Item
 from composer.content.project import Project
+from composer.content.schedule import DiaryDate, diary, live_deadline, when_text
 from composer.content.settings import Settings
 from composer.email.editions import EditionKey, Selection, edition_name, select
 from composer.email.markdown import TextLinks, heading, to_html, to_text, wrap
@@ -107,6 +109,23 @@ def default_preheader(selection: Selection, *, limit: int = PREHEADER_LENGTH) ->
     if len(text) <= limit:
         return text
     return text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ;:,–-") + "…"
+
+
+def cited_contacts(contacts: Mapping[str, Contact], selection: Selection) -> dict[str, Contact]:
+    """The edition's Contact Details: contacts its items cite, in order of first mention, then standing."""
+    items: list[Item] = [*selection.items, *(r.item for r in selection.reminders)]
+    cited = [contact_id for item in items for contact_id in item.contacts]
+    cited += [contact.id for contact in contacts.values() if contact.standing]
+    return {contact_id: contacts[contact_id] for contact_id in dict.fromkeys(cited)}
+
+
+def diary_dates(settings: Settings, plan: Plan, selection: Selection) -> list[DiaryDate]:
+    """ "Dates for your diary": the edition's sessions still to come (empty when switched off)."""
+    if not settings.diary.enabled:
+        return []
+    entries = [(item, plan.issue.number) for item in selection.items]
+    entries += [(r.item, r.version_issue) for r in selection.reminders]
+    return diary(entries, plan.issue.date, settings.diary.weeks)
 
 
 class _TextHelper:
@@ -233,7 +252,7 @@ class Renderer:
             "items": selection.items,
             "reminders": selection.reminders,
             "tools": plan.tools,
-            "contacts": self.project.contacts,
+            "contacts": cited_contacts(self.project.contacts, selection),
             "contacts_of": lambda item: [self.project.contacts[id_] for id_ in item.contacts],
             "network_names": lambda item: [self.project.networks[id_].name for id_ in item.networks],
             "intro": settings.intro if issue.intro is None else issue.intro,
@@ -243,6 +262,9 @@ class Renderer:
             "view_url": self.page_url(issue.number),
             "page_url": self.page_url,
             "calendar_url": lambda number, item_id: calendar_url(settings, number, item_id),
+            "when": lambda item: when_text(item.event, issue.date) if item.event else "",
+            "deadline_of": lambda item: live_deadline(item, issue.date),
+            "diary": diary_dates(settings, plan, selection),
         }
 
     def mjml(self, context: Mapping[str, Any]) -> str:
