@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+from conftest import copy_example
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from composer.content.carry import plan_issue
+from composer.content.carry import Order, plan_issue
 from composer.content.model import (
     Event,
     Issue,
@@ -18,6 +20,10 @@ from composer.content.model import (
     Session,
     Tool,
 )
+from composer.content.project import load_project
+from composer.content.schedule import long_date
+from composer.email.editions import FULL
+from composer.email.render import Renderer
 
 START = dt.date(2019, 10, 18)
 
@@ -145,20 +151,27 @@ offsets = st.integers(min_value=-7, max_value=60)
 
 @st.composite
 def items(draw: st.DrawFn) -> Item:
-    kind = draw(st.sampled_from(["plain", "event", "deadline", "weeks", "until", "never"]))
+    kind = draw(
+        st.sampled_from(["plain", "event", "sessions", "deadline", "weeks", "until", "never", "open"])
+    )
     extra: dict[str, object] = {}
     base = dt.date(2020, 1, 1)
     if kind == "event":
         extra["event"] = on(base + dt.timedelta(days=draw(offsets)))
+    elif kind == "sessions":
+        days = draw(st.lists(offsets, min_size=2, max_size=3, unique=True))
+        extra["event"] = Event(sessions=[Session(date=base + dt.timedelta(days=d)) for d in days])
+        extra["deadline"] = base + dt.timedelta(days=min(days) - draw(st.integers(0, 20)))
     elif kind == "deadline":
         extra["deadline"] = base + dt.timedelta(days=draw(offsets))
     elif kind == "weeks":
         extra["remind"] = RemindWeeks(weeks=draw(st.integers(0, 6)))
     elif kind == "until":
         extra["remind"] = RemindUntil(until=base + dt.timedelta(days=draw(offsets)))
-    elif kind == "never":
-        extra["remind"] = "never"
-    return Item(id=draw(ids), title=draw(st.sampled_from(["Meeting", "Report – “draft”"])), **extra)
+    elif kind in ("never", "open"):
+        extra["remind"] = kind
+    title = draw(st.sampled_from(["Meeting", "Report – “draft”"]))
+    return Item(id=draw(ids), title=title, update=draw(st.booleans()), **extra)
 
 
 @st.composite
@@ -181,22 +194,70 @@ def histories(draw: st.DrawFn) -> list[Issue]:
 
 
 @settings(max_examples=200, deadline=None)
-@given(histories(), st.integers(1, 8), st.integers(0, 5))
-def test_invariants(history: list[Issue], pick: int, default_weeks: int) -> None:
+@given(histories(), st.integers(1, 8), st.integers(0, 5), st.sampled_from(["date", "issue"]))
+def test_invariants(history: list[Issue], pick: int, default_weeks: int, order: Order) -> None:
     number = min(pick, len(history))
     current = history[number - 1]
-    plan = plan_issue(history, number, default_weeks=default_weeks, retention_weeks=4)
+    plan = plan_issue(history, number, default_weeks=default_weeks, retention_weeks=4, order=order)
     shown = [r.item.id for r in plan.reminders]
+    earlier = {item.id for issue in history[: number - 1] for item in issue.items}
     assert len(shown) == len(set(shown)), "an item appears once"
-    assert not set(shown) & {i.id for i in current.items}, "never both new and a reminder"
+    assert not set(shown) & {i.id for i in plan.items}, "never both new and a reminder"
+    assert {i.id for i in current.items} == {i.id for i in plan.items} | {
+        r.item.id for r in plan.reminders if r.updated
+    }
+    for item in current.items:
+        if item.update and item.id in earlier:
+            assert item not in plan.items, "an updated reminder is never shown as new"
     for reminder in plan.reminders:
         assert reminder.until is None or reminder.until >= current.date, "nothing past its date"
+        if reminder.updated:
+            assert reminder.version_issue == number and reminder.item in current.items
+            assert reminder.first_issue < number
+            continue
         assert reminder.first_issue <= reminder.version_issue < number
         versions = [i for i in history[: number - 1] if any(x.id == reminder.item.id for x in i.items)]
         assert versions[-1].number == reminder.version_issue, "the newest version wins"
         assert reminder.item in versions[-1].items
         if reminder.item.remind == "never":
             assert reminder.basis == "kept"
-    later = plan_issue(history[:number], number, default_weeks=default_weeks, retention_weeks=4)
+    for reminder in plan.reminders:
+        data = reminder.as_dict()
+        assert data["deadline"] is None or str(data["deadline"]) >= current.date.isoformat()
+        assert all(str(s["date"]) >= current.date.isoformat() for s in data["sessions"]), "no past session"
+    if order == "date":
+        dates = [r.next_date for r in plan.reminders]
+        dated = [d for d in dates if d is not None]
+        assert dates[: len(dated)] == sorted(dated), "dated first, soonest first; undated after"
+    later = plan_issue(history[:number], number, default_weeks=default_weeks, retention_weeks=4, order=order)
     assert later == plan, "later issues never affect N"
-    assert plan == plan_issue(list(reversed(history)), number, default_weeks=default_weeks, retention_weeks=4)
+    again = plan_issue(
+        list(reversed(history)), number, default_weeks=default_weeks, retention_weeks=4, order=order
+    )
+    assert plan == again
+
+
+@settings(max_examples=60, deadline=None)
+@given(histories(), st.integers(1, 8))
+def test_past_dates_are_never_rendered(rendering: Renderer, history: list[Issue], pick: int) -> None:
+    """The text part of any issue shows no deadline, and no diary date, that has passed."""
+    number = min(pick, len(history))
+    today = history[number - 1].date
+    plan = plan_issue(history, number, default_weeks=3, retention_weeks=4)
+    text = rendering.text(rendering.context(plan, FULL))
+    past = {
+        day
+        for issue in history
+        for item in issue.items
+        for day in [item.deadline, *(s.last_day for s in (item.event.sessions if item.event else []))]
+        if day is not None and day < today
+    }
+    for day in past:
+        assert f"Deadline: {day:%A} {long_date(day)}" not in text
+        assert f"- {day:%a} {long_date(day)}" not in text
+        assert f"When: {day:%A} {day.day} " not in text
+
+
+@pytest.fixture(scope="module")
+def rendering(tmp_path_factory: pytest.TempPathFactory) -> Renderer:
+    return Renderer(load_project(copy_example(tmp_path_factory.mktemp("carry"))))
