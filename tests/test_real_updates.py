@@ -1,0 +1,212 @@
+"""The example's latest issue (378) uses every feature of real Updates: each is checked where a
+reader or an editor sees it: the HTML, the text part, the `check --json` plan and the .ics files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import icalendar
+import lxml.html
+import pytest
+import yaml
+from conftest import copy_example
+
+from composer.content.carry import plan_for
+from composer.content.project import load_project
+from composer.email.editions import FULL
+from composer.email.render import Edition, Renderer
+from composer.web.archive import build_archive
+
+LONDON = ZoneInfo("Europe/London")
+NUMBER = 378
+
+
+def run(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "composer", *args, "--project", str(project)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def project_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_example(tmp_path_factory.mktemp("real") / "project")
+
+
+@pytest.fixture(scope="module")
+def full(project_dir: Path) -> Edition:
+    project = load_project(project_dir)
+    return Renderer(project).edition(plan_for(project, NUMBER), FULL)
+
+
+@pytest.fixture(scope="module")
+def plan(project_dir: Path) -> dict:  # type: ignore[type-arg]
+    result = run(project_dir, "check", str(NUMBER), "--json", "--strict")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)["plan"]
+
+
+def item_div(full: Edition, item_id: str) -> lxml.html.HtmlElement:
+    (div,) = lxml.html.fromstring(full.html).xpath(f"//div[@id='item-{item_id}']")
+    return div
+
+
+def text_block(full: Edition, title_start: str) -> str:
+    """An item's block of the text part: from its underlined title to the next item's title."""
+    start = full.text.index("\n" + title_start) + 1
+    end = full.text.find("\n-----", full.text.index("\n-----", start) + 1)
+    return full.text[start : end if end > 0 else None]
+
+
+def test_two_session_event_with_times(full: Edition, plan: dict) -> None:  # type: ignore[type-arg]
+    when = "Monday 6 January 2020, 10:30–13:00; Wednesday 4 March 2020, 13:30–15:00, Online (Microsoft Teams)"
+    div = item_div(full, "qa-network-meetings-2020")
+    assert when in " ".join(div.text_content().split())
+    assert "Where: Shaw House, Newbury RG14 2DR" in " ".join(div.text_content().split())
+    assert when in " ".join(text_block(full, "Quality Assurance Network – meeting dates").split())
+    assert plan["items"] == ["qa-network-meetings-2020"]
+
+
+def test_past_booking_deadline_is_hidden_but_the_event_stays(full: Edition, plan: dict) -> None:  # type: ignore[type-arg]
+    (reminder,) = [r for r in plan["reminders"] if r["id"] == "lead-members-autumn-briefing"]
+    assert reminder["deadline"] is None and reminder["sessions"] == [
+        {"date": "2019-11-28", "time": "14:00–16:30"}
+    ]
+    div = " ".join(item_div(full, "lead-members-autumn-briefing").text_content().split())
+    assert "Thursday 28 November 2019, 14:00–16:30" in div and "Deadline" not in div
+    block = text_block(full, "Lead Members Group – autumn briefing")
+    assert "When: Thursday 28 November 2019" in block and "Deadline" not in block
+    (conference,) = [r for r in plan["reminders"] if r["id"] == "send-conference-december"]
+    assert conference["deadline"] == "2019-11-22", "a deadline on the issue's own date still shows"
+
+
+def test_updated_reminder_stays_under_reminders_marked_updated(full: Edition, plan: dict) -> None:  # type: ignore[type-arg]
+    (reminder,) = [r for r in plan["reminders"] if r["id"] == "asglb-data-workshops"]
+    assert reminder["updated"] is True
+    assert (reminder["first_issue"], reminder["version_issue"]) == (377, 378)
+    assert "asglb-data-workshops" not in plan["items"]
+    doc = lxml.html.fromstring(full.html)
+    (div,) = doc.xpath("//div[@id='item-asglb-data-workshops']")
+    (reminders_heading,) = doc.xpath("//h2[normalize-space()='Reminders from previous weeks']")
+    order = list(doc.iter())
+    assert order.index(div) > order.index(reminders_heading), "shown after the Reminders heading"
+    (badge,) = div.xpath(".//*[@class='u']")
+    assert badge.text_content() == "Updated"
+    assert "From Update No 377, updated in No 378" in " ".join(div.text_content().split())
+    assert "Wednesday 8 and Friday 31 January 2020" in " ".join(div.text_content().split())
+    reminders_part = full.text[full.text.index("REMINDERS FROM PREVIOUS WEEKS") :]
+    assert "[UPDATED] From Update No 377, updated in No 378" in reminders_part
+    this_week = full.text[full.text.index("THIS WEEK") : full.text.index("REMINDERS FROM PREVIOUS WEEKS")]
+    assert "ASGLB" not in this_week
+
+
+def test_check_shows_why_each_reminder_is_there(project_dir: Path) -> None:
+    result = run(project_dir, "check", str(NUMBER))
+    assert result.returncode == 0, result.stderr
+    assert "from issue 377, updated in No 378" in result.stdout
+    assert "kinship-advice-line" in result.stdout and "until an issue drops it" in result.stdout
+
+
+def test_open_notice_stays_until_dropped(plan: dict) -> None:  # type: ignore[type-arg]
+    (reminder,) = [r for r in plan["reminders"] if r["id"] == "kinship-advice-line"]
+    assert (reminder["basis"], reminder["until"]) == ("open", None)
+
+
+def test_reminders_are_ordered_by_next_date(plan: dict) -> None:  # type: ignore[type-arg]
+    dates = [r["next_date"] for r in plan["reminders"]]
+    dated = [d for d in dates if d]
+    assert dated and dates[: len(dated)] == sorted(dated) and not any(dates[len(dated) :])
+
+
+def test_dates_for_your_diary(full: Edition) -> None:
+    doc = lxml.html.fromstring(full.html)
+    (heading,) = doc.xpath("//h2[@id='diary']")
+    lines = [" ".join(li.text_content().split()) for li in heading.getnext().xpath("li")]
+    assert lines[0].startswith("Thu 28 November 2019, 14:00–16:30: Lead Members Group")
+    assert any(line.startswith("Wed 8 January 2020, 10:00–15:30: ASGLB workshops") for line in lines)
+    assert not any("4 March 2020" in line for line in lines), "beyond the 12 weeks ahead"
+    links = heading.getnext().xpath("li/a/@href")
+    assert "#item-lead-members-autumn-briefing" in links
+    assert "https://updates.secip.example.org/378/asglb-data-workshops.ics" in links
+    diary = full.text[full.text.index("DATES FOR YOUR DIARY") : full.text.index("THIS WEEK")]
+    assert "- Thu 28 November 2019, 14:00–16:30: Lead Members Group" in diary
+    assert diary.index("28 November") < diary.index("6 January 2020") < diary.index("14 February 2020")
+
+
+def test_contact_details_list_cited_and_standing_contacts_only(project_dir: Path, full: Edition) -> None:
+    project = load_project(project_dir)
+    doc = lxml.html.fromstring(full.html)
+    listed = [p.get("id").removeprefix("contact-") for p in doc.xpath("//p[starts-with(@id, 'contact-')]")]
+    plan = plan_for(project, NUMBER)
+    cited = [c for item in [*plan.items, *(r.item for r in plan.reminders)] for c in item.contacts]
+    assert listed == list(dict.fromkeys([*cited, "amira-khan"]))
+    assert "kinship-advice-line" in listed, "a phone-only contact"
+    (card,) = doc.xpath("//p[@id='contact-kinship-advice-line']")
+    assert "07700 900112" in card.text_content() and "mailto:" not in lxml.html.tostring(card).decode()
+    assert "Kinship Care Advice Line" in full.text and "07700 900112" in full.text
+
+
+def test_calendar_files_have_one_vevent_per_session(project_dir: Path, tmp_path: Path) -> None:
+    result = build_archive(project_dir, out=tmp_path / "site")
+    data = (tmp_path / "site" / "378" / "qa-network-meetings-2020.ics").read_bytes()
+    assert tmp_path / "site" / "378" / "qa-network-meetings-2020.ics" in result.calendars
+    events = icalendar.Calendar.from_ical(data).walk("VEVENT")
+    assert [(e.decoded("dtstart"), e.decoded("dtend")) for e in events] == [
+        (dt.datetime(2020, 1, 6, 10, 30, tzinfo=LONDON), dt.datetime(2020, 1, 6, 13, 0, tzinfo=LONDON)),
+        (dt.datetime(2020, 3, 4, 13, 30, tzinfo=LONDON), dt.datetime(2020, 3, 4, 15, 0, tzinfo=LONDON)),
+    ]
+    assert b"DTSTART;TZID=Europe/London:20200106T103000" in data
+    page = (tmp_path / "site" / "378" / "index.html").read_text()
+    assert "Deadline: </strong>Thursday 21 November" not in page and "Updated" in page
+
+
+def edit(path: Path, change: dict[str, object]) -> None:
+    data = yaml.safe_load(path.read_text())
+    data.update(change)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+
+
+def test_update_of_an_unknown_id_is_an_error_at_its_line(tmp_path: Path) -> None:
+    project = copy_example(tmp_path / "project")
+    path = project / "issues" / "378.yaml"
+    path.write_text(path.read_text().replace("- id: asglb-data-workshops", "- id: asglb-data-workshop"))
+    result = run(project, "check", "378")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if "update: true" in text)
+    assert f"issues/378.yaml:{line}: items[asglb-data-workshop].update: no earlier item" in result.stderr
+
+
+def test_an_old_open_notice_is_a_warning(tmp_path: Path) -> None:
+    project = copy_example(tmp_path / "project")
+    settings = project / "composer.yaml"
+    settings.write_text(
+        settings.read_text().replace("  default_weeks: 3", "  default_weeks: 3\n  open_warn_weeks: 1")
+    )
+    result = run(project, "check", "378", "--strict")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "issues/377.yaml:" in result.stderr and "items[kinship-advice-line].remind" in result.stderr
+    assert "open notice shown since 2019-11-08" in result.stderr
+
+
+def test_contacts_need_an_email_or_a_phone_and_a_citation(tmp_path: Path) -> None:
+    project = copy_example(tmp_path / "project")
+    contacts = project / "contacts.yaml"
+    contacts.write_text(
+        contacts.read_text() + "\n- id: nobody-cites\n  name: N\n  role: R\n  organisation: O\n  phone: '1'\n"
+    )
+    result = run(project, "check", "--strict")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert (
+        "contacts.yaml:" in result.stderr
+        and "no item or network cites contact 'nobody-cites'" in result.stderr
+    )
+    contacts.write_text(contacts.read_text().replace("  phone: '1'\n", ""))
+    result = run(project, "check")
+    assert result.returncode == 1 and "give an email or a phone number" in result.stderr
