@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from composer.content.carry import Order, plan_issue
 from composer.content.model import (
+    CarriedItem,
     Event,
     Issue,
     Item,
@@ -261,3 +262,60 @@ def test_past_dates_are_never_rendered(rendering: Renderer, history: list[Issue]
 @pytest.fixture(scope="module")
 def rendering(tmp_path_factory: pytest.TempPathFactory) -> Renderer:
     return Renderer(load_project(copy_example(tmp_path_factory.mktemp("carry"))))
+
+
+def test_carried_items_start_mid_stream_with_their_first_update_number() -> None:
+    carried = CarriedItem(
+        id="qa-network", title="QA Network", first_published=476, event=on(dt.date(2022, 1, 6))
+    )
+    standing = CarriedItem(id="ask", title="Standing request", first_published=477, remind="open")
+    old = CarriedItem(id="old", title="Old report", first_published=470)  # default weeks long past
+    first = Issue(number=478, date=dt.date(2021, 11, 26), carried=[carried, standing, old])
+    history = [first, Issue(number=479, date=dt.date(2021, 12, 3))]
+    plan = plan_issue(history, 478, default_weeks=3, retention_weeks=8)
+    assert [(r.item.id, r.first_issue, r.version_issue) for r in plan.reminders] == [
+        ("qa-network", 476, 478),
+        ("ask", 477, 478),
+    ]
+    assert plan.items == ()
+    assert [r.item.id for r in plan_issue(history, 479, default_weeks=3, retention_weeks=8).reminders] == [
+        "qa-network",
+        "ask",
+    ]
+
+
+def test_updated_reminder_keeps_its_first_number_and_is_not_new() -> None:
+    old = Item(id="qa", title="QA meeting 9 December", event=on(week(5)))
+    moved = Item(id="qa", title="QA meeting ***NEW DATE*** 6 January", update=True, event=on(week(8)))
+    history = [issue(0, [old]), issue(1), issue(2, [moved]), issue(3)]
+    plan = plan_issue(history, 376, default_weeks=3, retention_weeks=8)
+    assert plan.items == ()
+    [reminder] = plan.reminders
+    assert (reminder.item, reminder.first_issue, reminder.version_issue, reminder.updated) == (
+        moved,
+        374,
+        376,
+        True,
+    )
+    assert reminder.describe().startswith("from issue 374, updated in No 376; event on")
+    [later] = plan_issue(history, 377, default_weeks=3, retention_weeks=8).reminders
+    assert (later.item, later.first_issue, later.version_issue, later.updated) == (moved, 374, 376, False)
+
+
+def test_open_notice_stays_until_dropped() -> None:
+    notice = Item(id="helpline", title="Helpline", remind="open")
+    history = [issue(n) for n in range(1, 40)]
+    history = [issue(0, [notice]), *history[:-1], issue(39, reminders=ReminderOverrides(drop=["helpline"]))]
+    assert reminder_ids(history, 374 + 38) == ["helpline"]
+    assert reminder_ids(history, 374 + 39) == []
+
+
+def test_reminders_are_ordered_by_next_date_or_kept_in_issue_order() -> None:
+    soon = Item(id="soon", title="Soon", event=on(week(2)))
+    later = Item(id="later", title="Later", deadline=week(3))
+    undated = Item(id="undated", title="Undated")
+    history = [issue(0, [undated, soon]), issue(1, [later]), issue(2)]
+    by_date = plan_issue(history, 376, default_weeks=3, retention_weeks=8)
+    assert [r.item.id for r in by_date.reminders] == ["soon", "later", "undated"]
+    by_issue = plan_issue(history, 376, default_weeks=3, retention_weeks=8, order="issue")
+    assert [r.item.id for r in by_issue.reminders] == ["later", "undated", "soon"]

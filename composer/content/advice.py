@@ -41,7 +41,8 @@ def uncited_contacts(project: Project) -> list[Problem]:
     """Contacts that no item, network lead or `standing: true` cites: perhaps a typo or a leaver."""
     cited = {contact.id for contact in project.contacts.values() if contact.standing}
     cited |= {network.lead for network in project.networks.values() if network.lead}
-    cited |= {c for sourced in project.issues for item in sourced.issue.items for c in item.contacts}
+    items = [item for sourced in project.issues for item in [*sourced.issue.items, *sourced.issue.carried]]
+    cited |= {contact_id for item in items for contact_id in item.contacts}
     return [
         Problem(
             CONTACTS_FILE,

@@ -182,14 +182,22 @@ def by_next_date(reminders: Sequence[Reminder]) -> list[Reminder]:
 
 
 def _reminders(history: Sequence[Issue], default_weeks: int) -> list[Reminder]:
-    """Reminders newest text first: carried items, then this issue's updates of earlier items."""
-    current, earlier = history[-1], history[:-1]
+    """Reminders, newest text first: this issue's updates, then earlier items and `carried:` ones."""
+    current = history[-1]
     first_seen: dict[str, int] = {}
-    latest: dict[str, tuple[Issue, int, Item]] = {}
-    for issue in earlier:
+    # id -> (issue carrying its text, date its rule counts from, place in that issue, item)
+    latest: dict[str, tuple[int, dt.date, tuple[int, int], Item]] = {}
+    for issue in history:
+        for position, carried in enumerate(issue.carried):
+            # Published before the first file: its rule counts from that Update's date, a week apart.
+            since = issue.date - dt.timedelta(weeks=issue.number - carried.first_published)
+            first_seen.setdefault(carried.id, carried.first_published)
+            latest[carried.id] = (issue.number, since, (1, position), carried)
+        if issue is current:
+            break
         for position, item in enumerate(issue.items):
             first_seen.setdefault(item.id, issue.number)
-            latest[item.id] = (issue, position, item)
+            latest[item.id] = (issue.number, issue.date, (0, position), item)
     dropped: dict[str, int] = {}
     kept: dict[str, tuple[int, dt.date]] = {}
     for issue in history:
@@ -198,7 +206,7 @@ def _reminders(history: Sequence[Issue], default_weeks: int) -> list[Reminder]:
         for item_id, keep_until in issue.reminders.keep.items():
             kept[item_id] = (issue.number, keep_until)
 
-    found: list[tuple[tuple[int, int], Reminder]] = []
+    found: list[tuple[tuple[int, int, int], Reminder]] = []
     for position, item in enumerate(current.items):
         if item.update and item.id in first_seen:
             # This week's text of an earlier item: shown whatever its rule, since it is news.
@@ -209,20 +217,20 @@ def _reminders(history: Sequence[Issue], default_weeks: int) -> list[Reminder]:
             updated = Reminder(
                 item, first_seen[item.id], current.number, basis, until, reason, current.date, True
             )
-            found.append(((-current.number, position), updated))
+            found.append(((-current.number, 0, position), updated))
     new_ids = {item.id for item in current.items}
-    for item_id, (source, position, item) in latest.items():
-        if item_id in new_ids or dropped.get(item_id, 0) > source.number:
+    for item_id, (version, since, place, item) in latest.items():
+        if item_id in new_ids or dropped.get(item_id, 0) > version:
             continue
-        rule = _natural_rule(item, source.date, default_weeks)
+        rule = _natural_rule(item, since, default_weeks)
         keep = kept.get(item_id)
-        if keep is not None and keep[0] > source.number:
+        if keep is not None and keep[0] > version:
             rule = "kept", keep[1], f"kept until {long_date(keep[1])} by issue {keep[0]}"
         if rule is None or (rule[1] is not None and current.date > rule[1]):
             continue
         basis, until, reason = rule
-        reminder = Reminder(item, first_seen[item_id], source.number, basis, until, reason, current.date)
-        found.append(((-source.number, position), reminder))
+        reminder = Reminder(item, first_seen[item_id], version, basis, until, reason, current.date)
+        found.append(((-version, *place), reminder))
     return [reminder for _, reminder in sorted(found, key=lambda entry: entry[0])]
 
 

@@ -166,6 +166,12 @@ class Item(Strict):
         return not self.networks
 
 
+class CarriedItem(Item):
+    """An item published before the programme used composer: a reminder from its first issue on."""
+
+    first_published: int = Field(ge=1, description="the number of the Update that first published it")
+
+
 class Tool(Strict):
     title: Line
     url: HttpUrl
@@ -195,8 +201,18 @@ class Issue(Strict):
     preheader: Line | None = None
     intro: Markdown | None = None
     items: list[Item] = Field(default_factory=list)
+    carried: list[CarriedItem] = Field(
+        default_factory=list,
+        description="items published in earlier Updates that have no file: shown as reminders",
+    )
     tools: list[Tool] = Field(default_factory=list)
     reminders: ReminderOverrides = Field(default_factory=ReminderOverrides)
+
+    @field_validator("items", "carried", "tools", mode="before")
+    @classmethod
+    def _empty(cls, value: Any) -> Any:
+        """`items:` with nothing under it (the scaffold's example still commented out) is no items."""
+        return [] if value is None else value
 
 
 def issue_json_schema() -> dict[str, Any]:

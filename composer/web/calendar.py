@@ -165,6 +165,6 @@ def issue_calendars(settings: Settings, issue: Issue) -> dict[str, bytes]:
         item.id: event_calendar(
             item, page_url=page, host=host, published=issue.date, sequence=issue.number, zone=zone
         )
-        for item in issue.items
+        for item in [*issue.items, *issue.carried]
         if item.event is not None
     }
