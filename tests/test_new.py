@@ -109,12 +109,12 @@ def test_uncommented_example_is_reported_at_the_lines_to_fill_in(example: Path) 
 
 def test_new_number_and_date_gaps_are_warnings_naming_both_issues(example: Path) -> None:
     result = CliRunner().invoke(
-        main, ["new", "--number", "380", "--date", "2019-12-20", "--project", str(example)]
+        main, ["new", "--number", "379", "--date", "2019-12-06", "--project", str(example)]
     )
     assert result.exit_code == 0, result.output
-    assert "issue numbers jump from 378 (issues/378.yaml) to 380" in result.output
-    assert "is 28 days after issue 378's date 2019-11-22 (issues/378.yaml)" in result.output
-    check = CliRunner().invoke(main, ["check", "380", "--project", str(example)])
-    assert "jump from 378" in check.output and "28 days after" in check.output
-    refused = CliRunner().invoke(main, ["new", "--number", "380", "--project", str(example)])
-    assert refused.exit_code == 1 and "not after the latest issue's number 380" in refused.output
+    assert "issue numbers jump from 377 (issues/377.yaml) to 379" in result.output
+    assert "is 28 days after issue 377's date 2019-11-08 (issues/377.yaml)" in result.output
+    check = CliRunner().invoke(main, ["check", "379", "--project", str(example)])
+    assert "jump from 377" in check.output and "28 days after" in check.output
+    refused = CliRunner().invoke(main, ["new", "--number", "379", "--project", str(example)])
+    assert refused.exit_code == 1 and "not after the latest issue's number 379" in refused.output

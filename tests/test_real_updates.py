@@ -1,4 +1,4 @@
-"""The example's latest issue (378) uses every feature of real Updates: each is checked where a
+"""The example's latest issue (377) uses every feature of real Updates: each is checked where a
 reader or an editor sees it: the HTML, the text part, the `check --json` plan and the .ics files."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from composer.email.render import Edition, Renderer
 from composer.web.archive import build_archive
 
 LONDON = ZoneInfo("Europe/London")
-NUMBER = 378
+NUMBER = 377
 
 
 def run(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -65,52 +65,53 @@ def text_block(full: Edition, title_start: str) -> str:
     return full.text[start : end if end > 0 else None]
 
 
-def test_two_session_event_with_times(full: Edition, plan: dict) -> None:  # type: ignore[type-arg]
-    when = "Monday 6 January 2020, 10:30–13:00; Wednesday 4 March 2020, 13:30–15:00, Online (Microsoft Teams)"
-    div = item_div(full, "qa-network-meetings-2020")
-    assert when in " ".join(div.text_content().split())
-    assert "Where: Shaw House, Newbury RG14 2DR" in " ".join(div.text_content().split())
-    assert when in " ".join(text_block(full, "Quality Assurance Network – meeting dates").split())
-    assert plan["items"] == ["qa-network-meetings-2020"]
+def test_two_session_event_with_times(full: Edition) -> None:
+    when = "Friday 17 January 2020, 09:30–13:30; Friday 17 January 2020, 14:00–17:00"
+    div = " ".join(item_div(full, "complex-lac-hold-the-date").text_content().split())
+    assert when in div and "Where: Friends House, 173–177 Euston Road, London NW1 2BJ" in div
+    assert when in " ".join(text_block(full, "Complex LAC project, Friday 17 January").split())
+    three = " ".join(item_div(full, "asglb-data-workshops").text_content().split())
+    assert "Wednesday 18 December 2019, 10:00–15:30; Friday 31 January 2020, 10:00–15:30; Friday 14" in three
 
 
 def test_past_booking_deadline_is_hidden_but_the_event_stays(full: Edition, plan: dict) -> None:  # type: ignore[type-arg]
-    (reminder,) = [r for r in plan["reminders"] if r["id"] == "lead-members-autumn-briefing"]
-    assert reminder["deadline"] is None and reminder["sessions"] == [
-        {"date": "2019-11-28", "time": "14:00–16:30"}
-    ]
-    div = " ".join(item_div(full, "lead-members-autumn-briefing").text_content().split())
-    assert "Thursday 28 November 2019, 14:00–16:30" in div and "Deadline" not in div
-    block = text_block(full, "Lead Members Group – autumn briefing")
-    assert "When: Thursday 28 November 2019" in block and "Deadline" not in block
+    (reminder,) = [r for r in plan["reminders"] if r["id"] == "ad-education-next-meeting"]
+    assert reminder["deadline"] is None
+    assert reminder["sessions"] == [{"date": "2019-12-13", "time": "10:30–13:30"}]
+    div = " ".join(item_div(full, "ad-education-next-meeting").text_content().split())
+    assert "Friday 13 December 2019, 10:30–13:30" in div and "Deadline" not in div
+    block = text_block(full, "AD Education Network – next meeting Friday 13 December")
+    assert "When: Friday 13 December 2019" in block and "Deadline" not in block
     (conference,) = [r for r in plan["reminders"] if r["id"] == "send-conference-december"]
-    assert conference["deadline"] == "2019-11-22", "a deadline on the issue's own date still shows"
+    assert conference["deadline"] == "2019-11-22", "a deadline still to come shows"
+    assert "Deadline: Friday 22 November 2019" in text_block(full, "South East SEND conference")
 
 
 def test_updated_reminder_stays_under_reminders_marked_updated(full: Edition, plan: dict) -> None:  # type: ignore[type-arg]
-    (reminder,) = [r for r in plan["reminders"] if r["id"] == "asglb-data-workshops"]
+    (reminder,) = [r for r in plan["reminders"] if r["id"] == "complex-lac-hold-the-date"]
     assert reminder["updated"] is True
-    assert (reminder["first_issue"], reminder["version_issue"]) == (377, 378)
-    assert "asglb-data-workshops" not in plan["items"]
+    assert (reminder["first_issue"], reminder["version_issue"]) == (376, 377)
+    assert "complex-lac-hold-the-date" not in plan["items"]
     doc = lxml.html.fromstring(full.html)
-    (div,) = doc.xpath("//div[@id='item-asglb-data-workshops']")
+    (div,) = doc.xpath("//div[@id='item-complex-lac-hold-the-date']")
     (reminders_heading,) = doc.xpath("//h2[normalize-space()='Reminders from previous weeks']")
     order = list(doc.iter())
     assert order.index(div) > order.index(reminders_heading), "shown after the Reminders heading"
     (badge,) = div.xpath(".//*[@class='u']")
     assert badge.text_content() == "Updated"
-    assert "From Update No 377, updated in No 378" in " ".join(div.text_content().split())
-    assert "Wednesday 8 and Friday 31 January 2020" in " ".join(div.text_content().split())
+    text = " ".join(div.text_content().split())
+    assert "From Update No 376, updated in No 377" in text
+    assert "opposite Euston station" in text, "this week's new text is shown"
     reminders_part = full.text[full.text.index("REMINDERS FROM PREVIOUS WEEKS") :]
-    assert "[UPDATED] From Update No 377, updated in No 378" in reminders_part
+    assert "[UPDATED] From Update No 376, updated in No 377" in reminders_part
     this_week = full.text[full.text.index("THIS WEEK") : full.text.index("REMINDERS FROM PREVIOUS WEEKS")]
-    assert "ASGLB" not in this_week
+    assert "venue confirmed" not in this_week
 
 
 def test_check_shows_why_each_reminder_is_there(project_dir: Path) -> None:
     result = run(project_dir, "check", str(NUMBER))
     assert result.returncode == 0, result.stderr
-    assert "from issue 377, updated in No 378" in result.stdout
+    assert "from issue 376, updated in No 377" in result.stdout
     assert "kinship-advice-line" in result.stdout and "until an issue drops it" in result.stdout
 
 
@@ -129,15 +130,15 @@ def test_dates_for_your_diary(full: Edition) -> None:
     doc = lxml.html.fromstring(full.html)
     (heading,) = doc.xpath("//h2[@id='diary']")
     lines = [" ".join(li.text_content().split()) for li in heading.getnext().xpath("li")]
-    assert lines[0].startswith("Thu 28 November 2019, 14:00–16:30: Lead Members Group")
-    assert any(line.startswith("Wed 8 January 2020, 10:00–15:30: ASGLB workshops") for line in lines)
-    assert not any("4 March 2020" in line for line in lines), "beyond the 12 weeks ahead"
+    assert lines[0].startswith("Thu 14 November 2019, 10:00–16:00: Education Data sub-group")
+    assert any(line.startswith("Wed 18 December 2019, 10:00–15:30: ASGLB workshops") for line in lines)
+    assert not any("14 February 2020" in line for line in lines), "beyond the 12 weeks ahead"
     links = heading.getnext().xpath("li/a/@href")
-    assert "#item-lead-members-autumn-briefing" in links
-    assert "https://updates.secip.example.org/378/asglb-data-workshops.ics" in links
+    assert "#item-education-data-subgroup" in links
+    assert "https://updates.secip.example.org/377/complex-lac-hold-the-date.ics" in links
     diary = full.text[full.text.index("DATES FOR YOUR DIARY") : full.text.index("THIS WEEK")]
-    assert "- Thu 28 November 2019, 14:00–16:30: Lead Members Group" in diary
-    assert diary.index("28 November") < diary.index("6 January 2020") < diary.index("14 February 2020")
+    assert "- Thu 14 November 2019, 10:00–16:00: Education Data sub-group" in diary
+    assert diary.index("14 November") < diary.index("18 December 2019") < diary.index("31 January 2020")
 
 
 def test_contact_details_list_cited_and_standing_contacts_only(project_dir: Path, full: Edition) -> None:
@@ -155,16 +156,18 @@ def test_contact_details_list_cited_and_standing_contacts_only(project_dir: Path
 
 def test_calendar_files_have_one_vevent_per_session(project_dir: Path, tmp_path: Path) -> None:
     result = build_archive(project_dir, out=tmp_path / "site")
-    data = (tmp_path / "site" / "378" / "qa-network-meetings-2020.ics").read_bytes()
-    assert tmp_path / "site" / "378" / "qa-network-meetings-2020.ics" in result.calendars
+    path = tmp_path / "site" / "377" / "complex-lac-hold-the-date.ics"
+    assert path in result.calendars
+    data = path.read_bytes()
     events = icalendar.Calendar.from_ical(data).walk("VEVENT")
     assert [(e.decoded("dtstart"), e.decoded("dtend")) for e in events] == [
-        (dt.datetime(2020, 1, 6, 10, 30, tzinfo=LONDON), dt.datetime(2020, 1, 6, 13, 0, tzinfo=LONDON)),
-        (dt.datetime(2020, 3, 4, 13, 30, tzinfo=LONDON), dt.datetime(2020, 3, 4, 15, 0, tzinfo=LONDON)),
+        (dt.datetime(2020, 1, 17, 9, 30, tzinfo=LONDON), dt.datetime(2020, 1, 17, 13, 30, tzinfo=LONDON)),
+        (dt.datetime(2020, 1, 17, 14, 0, tzinfo=LONDON), dt.datetime(2020, 1, 17, 17, 0, tzinfo=LONDON)),
     ]
-    assert b"DTSTART;TZID=Europe/London:20200106T103000" in data
-    page = (tmp_path / "site" / "378" / "index.html").read_text()
-    assert "Deadline: </strong>Thursday 21 November" not in page and "Updated" in page
+    assert b"DTSTART;TZID=Europe/London:20200117T093000" in data
+    page = " ".join((tmp_path / "site" / "377" / "index.html").read_text().split())
+    assert "Deadline" not in page.split('id="item-ad-education-next-meeting"')[1].split("</div>")[0]
+    assert ">Updated<" in page
 
 
 def edit(path: Path, change: dict[str, object]) -> None:
@@ -175,12 +178,14 @@ def edit(path: Path, change: dict[str, object]) -> None:
 
 def test_update_of_an_unknown_id_is_an_error_at_its_line(tmp_path: Path) -> None:
     project = copy_example(tmp_path / "project")
-    path = project / "issues" / "378.yaml"
-    path.write_text(path.read_text().replace("- id: asglb-data-workshops", "- id: asglb-data-workshop"))
-    result = run(project, "check", "378")
+    path = project / "issues" / "377.yaml"
+    path.write_text(
+        path.read_text().replace("- id: complex-lac-hold-the-date", "- id: complex-lac-hold-the-dat")
+    )
+    result = run(project, "check", "377")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if "update: true" in text)
-    assert f"issues/378.yaml:{line}: items[asglb-data-workshop].update: no earlier item" in result.stderr
+    assert f"issues/377.yaml:{line}: items[complex-lac-hold-the-dat].update: no earlier item" in result.stderr
 
 
 def test_an_old_open_notice_is_a_warning(tmp_path: Path) -> None:
@@ -189,10 +194,16 @@ def test_an_old_open_notice_is_a_warning(tmp_path: Path) -> None:
     settings.write_text(
         settings.read_text().replace("  default_weeks: 3", "  default_weeks: 3\n  open_warn_weeks: 1")
     )
+    (project / "issues" / "378.yaml").write_text("number: 378\ndate: 2019-11-15\npreheader: Nothing new\n")
     result = run(project, "check", "378", "--strict")
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert "issues/377.yaml:" in result.stderr and "items[kinship-advice-line].remind" in result.stderr
-    assert "open notice shown since 2019-11-08" in result.stderr
+    line = next(
+        n
+        for n, text in enumerate((project / "issues" / "376.yaml").read_text().splitlines(), 1)
+        if "remind: open" in text
+    )
+    assert f"issues/376.yaml:{line}: warning: items[kinship-advice-line].remind" in result.stderr
+    assert "open notice shown since 2019-11-01" in result.stderr
 
 
 def test_contacts_need_an_email_or_a_phone_and_a_citation(tmp_path: Path) -> None:
