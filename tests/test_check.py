@@ -214,3 +214,16 @@ def test_carried_items_are_checked_like_items(example: Path) -> None:
     assert (
         "issues/379.yaml:13: carried[unknown-contact].contacts: unknown contact id 'nobody'" in result.stderr
     )
+
+
+def test_a_file_that_is_not_utf8_is_named_at_its_line_and_column(next_issue: tuple[Path, str]) -> None:
+    path, text = next_issue
+    data = text.replace("title: A second item", "title: Café and café – café").encode("utf-8")
+    data = data.replace("café –".encode(), b"caf\xe9 \xe2\x80\x93", 1)  # one Latin-1 byte
+    path.write_bytes(data)
+    result = run(path.parent.parent, "check")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    line = text.splitlines().index("    title: A second item") + 1
+    column = len("    title: Café and caf") + 1
+    message = f"{path.name}:{line}: column {column}: byte 0xE9 is not UTF-8: save the file as UTF-8"
+    assert message in result.stderr

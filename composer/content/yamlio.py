@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from composer.errors import Problem
+from composer.errors import Problem, not_utf8
 
 Loc = tuple[str | int, ...]
 _CLOCK_LIKE = re.compile(r"^\d{1,2}[:.]\d{2}$")
@@ -94,7 +94,9 @@ def load_yaml(path: Path, display: str) -> tuple[Located | None, list[Problem]]:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         return None, [Problem(display, "file not found")]
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        return None, [not_utf8(display, exc)]
+    except OSError as exc:
         return None, [Problem(display, f"cannot read the file: {exc}")]
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
