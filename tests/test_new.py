@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from click.testing import CliRunner
-from conftest import copy_example
+from conftest import copy_example, run_composer
 
 from composer.cli import main
 from composer.content.carry import plan_for
@@ -92,12 +90,7 @@ def test_uncommented_example_is_reported_at_the_lines_to_fill_in(example: Path) 
     assert CliRunner().invoke(main, ["new", "--project", str(example)]).exit_code == 0
     path = sorted((example / "issues").glob("*.yaml"), key=lambda p: int(p.stem))[-1]
     uncomment_example_item(path)
-    result = subprocess.run(
-        [sys.executable, "-m", "composer", "check", path.stem, "--project", str(example)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run_composer(example, "check", path.stem)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "YAML syntax error" not in result.stderr
     lines = path.read_text().splitlines()

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+import yaml
+from conftest import run_composer
 
 from composer.content.model import Event, Item
 from composer.content.schedule import diary, live_deadline, next_date, upcoming, when_text
-from composer.content.yamlio import load_yaml
+from composer.content.yamlio import FAST_LOADER, PURE_LOADER, parse_yaml
 
 
 def event(*sessions: dict[str, object], place: str | None = None) -> Event:
@@ -94,23 +94,14 @@ def test_diary_is_soonest_first_within_its_horizon() -> None:
     assert found[0].when == "Wed 5 January 2022"
 
 
-def test_times_in_yaml_are_read_as_typed(tmp_path: Path) -> None:
+@pytest.mark.parametrize("loader", [FAST_LOADER, PURE_LOADER])
+def test_times_in_yaml_are_read_as_typed(loader: type[yaml.SafeLoader]) -> None:
     """YAML 1.1 reads 10:30 as the number 630 and 10.30 as 10.3; both must stay times."""
-    path = tmp_path / "times.yaml"
-    path.write_text("sessions:\n  - {date: 2022-01-06, start: 10.30, end: 13:05}\n")
-    located, problems = load_yaml(path, "times.yaml")
+    text = "sessions:\n  - {date: 2022-01-06, start: 10.30, end: 13:05}\n"
+    located, problems = parse_yaml(text, "times.yaml", loader=loader)
     assert problems == [] and located is not None
     parsed = Event.model_validate(located.data)
     assert (parsed.sessions[0].start, parsed.sessions[0].end) == (dt.time(10, 30), dt.time(13, 5))
-
-
-def run(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "composer", *args, "--project", str(project)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 @pytest.mark.parametrize(
@@ -129,7 +120,7 @@ def test_a_wrong_time_is_an_error_at_its_line(example: Path, session: str, messa
         "number: 379\ndate: 2019-11-29\nitems:\n  - id: meeting\n    title: Meeting\n"
         "    action: Come.\n    event:\n      sessions:\n        - " + session + "\n"
     )
-    result = run(example, "check", "379")
+    result = run_composer(example, "check", "379")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "issues/379.yaml:9: items[meeting].event.sessions" in result.stderr
     assert message in result.stderr

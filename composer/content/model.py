@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from composer.content.fields import Line, Markdown, Slug, Strict
+from composer.content.fields import EmailAddress, Line, Markdown, Slug, Strict
 
 
 class Contact(Strict):
@@ -29,7 +29,7 @@ class Contact(Strict):
     name: Line
     role: Line
     organisation: Line
-    email: Line | None = Field(default=None, description="optional when there is a phone number")
+    email: EmailAddress | None = Field(default=None, description="optional when there is a phone number")
     phone: Line | None = None
     standing: bool = Field(
         default=False, description="always listed under Contact Details, even when no item cites them"

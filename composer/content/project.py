@@ -39,6 +39,8 @@ def validate(
                 message = "unknown field: check its spelling against the format reference"
             elif error["type"] == "missing":
                 message = "required field is missing"
+            elif error["type"] == "value_error":
+                message = str(error["ctx"]["error"])  # our validators' own words, without "Value error, "
             problems.append(Problem(file, message, located.line_of(loc), field_path(loc, located.data)))
         return None, problems
 
@@ -175,7 +177,7 @@ def load_project(root: Path) -> Project:
 
 def _load_issue(project: Project, path: Path) -> None:
     name = project.rel(path)
-    located, found = load_yaml(path, name)
+    located, found = load_yaml(path, name, max_bytes=project.settings.max_issue_bytes, aliases=False)
     issue = None
     if located is not None:
         issue, invalid = validate(Issue, located, name)
