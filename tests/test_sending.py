@@ -439,6 +439,7 @@ def test_a_test_copy_goes_to_one_address_without_touching_the_journal(
         assert item.title in full_page
         assert (item.title in one_page) is receives(item, frozenset({"lead-members"}))
     assert first.message()["Message-ID"] != second.message()["Message-ID"]
+    assert str(first.message()["Subject"]).startswith("[TEST] South East Children's Improvement Programme")
     assert not (small / ".composer").exists()
 
 
@@ -447,6 +448,8 @@ def test_outbox_is_the_default_without_an_smtp_host(small: Path) -> None:
     report = send_issue(small, env=env)
     folder = small / "outbox" / "377"
     files = sorted(path.name for path in folder.iterdir())
+    sent = message_from_bytes(next(folder.iterdir()).read_bytes(), policy=policy.default)
+    assert not str(sent["Subject"]).startswith("[TEST]"), "only a test copy is marked"
     assert report.plan.transport == "outbox" and files == sorted(f"{a}.eml" for a in SMALL_ADDRESSES)
     message = message_from_bytes((folder / "cat@kent.example.eml").read_bytes(), policy=policy.default)
     assert message["To"].addresses[0].display_name == "Cat Ng" and message.is_multipart()

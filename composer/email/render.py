@@ -24,8 +24,9 @@ from premailer import Premailer  # type: ignore[import-untyped]
 
 from composer.content import templates
 from composer.content.carry import Plan, long_date
-from composer.content.model import Item
+from composer.content.model import Contact, Item
 from composer.content.project import Project
+from composer.content.schedule import DiaryDate, diary, hours, live_deadline, upcoming, when_text
 from composer.content.settings import Settings
 from composer.email.colours import DARK, readable_on
 from composer.email.editions import EditionKey, Selection, edition_name, select
@@ -118,17 +119,13 @@ def tel_url(phone: str) -> str:
     return "tel:" + re.sub(r"[^0-9+]", "", phone)
 
 
-def next_date(item: Item, on: dt.date) -> str:
-    """What a compact reminder says of when: the item's next event day or deadline from `on`."""
-    dates: list[tuple[dt.date, str]] = []
-    if item.event:
-        event = item.event
-        day = max(event.date, min(on, event.last_day))  # a multi-day event under way: today
-        dates.append((day, f"{day:%A} {long_date(day)}" + (f", {event.time}" if event.time else "")))
-    if item.deadline:
-        dates.append((item.deadline, f"Deadline {item.deadline:%A} {long_date(item.deadline)}"))
-    upcoming = sorted(d for d in dates if d[0] >= on) or sorted(dates)[-1:]
-    return upcoming[0][1] if upcoming else ""
+def reminder_when(item: Item, on: dt.date) -> str:
+    """What a compact reminder says of when: the next session still to come, or the live deadline."""
+    sessions, deadline = upcoming(item.event, on), live_deadline(item, on)
+    if sessions and (deadline is None or max(sessions[0].date, on) <= deadline):
+        day, session = max(sessions[0].date, on), sessions[0]
+        return f"{day:%A} {long_date(day)}" + (f", {hours(session)}" if session.start else "")
+    return f"Deadline {deadline:%A} {long_date(deadline)}" if deadline else ""
 
 
 def subject_line(pattern: str, *, settings: Settings, plan: Plan) -> str:
@@ -149,6 +146,23 @@ def default_preheader(selection: Selection, *, limit: int = PREHEADER_LENGTH) ->
     if len(text) <= limit:
         return text
     return text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ;:,–-") + "…"
+
+
+def cited_contacts(contacts: Mapping[str, Contact], selection: Selection) -> dict[str, Contact]:
+    """The edition's Contact Details: contacts its items cite, in order of first mention, then standing."""
+    items: list[Item] = [*selection.items, *(r.item for r in selection.reminders)]
+    cited = [contact_id for item in items for contact_id in item.contacts]
+    cited += [contact.id for contact in contacts.values() if contact.standing]
+    return {contact_id: contacts[contact_id] for contact_id in dict.fromkeys(cited)}
+
+
+def diary_dates(settings: Settings, plan: Plan, selection: Selection) -> list[DiaryDate]:
+    """ "Dates for your diary": the edition's sessions still to come (empty when switched off)."""
+    if not settings.diary.enabled:
+        return []
+    entries = [(item, plan.issue.number) for item in selection.items]
+    entries += [(r.item, r.version_issue) for r in selection.reminders]
+    return diary(entries, plan.issue.date, settings.diary.weeks)
 
 
 class _TextHelper:
@@ -277,7 +291,7 @@ class Renderer:
             "items": selection.items,
             "reminders": selection.reminders,
             "tools": plan.tools,
-            "contacts": self.project.contacts,
+            "contacts": cited_contacts(self.project.contacts, selection),
             "contacts_of": lambda item: [self.project.contacts[id_] for id_ in item.contacts],
             "network_names": lambda item: [self.project.networks[id_].name for id_ in item.networks],
             "edition_networks": join_names(self.project.networks[id_].name for id_ in key or ()),
@@ -288,8 +302,11 @@ class Renderer:
             "view_url": self.page_url(issue.number),
             "page_url": self.page_url,
             "item_url": functools.partial(item_url, self.page_url),
-            "next_date": lambda item: next_date(item, issue.date),
+            "next_date": lambda item: reminder_when(item, issue.date),
             "calendar_url": lambda number, item_id: calendar_url(settings, number, item_id),
+            "when": lambda item: when_text(item.event, issue.date) if item.event else "",
+            "deadline_of": lambda item: live_deadline(item, issue.date),
+            "diary": diary_dates(settings, plan, selection),
         }
 
     def mjml(self, context: Mapping[str, Any]) -> str:
