@@ -54,11 +54,18 @@ def text_block(full: Edition, title_start: str) -> str:
     return full.text[start : end if end > 0 else None]
 
 
+def reminder_block(full: Edition, title_start: str) -> str:
+    """A compact reminder of the text part: its title line and the indented lines under it."""
+    start = full.text.index("\n* " + title_start) + 1
+    lines = full.text[start:].splitlines()
+    return "\n".join([lines[0], *(line for line in lines[1:3] if line.startswith("  "))])
+
+
 def test_two_session_event_with_times(full: Edition) -> None:
-    when = "Friday 17 January 2020, 09:30–13:30; Friday 17 January 2020, 14:00–17:00"
+    # a reminder now, so compact: its next session, the whole "When" one click away
     div = " ".join(item_div(full, "complex-lac-hold-the-date").text_content().split())
-    assert when in div and "Where: Friends House, 173–177 Euston Road, London NW1 2BJ" in div
-    assert when in " ".join(text_block(full, "Complex LAC project, Friday 17 January").split())
+    assert "Friday 17 January 2020, 09:30–13:30" in div
+    assert "Friday 17 January 2020, 09:30–13:30" in reminder_block(full, "[UPDATED] Complex LAC project")
     three = " ".join(item_div(full, "asglb-data-workshops").text_content().split())
     assert "Wednesday 18 December 2019, 10:00–15:30; Friday 31 January 2020, 10:00–15:30; Friday 14" in three
 
@@ -69,11 +76,11 @@ def test_past_booking_deadline_is_hidden_but_the_event_stays(full: Edition, plan
     assert reminder["sessions"] == [{"date": "2019-12-13", "time": "10:30–13:30"}]
     div = " ".join(item_div(full, "ad-education-next-meeting").text_content().split())
     assert "Friday 13 December 2019, 10:30–13:30" in div and "Deadline" not in div
-    block = text_block(full, "AD Education Network – next meeting Friday 13 December")
-    assert "When: Friday 13 December 2019" in block and "Deadline" not in block
+    block = reminder_block(full, "AD Education Network – next meeting Friday 13 December")
+    assert "Friday 13 December 2019, 10:30–13:30" in block and "Deadline" not in block
     (conference,) = [r for r in plan["reminders"] if r["id"] == "send-conference-december"]
     assert conference["deadline"] == "2019-11-22", "a deadline still to come shows"
-    assert "Deadline: Friday 22 November 2019" in text_block(full, "South East SEND conference")
+    assert "Deadline Friday 22 November 2019" in reminder_block(full, "South East SEND conference")
 
 
 def test_updated_reminder_stays_under_reminders_marked_updated(full: Edition, plan: dict) -> None:  # type: ignore[type-arg]
@@ -89,10 +96,11 @@ def test_updated_reminder_stays_under_reminders_marked_updated(full: Edition, pl
     (badge,) = div.xpath(".//*[@class='u']")
     assert badge.text_content() == "Updated"
     text = " ".join(div.text_content().split())
-    assert "From Update No 376, updated in No 377" in text
-    assert "opposite Euston station" in text, "this week's new text is shown"
-    reminders_part = full.text[full.text.index("REMINDERS FROM PREVIOUS WEEKS") :]
-    assert "[UPDATED] From Update No 376, updated in No 377" in reminders_part
+    assert "Updated in No 377" in text
+    (link,) = div.xpath(".//h3/a")  # compact like every reminder: this week's text is one click away
+    assert link.get("href") == "https://updates.secip.example.org/377/#item-complex-lac-hold-the-date"
+    block = reminder_block(full, "[UPDATED] Complex LAC project")
+    assert "Updated in No 377 · Friday 17 January 2020" in block
     this_week = full.text[full.text.index("THIS WEEK") : full.text.index("REMINDERS FROM PREVIOUS WEEKS")]
     assert "venue confirmed" not in this_week
 
@@ -123,7 +131,7 @@ def test_dates_for_your_diary(full: Edition) -> None:
     assert any(line.startswith("Wed 18 December 2019, 10:00–15:30: ASGLB workshops") for line in lines)
     assert not any("14 February 2020" in line for line in lines), "beyond the 12 weeks ahead"
     links = heading.getnext().xpath("li/a/@href")
-    assert "#item-education-data-subgroup" in links
+    assert "https://updates.secip.example.org/377/#item-education-data-subgroup" in links
     assert "https://updates.secip.example.org/377/complex-lac-hold-the-date.ics" in links
     diary = full.text[full.text.index("DATES FOR YOUR DIARY") : full.text.index("THIS WEEK")]
     assert "- Thu 14 November 2019, 10:00–16:00: Education Data sub-group" in diary
@@ -133,13 +141,15 @@ def test_dates_for_your_diary(full: Edition) -> None:
 def test_contact_details_list_cited_and_standing_contacts_only(project_dir: Path, full: Edition) -> None:
     project = load_project(project_dir)
     doc = lxml.html.fromstring(full.html)
-    listed = [p.get("id").removeprefix("contact-") for p in doc.xpath("//p[starts-with(@id, 'contact-')]")]
+    by_name = {contact.name: contact_id for contact_id, contact in project.contacts.items()}
+    cards = {by_name[p.xpath(".//strong")[0].text_content()]: p for p in doc.xpath("//p[@class='k']")}
+    listed = list(cards)
     plan = plan_for(project, NUMBER)
     cited = [c for item in [*plan.items, *(r.item for r in plan.reminders)] for c in item.contacts]
     assert listed == list(dict.fromkeys([*cited, "amira-khan"]))
     assert "kinship-advice-line" in listed, "a phone-only contact"
-    (card,) = doc.xpath("//p[@id='contact-kinship-advice-line']")
-    assert "07700 900112" in card.text_content() and "mailto:" not in lxml.html.tostring(card).decode()
+    card = cards["kinship-advice-line"]
+    assert "07700\u00a0900112" in card.text_content() and "mailto:" not in lxml.html.tostring(card).decode()
     assert "Kinship Care Advice Line" in full.text and "07700 900112" in full.text
 
 

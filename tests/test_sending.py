@@ -439,7 +439,7 @@ def test_a_test_copy_goes_to_one_address_without_touching_the_journal(
         assert item.title in full_page
         assert (item.title in one_page) is receives(item, frozenset({"lead-members"}))
     assert first.message()["Message-ID"] != second.message()["Message-ID"]
-    assert str(first.message()["Subject"]).startswith("[TEST] South East Children's Improvement Programme")
+    assert str(first.message()["Subject"]).startswith("[TEST] SECIP Update No 377")
     assert not (small / ".composer").exists()
 
 
