@@ -17,7 +17,7 @@ from composer.content.carry import plan_for
 from composer.content.project import Project, issue_files, load_project
 from composer.content.recipients import read_lists
 from composer.email.check import edition_keys
-from composer.email.editions import FULL, edition_key
+from composer.email.editions import FULL, edition_key, select
 from composer.email.render import (
     PLACEHOLDERS,
     Edition,
@@ -72,12 +72,19 @@ def flat(text: str) -> str:
     return " ".join(text.split())
 
 
-def test_one_edition_per_set_of_networks_among_the_recipients(largest: Rendered) -> None:
+def test_one_edition_per_distinct_content_serving_every_set_of_networks(largest: Rendered) -> None:
     from composer.content.recipients import read_lists
 
     expected = {r.edition for r in read_lists(largest.project).recipients()}
-    keys = [e.key for e in largest.editions]
-    assert keys[0] is FULL and set(keys[1:]) == expected and len(keys) == len(expected) + 1
+    served = [key for e in largest.editions for key in e.serves]
+    assert served[0] is FULL and set(served[1:]) == expected and len(served) == len(expected) + 1
+    assert len(largest.editions) < len(served)  # the example has sets of networks with the same items
+    plan = plan_for(largest.project, largest.number)
+    contents = [select(plan, e.key).content for e in largest.editions]
+    assert len(set(contents)) == len(contents)
+    for edition, content in zip(largest.editions, contents, strict=True):
+        assert edition.serves[0] == edition.key
+        assert all(select(plan, key).content == content for key in edition.serves)
 
 
 def test_every_item_of_the_edition_and_no_other(largest: Rendered) -> None:

@@ -6,6 +6,7 @@ finished email; `build`, `send` and `preview` reuse those editions rather than r
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,10 +64,19 @@ def check_issue(root: Path, ref: str | None = None) -> CheckReport:
     return check_loaded(load_project(root), ref)
 
 
-def check_loaded(project: Project, ref: str | None = None, *, lists: Lists | None = None) -> CheckReport:
+def check_loaded(
+    project: Project,
+    ref: str | None = None,
+    *,
+    lists: Lists | None = None,
+    keys: Sequence[EditionKey] | None = None,
+) -> CheckReport:
     """The files' problems, then those of every edition as an email (size, images, links...).
 
     `lists`: the mailing lists when the caller has read them already (the preview, once a build).
+    `keys`: only these editions (default: every one, see `edition_keys`). The full edition holds
+    every item, reminder and tool, so every problem that a line of the files explains shows in it;
+    what it cannot show is another edition's own size (smaller, holding fewer items) and wording.
     """
     sourced = project.find(ref)
     problems = project.problems_for(sourced.number)
@@ -75,7 +85,7 @@ def check_loaded(project: Project, ref: str | None = None, *, lists: Lists | Non
     plan = plan_for(project, sourced.number)
     if lists is None:
         lists = read_lists(project)  # read once: sending uses the same lists the editions were made for
-    editions = render_editions(project, plan, edition_keys(project, lists))
+    editions = render_editions(project, plan, edition_keys(project, lists) if keys is None else keys)
     problems = problems + check_branding(project.settings.branding, project.settings_lines)
     problems += check_editions(editions, project=project, sourced=sourced, plan=plan)
     return CheckReport(sourced, project.rel(sourced.path), plan, lists, editions, problems)

@@ -24,7 +24,7 @@ from premailer import Premailer  # type: ignore[import-untyped]
 from composer.content.carry import Plan, long_date
 from composer.content.project import Project
 from composer.content.settings import Settings
-from composer.email.editions import EditionKey, Selection, edition_name, select
+from composer.email.editions import EditionKey, Selection, edition_name, select, shared
 from composer.email.markdown import TextLinks, heading, to_html, to_text, wrap
 from composer.errors import ComposerError
 
@@ -45,7 +45,10 @@ _SUBJECT_FIELD = re.compile(r"\{(" + "|".join(SUBJECT_FIELDS) + r")\}")
 
 @dataclass(frozen=True)
 class Edition:
-    """One finished edition; the placeholder tokens are left in for sending to fill per person."""
+    """One finished edition; the placeholder tokens are left in for sending to fill per person.
+
+    `serves`: every edition key whose readers get exactly this (the first is `key`, its name).
+    """
 
     key: EditionKey
     name: str
@@ -54,6 +57,12 @@ class Edition:
     preheader: str
     html: str
     text: str
+    serves: tuple[EditionKey, ...] = ()
+
+
+def by_key(editions: Iterable[Edition]) -> dict[EditionKey, Edition]:
+    """Each edition under every key it serves."""
+    return {key: edition for edition in editions for key in edition.serves or (edition.key,)}
 
 
 def archive_page_url(settings: Settings, number: int) -> str:
@@ -261,8 +270,11 @@ class Renderer:
         lines = [line.rstrip() for line in raw.strip().split("\n")]
         return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
 
-    def edition(self, plan: Plan, key: EditionKey) -> Edition:
-        """One edition (key None: the full edition) through the whole pipeline."""
+    def edition(self, plan: Plan, key: EditionKey, serves: tuple[EditionKey, ...] = ()) -> Edition:
+        """One edition (key None: the full edition) through the whole pipeline.
+
+        `serves`: the keys that share it (see editions.shared); by default, `key` alone.
+        """
         context = self.context(plan, key)
         html = inline_css(compile_mjml(self.mjml(context)), self.css())
         return Edition(
@@ -273,10 +285,11 @@ class Renderer:
             preheader=context["preheader"],
             html=html,
             text=self.text(context),
+            serves=serves or (key,),
         )
 
 
 def render_editions(project: Project, plan: Plan, keys: Iterable[EditionKey]) -> list[Edition]:
-    """The editions of one issue, rendered with one Renderer (templates loaded once)."""
+    """The distinct editions among `keys`, each rendered once with one Renderer (templates loaded once)."""
     renderer = Renderer(project)
-    return [renderer.edition(plan, key) for key in keys]
+    return [renderer.edition(plan, selection.key, served) for selection, served in shared(plan, keys)]
