@@ -163,7 +163,10 @@ def archive(out: Path | None, root: Path) -> None:
     from composer.web.archive import build_archive
 
     result = build_archive(root, out=out)
-    click.echo(f"{len(result.pages)} page(s) and {len(result.calendars)} calendar file(s) in {result.out}")
+    click.echo(
+        f"{len(result.pages)} page(s) and {len(result.calendars)} calendar file(s) in {result.out} "
+        f"({len(result.rendered)} written, the rest unchanged)"
+    )
 
 
 @main.command()
