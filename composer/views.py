@@ -53,7 +53,7 @@ def format_build(result: Any) -> str:
             str(len(e.items) + len(e.reminders)),
             f"{e.html_bytes / 1024:.1f} KB",
             f"{e.text_bytes / 1024:.1f} KB",
-            marks[e.level] + (f"  (also for {len(e.serves) - 1} other network set(s))" if len(e.serves) > 1 else ""),
+            marks[e.level] + (f"  (+{len(e.serves) - 1} network set(s))" if len(e.serves) > 1 else ""),
         )
         for e in result.editions
     ]

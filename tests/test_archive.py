@@ -166,7 +166,8 @@ def test_a_template_change_renders_every_page_again(example: Path, tmp_path: Pat
     out = tmp_path / "site"
     first = build_archive(example, out=out)
     template = example / "templates" / "email.css.j2"
-    template.write_text(template.read_text(encoding="utf-8") + "\n.extra { color: #000000; }\n", encoding="utf-8")
+    css = template.read_text(encoding="utf-8")
+    template.write_text(css + "\n.extra { color: #000000; }\n", encoding="utf-8")
     again = build_archive(example, out=out)
     assert {p for p in again.rendered if p.name == "index.html"} == set(first.pages[1:])
     assert not any(p.suffix == ".ics" for p in again.rendered)  # calendars do not use the templates
