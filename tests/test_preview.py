@@ -30,7 +30,7 @@ from composer.email.check import CheckReport, check_loaded
 from composer.email.editions import FULL, edition_key, edition_name, receives
 from composer.email.render import PLACEHOLDERS, Renderer, fill_placeholders, reader_values
 from composer.web import preview
-from composer.web.preview import DEFAULT_HOST, Preview, PreviewServer, host_allowed, open_preview, serve
+from composer.web.preview.app import DEFAULT_HOST, Preview, PreviewServer, host_allowed, open_preview, serve
 
 
 @pytest.fixture(scope="module")
