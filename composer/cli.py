@@ -140,7 +140,7 @@ def schema(out: Path | None) -> None:
 @handle_errors
 def preview(host: str | None, port: int, root: Path) -> None:
     """Show the issues in a browser as each network and member receives them; reload on save."""
-    from composer.web.preview.app import DEFAULT_HOST, serve
+    from composer.web.preview.server import DEFAULT_HOST, serve
 
     serve(
         root,

@@ -97,18 +97,17 @@ class Project:
 
     def problems_for(self, number: int) -> list[Problem]:
         """Problems that affect issue `number`: the shared files and every issue up to it."""
+        numbers = self.file_numbers()
         relevant: list[Problem] = []
         for path, problems in self.problems.items():
-            issue_number = self._number_of(path)
+            issue_number = numbers.get(path)
             if issue_number is None or issue_number <= number:
                 relevant.extend(problems)
         return relevant
 
-    def _number_of(self, path: Path) -> int | None:
-        for sourced in self.issues:
-            if sourced.path == path:
-                return sourced.number
-        return self.broken.get(path) if path in self.broken else None
+    def file_numbers(self) -> dict[Path, int | None]:
+        """The issue number of each issue file (None where a broken file has none): looked up by path."""
+        return {**self.broken, **{sourced.path: sourced.number for sourced in self.issues}}
 
 
 def _load(root: Path, name: str, adapter: Any, problems: dict[Path, list[Problem]]) -> Any:
