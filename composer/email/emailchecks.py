@@ -9,7 +9,7 @@ tool in the earlier issue that wrote it, or a setting in composer.yaml.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from html.parser import HTMLParser
 
@@ -71,11 +71,10 @@ def check_editions(
     A problem traced to a line (an item's link, a tool added weeks ago, a setting) is the same in
     every edition that shows it; one that no line explains names the editions it was found in.
     """
-    sources = _sources(project, sourced, plan)
-    file = project.rel(sourced.path)
+    check = edition_checker(project=project, sourced=sourced, plan=plan)
     found: dict[Problem, list[str]] = {}
     for edition in editions:
-        for problem in _check(edition, sources, file):
+        for problem in check(edition):
             names = found.setdefault(problem, [])
             if edition.name not in names:
                 names.append(edition.name)
@@ -83,6 +82,16 @@ def check_editions(
         problem if problem.field else replace(problem, field=_editions(names, len(editions)))
         for problem, names in found.items()
     ]
+
+
+def edition_checker(
+    *, project: Project, sourced: SourcedIssue, plan: Plan
+) -> Callable[[Edition], list[Problem]]:
+    """The checks of one edition, with where its texts come from worked out once for all of them
+    (a send checks each edition as it makes it ready)."""
+    sources = _sources(project, sourced, plan)
+    file = project.rel(sourced.path)
+    return lambda edition: list(_check(edition, sources, file))
 
 
 def _editions(names: list[str], total: int) -> str:

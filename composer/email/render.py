@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from html import escape as html_escape
+from pathlib import Path
 from typing import Any
 
 import cssutils  # type: ignore[import-untyped]
@@ -196,6 +197,27 @@ def inline_css(html: str, css: str) -> str:
     return "<!doctype html>" + minify(inliner.transform(pretty_print=False))
 
 
+@functools.lru_cache(maxsize=8)
+def _environment(folder: Path) -> jinja2.Environment:
+    """One Jinja environment per templates folder, so a process compiles each template once.
+
+    Compiling is slower than rendering an edition; Jinja still notices a template edited since
+    (by its modification time), so the preview shows every save.
+    """
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(folder),
+        autoescape=jinja2.select_autoescape(
+            enabled_extensions=("mjml.j2", "html.j2"), disabled_extensions=("txt.j2", "css.j2")
+        ),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["long_date"] = long_date
+    env.filters["markdown"] = to_html
+    return env
+
+
 class Renderer:
     """Loads a project's templates once; renders any edition of any issue."""
 
@@ -203,17 +225,7 @@ class Renderer:
         self.project = project
         self.settings = project.settings
         self.page_url = archive_page_url or functools.partial(_page_url, self.settings)
-        self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(project.root / "templates"),
-            autoescape=jinja2.select_autoescape(
-                enabled_extensions=("mjml.j2", "html.j2"), disabled_extensions=("txt.j2", "css.j2")
-            ),
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        self.env.filters["long_date"] = long_date
-        self.env.filters["markdown"] = to_html
+        self.env = _environment(project.root / "templates")
         self._css: str | None = None
 
     def render_template(self, name: str, context: Mapping[str, Any]) -> str:
