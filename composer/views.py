@@ -103,7 +103,9 @@ def format_send_plan(plan: Any) -> str:
     width = max([len(e.name) for e in plan.editions] + [7])
     for edition in plan.editions:
         sample = ", ".join(edition.sample) + (", ..." if edition.recipients > len(edition.sample) else "")
-        lines.append(f"  {edition.name.ljust(width)}  {edition.recipients:5}  {sample}")
+        more = len(edition.serves) - 1
+        shared = f" (also for {more} more network set(s))" if more > 0 else ""
+        lines.append(f"  {edition.name.ljust(width)}  {edition.recipients:5}  {sample}{shared}")
     lines.append(
         f"Already sent: {plan.already_sent}. Failed before (not retried): "
         f"{len(plan.failed_before)}. Uncertain after a crash (held): {len(plan.uncertain)}."
