@@ -129,7 +129,8 @@ def people(folder: Path, sizes: list[int]) -> None:
         label = f"{size:,} people"
         check, dry = composer(root, "check"), composer(root, "send", "--dry-run")
         seconds("composer check", small["check"], check, label)
-        seconds("composer send --dry-run", small["dry"], dry, label, "≤ 3× at 10,000" if size <= 10_000 else "")
+        target = "≤ 3× at 10,000" if size <= 10_000 else ""
+        seconds("composer send --dry-run", small["dry"], dry, label, target)
         sent = send(root)
         first, whole = sent["first"], sent["total"]
         line(
