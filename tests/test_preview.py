@@ -376,10 +376,10 @@ def test_an_unexpected_error_shows_in_the_page_and_watching_goes_on(
     real = preview_app.load_project
     failures = [csv.Error("line contains NUL")]
 
-    def flaky(root: Path) -> object:
+    def flaky(root: Path, **options: object) -> object:
         if failures:
             raise failures.pop()
-        return real(root)
+        return real(root, **options)  # type: ignore[arg-type]
 
     monkeypatch.setattr(preview_app, "load_project", flaky)
     latest = load_project(example).issues[-1]

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import jinja2
 
 from composer.content.carry import long_date
-from composer.content.project import load_project
+from composer.content.project import ParsedIssues, load_project
 from composer.content.recipients import read_lists
 from composer.email.check import check_loaded
 from composer.email.editions import FULL, EditionKey, edition_name
@@ -80,6 +80,7 @@ class Preview:
         self._stopped = threading.Event()
         self._last_good: dict[int, tuple[int, IssueView]] = {}  # by issue: the build id and its view
         self._open: int | None = None  # the issue a page asked for last: checked in full first
+        self._parsed: ParsedIssues = {}  # issue files as read by the last rebuilds (only changed ones are read)
         self.pages = jinja2.Environment(
             loader=jinja2.FileSystemLoader(self.root / TEMPLATES),
             autoescape=True,
@@ -93,13 +94,14 @@ class Preview:
     def rebuild(self) -> None:
         """Load the project again; if it cannot load, keep the last one and record why.
 
-        The mailing lists are read again only when their files or the networks changed. Any
+        Issue files that did not change are not read again, nor are the mailing lists unless their
+        files or the networks changed. Any
         error counts, not only invalid files (a CSV file the parser chokes on, a bug): the
         watcher must outlive it, and the page must say what happened.
         """
         previous = self.build
         try:
-            project = load_project(self.root)
+            project = load_project(self.root, parsed=self._parsed)
             stamp = (snapshot(self.root, LISTS), project.networks)
             same = previous.lists is not None and previous.lists_stamp == stamp
             lists = previous.lists if same else read_lists(project)
