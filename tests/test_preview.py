@@ -455,3 +455,12 @@ def test_only_the_newest_issues_are_checked_unasked(example: Path, monkeypatch: 
     assert app.check_next(app.build) and not app.check_next(app.build)
     assert {row.number: row.status for row in builds.index_rows(app.build)}[numbers[-1]] == "checked"
     assert app.build.issues[numbers[-1]].complete
+
+
+def test_the_worker_drops_the_check_of_a_build_a_save_replaced(example: Path) -> None:
+    app = Preview(example)
+    older = app.build
+    app.rebuild()
+    assert app.check_next(older)  # started on the older build: given up at its first edition
+    assert not older.issues
+    assert app.check_next(app.build) and all(state.complete for state in app.build.issues.values())

@@ -39,7 +39,9 @@ class SendContext:
         env: Mapping[str, str] | None,
     ):
         self.project = load_project(root)
-        report = check_loaded(self.project, ref, keys=[FULL])  # every line's problems; see the module
+        self.renderer = Renderer(self.project)
+        # the files and the full edition: every problem a line explains (see the module)
+        report = check_loaded(self.project, ref, keys=[FULL], renderer=self.renderer)
         if report.errors:
             raise ValidationFailed(report.problems)
         self.lists = report.lists
@@ -61,7 +63,6 @@ class SendContext:
         self.kind = kind
         self.outbox = self.project.root / self.sending.outbox
         self.journal_path = self.project.root / self.sending.journal
-        self.renderer = Renderer(self.project)
         self._rendered = {edition.selection.content: edition for edition in by_key(report.editions).values()}
         self._contents: dict[EditionKey, Hashable] = {}
         self.names: dict[Hashable, EditionKey] = {}  # each edition's name: the first key it serves

@@ -15,7 +15,7 @@ from composer.content.project import Project, SourcedIssue, load_project
 from composer.content.recipients import Lists, read_lists
 from composer.email.editions import FULL, EditionKey, edition_name
 from composer.email.emailchecks import check_branding, check_editions
-from composer.email.render import Edition, render_editions
+from composer.email.render import Edition, Renderer, render_editions
 from composer.errors import Problem, ValidationFailed
 
 
@@ -70,6 +70,7 @@ def check_loaded(
     *,
     lists: Lists | None = None,
     keys: Sequence[EditionKey] | None = None,
+    renderer: Renderer | None = None,
 ) -> CheckReport:
     """The files' problems, then those of every edition as an email (size, images, links...).
 
@@ -77,6 +78,7 @@ def check_loaded(
     `keys`: only these editions (default: every one, see `edition_keys`). The full edition holds
     every item, reminder and tool, so every problem that a line of the files explains shows in it;
     what it cannot show is another edition's own size (smaller, holding fewer items) and wording.
+    `renderer`: the caller's, to share its work (a new one by default).
     """
     sourced = project.find(ref)
     problems = project.problems_for(sourced.number)
@@ -85,7 +87,8 @@ def check_loaded(
     plan = plan_for(project, sourced.number)
     if lists is None:
         lists = read_lists(project)  # read once: sending uses the same lists the editions were made for
-    editions = render_editions(project, plan, edition_keys(project, lists) if keys is None else keys)
+    wanted = edition_keys(project, lists) if keys is None else keys
+    editions = render_editions(project, plan, wanted, renderer=renderer)
     problems = problems + check_branding(project.settings.branding, project.settings_lines)
     problems += check_editions(editions, project=project, sourced=sourced, plan=plan)
     return CheckReport(sourced, project.rel(sourced.path), plan, lists, editions, problems)

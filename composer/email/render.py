@@ -301,7 +301,9 @@ class Renderer:
         )
 
 
-def render_editions(project: Project, plan: Plan, keys: Iterable[EditionKey]) -> list[Edition]:
-    """The distinct editions among `keys`, each rendered once with one Renderer (templates loaded once)."""
-    renderer = Renderer(project)
+def render_editions(
+    project: Project, plan: Plan, keys: Iterable[EditionKey], *, renderer: Renderer | None = None
+) -> list[Edition]:
+    """The distinct editions among `keys`, each rendered once with one Renderer (a new one by default)."""
+    renderer = renderer or Renderer(project)
     return [renderer.edition(plan, selection.key, served) for selection, served in shared(plan, keys)]

@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from http import HTTPStatus
 from pathlib import Path
@@ -22,13 +24,13 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import jinja2
 
-from composer.content.carry import long_date
-from composer.content.project import ParsedIssues, load_project
+from composer.content.carry import Plan, long_date
+from composer.content.project import ParsedIssues, Project, load_project
 from composer.content.recipients import read_lists
 from composer.email.check import check_loaded
 from composer.email.editions import FULL, EditionKey, edition_name
 from composer.email.emailchecks import HTML_LIMIT
-from composer.email.render import Renderer, fill_placeholders
+from composer.email.render import Edition, Renderer, fill_placeholders
 from composer.errors import ComposerError, IssueNotFound, Problem, ValidationFailed, display_path
 from composer.web.calendar import issue_calendars
 from composer.web.preview.builds import (
@@ -47,6 +49,7 @@ WIDTHS = {"desktop": 800, "phone": 375}
 VIEWS = {"html": "HTML", "text": "Plain text", "source": "HTML source"}
 EMAIL_TYPES = {"html": "text/html", "txt": "text/plain", "html.txt": "text/plain"}
 LONG_POLL_SECONDS = 25.0
+QUIET = 0.5  # seconds after a save or a page before the worker starts: the page renders first
 LISTS = ("recipients",)  # where the mailing lists are read from (with the networks they name)
 
 _ISSUE = re.compile(r"/issue/(\d+)/")
@@ -62,6 +65,23 @@ class Response:
 
 
 NOT_FOUND = Response(HTTPStatus.NOT_FOUND, b"Not found", "text/plain; charset=utf-8")
+
+
+class _Superseded(Exception):
+    """A newer build came while the worker was checking an older one: that work is dropped."""
+
+
+class _WorkerRenderer(Renderer):
+    """The worker's renderer: it gives up between editions once its build is not the current one."""
+
+    def __init__(self, project: Project, current: Callable[[], bool]):
+        super().__init__(project)
+        self.current = current
+
+    def edition(self, plan: Plan, key: EditionKey, serves: tuple[EditionKey, ...] = ()) -> Edition:
+        if not self.current():
+            raise _Superseded
+        return super().edition(plan, key, serves)
 
 
 def describe(exc: Exception) -> str:
@@ -80,7 +100,8 @@ class Preview:
         self._stopped = threading.Event()
         self._last_good: dict[int, tuple[int, IssueView]] = {}  # by issue: the build id and its view
         self._open: int | None = None  # the issue a page asked for last: checked in full first
-        self._parsed: ParsedIssues = {}  # issue files as read by the last rebuilds (only changed ones are read)
+        self._active = 0.0  # when a save was last seen or a page last rendered, on the monotonic clock
+        self._parsed: ParsedIssues = {}  # the issue files as the rebuilds read them
         self.pages = jinja2.Environment(
             loader=jinja2.FileSystemLoader(self.root / TEMPLATES),
             autoescape=True,
@@ -113,6 +134,7 @@ class Preview:
             build = replace(previous, id=previous.id + 1, failure=[problem], issues={})
         with self._changed:
             self.build = build
+            self._active = time.monotonic()
             self._changed.notify_all()
 
     def watch(self) -> None:
@@ -124,6 +146,10 @@ class Preview:
     def work(self) -> None:
         """Check issues in full, one at a time, until stopped (the worker thread)."""
         while not self._stopped.is_set():
+            quiet = self._active + QUIET - time.monotonic()
+            if quiet > 0:
+                self._stopped.wait(quiet)
+                continue
             build = self.build
             if not self.check_next(build):
                 self._wait_for_another(build)
@@ -141,6 +167,8 @@ class Preview:
             state = self._check(build, number, None)
         except IssueNotFound:  # its file went away meanwhile: the next build knows
             state = IssueState(None, [])
+        except _Superseded:
+            return True
         self._store(build, number, state)
         return True
 
@@ -195,7 +223,7 @@ class Preview:
         """
         state = build.issues.get(number)
         if state is None:
-            self._open = number
+            self._open, self._active = number, time.monotonic()
             self._store(build, number, self._check(build, number, [key]))
             state = build.issues[number]
         return state
@@ -219,11 +247,13 @@ class Preview:
         if build.project is None or build.renderer is None:
             return IssueState(last_good, [])
         complete = keys is None
+        project = build.project
+        renderer = _WorkerRenderer(project, lambda: self.build is build) if complete else build.renderer
         try:
-            checked = check_loaded(build.project, str(number), lists=build.lists, keys=keys)
+            checked = check_loaded(project, str(number), lists=build.lists, keys=keys, renderer=renderer)
         except ValidationFailed as exc:
             return IssueState(last_good, exc.problems)
-        except IssueNotFound:
+        except (IssueNotFound, _Superseded):
             raise
         except Exception as exc:  # a template that does not render names its file and line; a bug shows too
             return IssueState(last_good, [], describe(exc), complete=complete)
