@@ -7,6 +7,7 @@ import functools
 import random
 import signal
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,23 @@ def test_a_streamed_send_interrupted_midway_resumes_exactly_once(
     order = [entries[r.recipients[0].lower()].edition for r in recorder.received]
     changes = sum(1 for before, now in zip(order, order[1:], strict=False) if before != now)
     assert changes <= 3 * len(set(order)) + 3 < len(order) / 2
+
+
+def test_a_send_reads_each_persons_journal_row_once(
+    fast: Path,
+    smtp_server,  # type: ignore[no-untyped-def]
+    send_env,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reads: Counter[str] = Counter()
+    real = Journal.entry
+
+    def counted(journal: Journal, issue: int, email: str) -> object:
+        reads[email.lower()] += 1
+        return real(journal, issue, email)
+
+    monkeypatch.setattr(Journal, "entry", counted)
+    everyone = {r.person.email.lower() for r in read_lists(load_project(fast)).recipients()}
+    report = send_issue(fast, env=send_env)
+    assert report.ok and report.sent == len(everyone)
+    assert set(reads) == everyone and set(reads.values()) == {1}
