@@ -14,8 +14,8 @@ from pathlib import Path
 from composer.content.project import CONTACTS_FILE, ISSUES_DIR, SETTINGS_FILE
 
 WATCHED = (SETTINGS_FILE, CONTACTS_FILE, ISSUES_DIR, "templates", "recipients")
-INTERVAL = 0.2  # seconds between two looks at the files
-SETTLE = 0.15  # how long the files must stay still before a rebuild (a save may take several writes)
+INTERVAL = 0.15  # seconds between two looks at the files
+SETTLE = 0.1  # how long the files must stay still before a rebuild (a save may take several writes)
 
 Snapshot = dict[Path, tuple[int, int, int]]
 
