@@ -43,6 +43,7 @@ schema: install
 bench: install
 	$(BIN)/python bench/bench_render.py
 	$(BIN)/python bench/bench_send.py
+	$(BIN)/python bench/bench_lists.py
 	$(BIN)/python bench/bench_scale.py
 	$(BIN)/python bench/bench_preview.py
 	$(BIN)/python bench/bench_yaml.py

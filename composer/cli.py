@@ -218,7 +218,7 @@ def lists_(root: Path, as_json: bool) -> None:
 @handle_errors
 def unsubscribe(target: str, network: str | None, root: Path) -> None:
     """Add an address (or the address of an unsubscribe token) to recipients/suppressed.csv."""
-    from composer.content.recipients import unsubscribe as add_suppression
+    from composer.delivery.unsubscribe import unsubscribe as add_suppression
 
     result = add_suppression(root, target, network=network)
     scope = f"network {result.network}" if result.network else "every network"

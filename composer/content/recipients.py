@@ -7,24 +7,21 @@ and the same address on several rows becomes one person with the union of their 
 
 from __future__ import annotations
 
-import codecs
-import csv
 import datetime as dt
-import io
 import re
-from array import array
 from collections import Counter
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TextIO, overload
+from typing import overload
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
 
+from composer.content.csvfiles import Row, append_row, read_rows
+from composer.content.fields import usable_address
 from composer.content.model import Network
 from composer.content.project import NETWORKS_FILE, Project, load_project
-from composer.delivery.tokens import secret, verify_token
-from composer.errors import ComposerError, Problem, Severity, TokenError, ValidationFailed
+from composer.errors import Problem, SendingError, ValidationFailed
 
 MEMBERS_FILE = "recipients/members.csv"
 SUPPRESSED_FILE = "recipients/suppressed.csv"
@@ -125,6 +122,28 @@ class Lists:
         if self.errors:
             raise ValidationFailed(self.problems)
 
+    @property
+    def nobody(self) -> Problem | None:
+        """A warning for a members file with a header and nobody under it (`send` makes it an error).
+
+        None once someone is on the lists, or while the file's errors say why nobody is.
+        """
+        if self.people or any(p.file == MEMBERS_FILE and p.severity == "error" for p in self.problems):
+            return None
+        return Problem(MEMBERS_FILE, "no members under the header: add one row per person", 1, "", "warning")
+
+    def require_recipients(self, networks: Collection[str] = ()) -> None:
+        """Nothing to send is never a success: a send to nobody stops before anything is written."""
+        self.require_valid()
+        if self.nobody:
+            raise ValidationFailed([replace(self.nobody, severity="error")])
+        if next(self.recipients(networks=networks or None), None) is None:
+            scope = f" of network {', '.join(sorted(networks))}" if networks else ""
+            raise SendingError(
+                f"nobody to send to: no member{scope} is still subscribed "
+                f"(see {MEMBERS_FILE} and {SUPPRESSED_FILE})"
+            )
+
     def networks_of(self, person: Person) -> frozenset[str] | None:
         """The networks a person is still sent for; None when they unsubscribed from everything."""
         blocked = self.suppressed.get(person.email.lower())
@@ -178,15 +197,12 @@ class Lists:
         }
 
 
-def usable_address(value: str) -> str:
-    """The ASCII form of an address for envelopes and headers (no DNS lookup); raises if unusable."""
-    valid = validate_email(value.strip(), check_deliverability=False, allow_smtputf8=False)
-    return valid.ascii_email or valid.normalized
-
-
 def lists_overview(root: Path) -> Lists:
     """`composer lists`: the project's lists with their problems (the caller decides the exit)."""
-    return read_lists(load_project(root))
+    lists = read_lists(load_project(root))
+    if lists.nobody:
+        lists.problems.append(lists.nobody)
+    return lists
 
 
 def read_lists(project: Project) -> Lists:
@@ -197,68 +213,20 @@ def read_lists(project: Project) -> Lists:
     return Lists(project.networks, people, suppressed, problems)
 
 
-@dataclass(frozen=True)
-class Unsubscribed:
-    """The outcome of `composer unsubscribe`: who, from what, and whether the file changed."""
-
-    email: str
-    network: str | None
-    added: bool
-    member: bool
-    file: Path
-
-
-def unsubscribe(
-    root: Path,
-    target: str,
-    *,
-    network: str | None = None,
-    env: Mapping[str, str] | None = None,
-    today: dt.date | None = None,
-) -> Unsubscribed:
-    """Add an address (or the address of a verified token) to the suppression file, once."""
-    project = load_project(root)
-    if "@" in target:
-        try:
-            email = usable_address(target)
-        except EmailNotValidError as exc:
-            raise ComposerError(f"{target!r} is not a usable address: {exc}") from None
-    else:
-        request = verify_token(target, key=secret(env))
-        if network and request.network and network != request.network:
-            raise TokenError(f"the token is for network {request.network!r}, not {network!r}")
-        email, network = request.email, network or request.network
-    if network is not None and network not in project.networks:
-        raise ComposerError(f"unknown network id {network!r} (see {NETWORKS_FILE})")
-    lists = read_lists(project)
+def suppress(project: Project, lists: Lists, email: str, network: str | None, *, today: dt.date) -> bool:
+    """Add one row to the suppression file unless it already stops `email` there; True if added."""
     blocked = lists.suppressed.get(email.lower(), frozenset())
-    path = project.root / SUPPRESSED_FILE
-    added = ALL_NETWORKS not in blocked and network not in blocked
-    if added:
-        _append_row(path, SUPPRESSED_COLUMNS, (email, network or "", (today or dt.date.today()).isoformat()))
-    return Unsubscribed(email, network, added, lists.find(email) is not None, path)
-
-
-def _append_row(path: Path, header: tuple[str, ...], values: tuple[str, ...]) -> None:
-    """Append one ASCII row, keeping the file's line endings (ASCII is valid in UTF-8 and cp1252)."""
-    existing = path.read_bytes() if path.exists() else b""
-    newline = "\r\n" if b"\r\n" in existing else "\n"
-    text = io.StringIO()
-    if not existing.strip():
-        text.write(",".join(header) + newline)
-    elif not existing.endswith((b"\n", b"\r")):
-        text.write(newline)
-    csv.writer(text, lineterminator=newline).writerow(values)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("ab") as stream:
-        stream.write(text.getvalue().encode("ascii"))
+    if ALL_NETWORKS in blocked or network in blocked:
+        return False
+    append_row(project.root / SUPPRESSED_FILE, SUPPRESSED_COLUMNS, (email, network or "", today.isoformat()))
+    return True
 
 
 def _read_members(project: Project, problems: list[Problem]) -> People:
+    """The members in file order; a repeated address is merged into its first row through a dict."""
     people = People()
-    seen: set[int] = set()
-    hashes = array("q")  # one hash per person, in file order: far smaller than a dict of addresses
-    for row in _rows(
+    position: dict[str, int] = {}
+    for row in read_rows(
         project.root / MEMBERS_FILE, MEMBERS_FILE, MEMBER_COLUMNS, problems, required=("email", "networks")
     ):
         email = _address(row)
@@ -267,11 +235,11 @@ def _read_members(project: Project, problems: list[Problem]) -> People:
         if email is None or name is None or organisation is None or networks is None:
             continue
         key = email.lower()
-        position = _position(people, hashes, hash(key), key) if hash(key) in seen else None
-        if position is not None:
-            first = people[position]
+        index = position.setdefault(key, len(people))
+        if index < len(people):
+            first = people[index]
             merged = first.networks | networks
-            people[position] = Person(
+            people[index] = Person(
                 first.email, first.name or name, first.organisation or organisation, merged, first.line
             )
             row.report(
@@ -281,23 +249,8 @@ def _read_members(project: Project, problems: list[Problem]) -> People:
                 "warning",
             )
             continue
-        seen.add(hash(key))
-        hashes.append(hash(key))
         people.append(Person(email, name, organisation, networks, row.line))
     return people
-
-
-def _position(people: People, hashes: array[int], digest: int, key: str) -> int | None:
-    """Where an address first appeared; equal hashes are compared by address to be sure."""
-    start = 0
-    while True:
-        try:
-            start = hashes.index(digest, start)
-        except ValueError:
-            return None
-        if people[start].email.lower() == key:
-            return start
-        start += 1
 
 
 def _read_suppressed(project: Project, problems: list[Problem]) -> dict[str, frozenset[str | None]]:
@@ -305,7 +258,7 @@ def _read_suppressed(project: Project, problems: list[Problem]) -> dict[str, fro
     path = project.root / SUPPRESSED_FILE
     if not path.exists():
         return {}
-    for row in _rows(path, SUPPRESSED_FILE, SUPPRESSED_COLUMNS, problems, required=("email",)):
+    for row in read_rows(path, SUPPRESSED_FILE, SUPPRESSED_COLUMNS, problems, required=("email",)):
         email = _address(row)
         network = row["network"].lower() or ALL_NETWORKS
         if network is not None and network not in project.networks:
@@ -324,23 +277,7 @@ def _read_suppressed(project: Project, problems: list[Problem]) -> dict[str, fro
     return {email: frozenset(networks) for email, networks in found.items()}
 
 
-@dataclass(frozen=True)
-class _Row:
-    """One data row of a CSV file: its stripped cells by column name, and where to report."""
-
-    file: str
-    line: int
-    cells: dict[str, str]
-    problems: list[Problem]
-
-    def __getitem__(self, column: str) -> str:
-        return self.cells.get(column, "").strip()
-
-    def report(self, message: str, column: str, severity: Severity = "error") -> None:
-        self.problems.append(Problem(self.file, message, self.line, column, severity))
-
-
-def _address(row: _Row) -> str | None:
+def _address(row: Row) -> str | None:
     """The address in its ASCII form, or None after reporting why it cannot be used."""
     value = row["email"]
     if not value:
@@ -353,7 +290,7 @@ def _address(row: _Row) -> str | None:
         return None
 
 
-def _text(row: _Row, column: str) -> str | None:
+def _text(row: Row, column: str) -> str | None:
     """A one-line value: line breaks and control characters could smuggle headers into a message."""
     value = row[column]
     if _CONTROL.search(value):
@@ -362,7 +299,7 @@ def _text(row: _Row, column: str) -> str | None:
     return value
 
 
-def _network_ids(row: _Row, known: dict[str, Network]) -> frozenset[str] | None:
+def _network_ids(row: Row, known: dict[str, Network]) -> frozenset[str] | None:
     ids = frozenset(part.strip().lower() for part in row["networks"].split(";") if part.strip())
     unknown = sorted(ids - known.keys())
     for network_id in unknown:
@@ -370,103 +307,3 @@ def _network_ids(row: _Row, known: dict[str, Network]) -> frozenset[str] | None:
             f"unknown network id {network_id!r} (see {NETWORKS_FILE}; separate ids with ';')", "networks"
         )
     return None if unknown else ids
-
-
-def _rows(
-    path: Path, file: str, columns: tuple[str, ...], problems: list[Problem], *, required: tuple[str, ...]
-) -> Iterator[_Row]:
-    """Each data row, streamed; header names in any case and order, line numbers as in the file."""
-    if not path.exists():
-        problems.append(Problem(file, f"missing: create it with the header {','.join(columns)}"))
-        return
-    encoding = _encoding(path, file, problems)
-    if encoding is None:
-        return
-    if encoding != "utf-8-sig":
-        problems.append(
-            Problem(
-                file,
-                "not UTF-8, read as Windows-1252: in Excel, save it as 'CSV UTF-8 (Comma delimited)'",
-                None,
-                "",
-                "warning",
-            )
-        )
-    with path.open(encoding=encoding, newline="") as stream:
-        reader = csv.reader(stream, dialect=_dialect(stream))
-        header = [name.strip().lower() for name in next(reader, [])]
-        missing = [name for name in required if name not in header]
-        if missing:
-            problems.append(
-                Problem(
-                    file, f"the header has no {', '.join(missing)} column (expected: {','.join(columns)})", 1
-                )
-            )
-            return
-        position = {name: header.index(name) for name in columns if name in header}
-        start = reader.line_num + 1
-        for cells in reader:
-            line, start = start, reader.line_num + 1
-            if not any(cell.strip() for cell in cells):
-                problems.append(Problem(file, "empty row: ignored", line, "", "warning"))
-            elif any(cell.strip() for cell in cells[len(header) :]):
-                problems.append(
-                    Problem(
-                        file,
-                        f"{len(cells)} fields but the header has {len(header)}: "
-                        "is there an unquoted comma in a name?",
-                        line,
-                    )
-                )
-            else:
-                values = {name: cells[i] for name, i in position.items() if i < len(cells)}
-                yield _Row(file, line, values, problems)
-
-
-def _encoding(path: Path, file: str, problems: list[Problem]) -> str | None:
-    """UTF-8 (with or without BOM) when the bytes decode as such, else Excel's Windows-1252.
-
-    None, after reporting the line, when they are neither (cp1252 leaves five bytes undefined).
-    """
-    if _undecodable(path, "utf-8") is None:
-        return "utf-8-sig"
-    bad = _undecodable(path, "cp1252")
-    if bad is None:
-        return "cp1252"
-    line, byte = bad
-    problems.append(
-        Problem(
-            file,
-            f"byte 0x{byte:02X} is neither UTF-8 nor Windows-1252: "
-            "in Excel, save the file as 'CSV UTF-8 (Comma delimited)'",
-            line,
-        )
-    )
-    return None
-
-
-def _undecodable(path: Path, encoding: str) -> tuple[int, int] | None:
-    """The line and value of the first byte that does not decode, read in chunks; None if all do."""
-    decoder = codecs.getincrementaldecoder(encoding)()
-    lines = 1
-    with path.open("rb") as stream:
-        while True:
-            chunk = stream.read(1 << 20)
-            try:
-                decoder.decode(chunk, final=not chunk)
-            except UnicodeDecodeError as exc:
-                return lines + exc.object[: exc.start].count(b"\n"), exc.object[exc.start]
-            if not chunk:
-                return None
-            lines += chunk.count(b"\n")
-
-
-def _dialect(stream: TextIO) -> type[csv.Dialect]:
-    """Comma by default; a header with only semicolons or tabs is Excel in another locale."""
-    first = stream.readline()
-    stream.seek(0)
-    if "," not in first:
-        for delimiter in (";", "\t"):
-            if delimiter in first:
-                return type("Excel", (csv.excel,), {"delimiter": delimiter})
-    return csv.excel

@@ -3,16 +3,51 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
+from functools import partial
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, HttpUrl, StringConstraints, ValidationError, field_validator
+from pydantic import AfterValidator, Field, HttpUrl, ValidationError, field_validator
 
-from composer.content.fields import Line, Markdown, Strict
+from composer.content.fields import EmailAddress, Line, Markdown, Strict
 from composer.errors import ComposerError
 
-Colour = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
+# Branding values are written into CSS, where HTML escaping does not protect: each is checked by
+# its kind, so that no value can close a rule and start another (or fetch a URL).
+_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+_FONT_NAME = r"-?[^\W\d][\w-]*(?: +-?[^\W\d][\w-]*)*"  # CSS identifiers: Segoe UI, sans-serif
+_FONT_STACK = re.compile(rf"{_FONT_NAME}(?: *, *{_FONT_NAME})*")
+
+
+def _colour(value: str) -> str:
+    if not _COLOUR.fullmatch(value):
+        raise ValueError(f"{value!r} is not a colour: write it as #rrggbb, e.g. #1d4e6b")
+    return value
+
+
+def _font_stack(value: str) -> str:
+    if not _FONT_STACK.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a list of font names: write names separated by commas, without "
+            "quotes, e.g. Segoe UI, Arial, sans-serif"
+        )
+    return value
+
+
+def _https(url: HttpUrl, *, why: str) -> HttpUrl:
+    if url.scheme != "https":
+        raise ValueError(f"{url} is not an https:// URL: {why}")
+    return url
+
+
+Colour = Annotated[str, AfterValidator(_colour), Field(description="#rrggbb")]
+FontStack = Annotated[Line, AfterValidator(_font_stack), Field(description="font names, comma-separated")]
+ImageUrl = Annotated[HttpUrl, AfterValidator(partial(_https, why="mail clients do not show http images"))]
+UnsubscribeUrl = Annotated[
+    HttpUrl, AfterValidator(partial(_https, why="one-click unsubscribe (RFC 8058) works only over https"))
+]
 
 
 class Programme(Strict):
@@ -33,7 +68,7 @@ class Programme(Strict):
 
 class Address(Strict):
     name: Line
-    email: Line
+    email: EmailAddress
 
 
 class Link(Strict):
@@ -42,7 +77,7 @@ class Link(Strict):
 
 
 class Image(Strict):
-    url: HttpUrl
+    url: ImageUrl
     alt: Line
 
 
@@ -51,7 +86,7 @@ class Branding(Strict):
     accent_colour: Colour = "#c8102e"
     text_colour: Colour = "#222222"
     background_colour: Colour = "#f2f4f6"
-    font_stack: Line = "Arial, Helvetica, sans-serif"
+    font_stack: FontStack = "Arial, Helvetica, sans-serif"
     logo: Image | None = None
     banner: Image | None = None
     hero: Image | None = None
@@ -98,8 +133,8 @@ class Sending(Strict):
         default=10, ge=1, description="stop after this many failed attempts in a row (server or account down)"
     )
     list_id: Line
-    unsubscribe_url: HttpUrl
-    unsubscribe_mailto: Line | None = None
+    unsubscribe_url: UnsubscribeUrl
+    unsubscribe_mailto: EmailAddress | None = None
 
     def with_environment(self, env: Mapping[str, str] | None = None) -> Sending:
         """SMTP settings as overridden by COMPOSER_SMTP_* variables, as deployments expect."""
@@ -125,7 +160,7 @@ class Sending(Strict):
 class Settings(Strict):
     programme: Programme
     sender: Address = Field(alias="from")
-    reply_to: Line | None = None
+    reply_to: EmailAddress | None = None
     subject: Line = "{programme} Update No {number} – {date}"
     intro: Markdown = ""
     plan: Link | None = None

@@ -90,5 +90,7 @@ def check_loaded(
     wanted = edition_keys(project, lists) if keys is None else keys
     editions = render_editions(project, plan, wanted, renderer=renderer)
     problems = problems + check_branding(project.settings.branding, project.settings_lines)
+    if lists.nobody:
+        problems.append(lists.nobody)
     problems += check_editions(editions, project=project, sourced=sourced, plan=plan)
     return CheckReport(sourced, project.rel(sourced.path), plan, lists, editions, problems)
