@@ -8,6 +8,7 @@ from pathlib import Path
 
 import jinja2
 
+from composer.content import templates
 from composer.content.carry import Plan, long_date, plan_issue
 from composer.content.model import Issue
 from composer.content.project import ISSUES_DIR, Project
@@ -42,14 +43,14 @@ def new_issue(project: Project, *, date: dt.date | None = None) -> NewIssue:
         default_weeks=project.settings.reminders.default_weeks,
         retention_weeks=project.settings.tools.retention_weeks,
     )
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(project.root / "templates"),
+    env = templates.Templates(
+        project.root,
         autoescape=False,  # YAML output: values are written through the `yaml` filter below
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
     env.filters["long_date"] = long_date
-    text = env.get_template(TEMPLATE).render(issue=draft, plan=plan)
+    text = env.render(TEMPLATE, {"issue": draft, "plan": plan})
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("x", encoding="utf-8") as handle:
         handle.write(text)

@@ -22,6 +22,7 @@ import jinja2
 import mjml
 from premailer import Premailer  # type: ignore[import-untyped]
 
+from composer.content import templates
 from composer.content.carry import Plan, long_date
 from composer.content.project import Project
 from composer.content.settings import Settings
@@ -198,14 +199,14 @@ def inline_css(html: str, css: str) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def _environment(folder: Path) -> jinja2.Environment:
-    """One Jinja environment per templates folder, so a process compiles each template once.
+def _environment(root: Path) -> templates.Templates:
+    """One Jinja environment per project, so a process compiles each template once.
 
     Compiling is slower than rendering an edition; Jinja still notices a template edited since
     (by its modification time), so the preview shows every save.
     """
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(folder),
+    env = templates.Templates(
+        root,
         autoescape=jinja2.select_autoescape(
             enabled_extensions=("mjml.j2", "html.j2"), disabled_extensions=("txt.j2", "css.j2")
         ),
@@ -225,21 +226,12 @@ class Renderer:
         self.project = project
         self.settings = project.settings
         self.page_url = archive_page_url or functools.partial(_page_url, self.settings)
-        self.env = _environment(project.root / "templates")
+        self.env = _environment(project.root)
         self._css: str | None = None
 
     def render_template(self, name: str, context: Mapping[str, Any]) -> str:
         """Render one of the project's templates; a broken or missing one is named with its line."""
-        try:
-            return self.env.get_template(name).render(context)
-        except jinja2.TemplateNotFound as exc:
-            raise ComposerError(
-                f"templates/{exc.name} is missing from {self.project.root}: copy it from the example project"
-            ) from exc
-        except jinja2.TemplateSyntaxError as exc:
-            raise ComposerError(f"templates/{exc.name}:{exc.lineno}: {exc.message}") from exc
-        except jinja2.TemplateError as exc:
-            raise ComposerError(f"templates/{name}: {exc.message}") from exc
+        return self.env.render(name, context)
 
     def context(self, plan: Plan, key: EditionKey) -> dict[str, Any]:
         """Everything the templates see for one edition."""

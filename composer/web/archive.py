@@ -17,6 +17,7 @@ from pathlib import Path
 
 import jinja2
 
+from composer.content import templates
 from composer.content.carry import Plan, long_date, plan_for
 from composer.content.project import Project, load_project
 from composer.content.settings import Settings
@@ -25,7 +26,6 @@ from composer.email.render import Renderer, fill_placeholders, reader_values
 from composer.errors import ComposerError, ValidationFailed
 from composer.web.calendar import item_calendar
 
-TEMPLATES = Path("templates") / "archive"
 INDEX = "index.html"
 HASHES = ".composer-archive.json"
 _BODY = re.compile(r"<body\b[^>]*>", re.I)
@@ -51,14 +51,16 @@ def digest(*parts: object) -> str:
     return hashlib.sha256("\x00".join(map(repr, parts)).encode()).hexdigest()
 
 
-def templates_digest(environments: Iterable[jinja2.Environment]) -> str:
-    """The source of every template the environments can load, whatever their loader."""
-    sources = [
-        (name, env.loader.get_source(env, name)[0])
-        for env in environments
-        if env.loader is not None
-        for name in env.list_templates()
-    ]
+def templates_digest(environments: Iterable[templates.Templates]) -> str:
+    """The source of every template the environments can load (the project's or the packaged)."""
+    sources = []
+    for env in environments:
+        for name in env.list_templates():
+            try:
+                sources.append((name, env.loader.get_source(env, name)[0] if env.loader else ""))
+            except UnicodeDecodeError as exc:
+                where = "/".join(part for part in ("templates", env.folder, name) if part)
+                raise ComposerError(f"{where}: not UTF-8 text: save it as UTF-8") from exc
     return digest(sources)
 
 
@@ -71,8 +73,9 @@ def build_archive(root: Path, *, out: Path | None = None) -> ArchiveResult:
     if not project.issues:
         raise ComposerError("there are no issues to publish yet")
     out = (out or project.root / "site").resolve()
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(project.root / TEMPLATES),
+    env = templates.Templates(
+        project.root,
+        "archive",
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
@@ -81,17 +84,17 @@ def build_archive(root: Path, *, out: Path | None = None) -> ArchiveResult:
     numbers = [sourced.number for sourced in project.issues]
     plans = []
     for position, number in enumerate(numbers):
-        nav = env.get_template("nav.html.j2").render(
-            previous=numbers[position - 1] if position else None,
-            next=numbers[position + 1] if position + 1 < len(numbers) else None,
-            colour=project.settings.branding.primary_colour,
-        )
+        links = {
+            "previous": numbers[position - 1] if position else None,
+            "next": numbers[position + 1] if position + 1 < len(numbers) else None,
+            "colour": project.settings.branding.primary_colour,
+        }
+        nav = env.render("nav.html.j2", links)
         plan = plan_for(project, number)
         writer.issue(plan, nav)
         plans.append(plan)
-    index = env.get_template("index.html.j2").render(
-        settings=project.settings, issues=[plan.issue for plan in plans[::-1]]
-    )
+    issues = [plan.issue for plan in plans[::-1]]
+    index = env.render("index.html.j2", {"settings": project.settings, "issues": issues})
     _write(out / INDEX, index.encode())  # a list of titles: quicker to write than to compare
     writer.save()
     return writer.result
@@ -100,7 +103,7 @@ def build_archive(root: Path, *, out: Path | None = None) -> ArchiveResult:
 class _Writer:
     """Writes the files whose hash changed; keeps the hashes of all of them for the next run."""
 
-    def __init__(self, project: Project, renderer: Renderer, env: jinja2.Environment, out: Path):
+    def __init__(self, project: Project, renderer: Renderer, env: templates.Templates, out: Path):
         self.settings, self.renderer, self.out = project.settings, renderer, out
         self.shared = digest(
             templates_digest([renderer.env, env]), project.settings, project.contacts, project.networks
@@ -148,8 +151,9 @@ class _Writer:
 
 
 def _write(path: Path, data: bytes) -> None:
+    """Write one file of the archive; a folder that cannot be written is the user's to fix."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
     except OSError as exc:
-        raise ComposerError(f"cannot write the archive to {path.parent}: {exc.strerror or exc}") from exc
+        raise ComposerError(f"cannot write {exc.filename or path}: {exc.strerror or exc}") from exc

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from html import escape
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import jinja2
 
+from composer.content import templates
 from composer.content.carry import Plan, long_date
 from composer.content.project import ParsedIssues, Project, load_project
 from composer.content.recipients import read_lists
@@ -44,7 +46,6 @@ from composer.web.preview.builds import (
 )
 from composer.web.preview.watch import INTERVAL, SETTLE, snapshot, watch
 
-TEMPLATES = Path("templates") / "preview"
 WIDTHS = {"desktop": 800, "phone": 375}
 VIEWS = {"html": "HTML", "text": "Plain text", "source": "HTML source"}
 EMAIL_TYPES = {"html": "text/html", "txt": "text/plain", "html.txt": "text/plain"}
@@ -84,6 +85,11 @@ class _WorkerRenderer(Renderer):
         return super().edition(plan, key, serves)
 
 
+def error_page(message: str) -> bytes:
+    """A page for an error that the preview's own templates cannot show (one of them is broken)."""
+    return f"<!doctype html><title>Preview error</title><h1>Preview error</h1><p>{escape(message)}".encode()
+
+
 def describe(exc: Exception) -> str:
     """An error for the page: our own errors say what to do; anything else names its kind."""
     return str(exc) if isinstance(exc, ComposerError) else f"{type(exc).__name__}: {exc}"
@@ -102,8 +108,9 @@ class Preview:
         self._open: int | None = None  # the issue a page asked for last: checked in full first
         self._active = 0.0  # when a save was last seen or a page last rendered, on the monotonic clock
         self._parsed: ParsedIssues = {}  # the issue files as the rebuilds read them
-        self.pages = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(self.root / TEMPLATES),
+        self.pages = templates.Templates(
+            self.root,
+            "preview",
             autoescape=True,
             undefined=jinja2.StrictUndefined,
         )
@@ -289,11 +296,13 @@ class Preview:
             if match := _CALENDAR.fullmatch(path):
                 return self._calendar(build, int(match[1]), match[2])
         except (IssueNotFound, LookupError):
-            pass
+            return NOT_FOUND
+        except ComposerError as exc:  # a template that is missing, unreadable or broken, named
+            return Response(HTTPStatus.INTERNAL_SERVER_ERROR, error_page(str(exc)))
         return NOT_FOUND
 
     def _page(self, template: str, build: Build, **context: Any) -> Response:
-        html = self.pages.get_template(template).render(build=build, **context)
+        html = self.pages.render(template, {"build": build, **context})
         return Response(HTTPStatus.OK, html.encode())
 
     def _issue_page(self, build: Build, number: int, query: dict[str, str]) -> Response:
@@ -337,6 +346,8 @@ class Preview:
         if choice is None or edition_name(choice.key) != name:
             return NOT_FOUND
         state = self.issue(build, number, choice.key)
+        if state.render_error and state.view is None:  # a template that does not render: say which
+            return Response(HTTPStatus.INTERNAL_SERVER_ERROR, error_page(state.render_error))
         if state.view is None or build.project is None:
             return NOT_FOUND
         edition = state.view.edition(choice.key)
