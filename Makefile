@@ -7,7 +7,7 @@ CHROMIUM ?= /usr/bin/chromium
 # The demo signs unsubscribe links with a throwaway secret; real sends take it from the environment.
 DEMO_SECRET := demo-only-secret-not-for-real-sends
 
-.PHONY: install demo test lint preview schema bench browser constraints clean
+.PHONY: install demo test lint preview schema bench browser spamassassin screenshots constraints clean
 
 # constraints.txt pins every package's version, so that every install (and CI) is repeatable.
 $(STAMP): pyproject.toml constraints.txt
@@ -26,6 +26,12 @@ browser:
 	test -x $(CHROMIUM) || { [ "$$CI" != true ] || { echo "CI=true and $(CHROMIUM) is missing" >&2; exit 1; }; \
 	  echo "chromium is not installed: the browser tests will be skipped"; }
 
+# The spam test runs Debian's SpamAssassin with local rules only; installed the same way.
+spamassassin:
+	@command -v spamassassin >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq spamassassin >/dev/null) ; } || \
+	  echo "spamassassin is not installed: the spam test will be skipped (and fail under CI=true)"
+
 # The main job on the example programme: the plan and checks, every edition, the web archive,
 # and the send itself into outbox/ (the built-in transport when no SMTP server is configured).
 demo: install
@@ -39,7 +45,7 @@ lint: install
 	$(BIN)/mypy composer
 
 # The suite includes tests/test_wheel.py: the wheel built, installed outside the repository, and used.
-test: install browser lint
+test: install browser spamassassin lint
 	$(BIN)/python -m pytest
 
 # After changing the dependencies: pin what is installed now (then `make install` on a fresh clone).
@@ -60,6 +66,10 @@ bench: install
 	$(BIN)/python bench/bench_scale.py
 	$(BIN)/python bench/bench_preview.py
 	$(BIN)/python bench/bench_yaml.py
+
+# The README's pictures of the example's email, at phone and desktop widths (headless chromium).
+screenshots: install browser
+	$(BIN)/python docs/screenshots.py
 
 clean:
 	rm -rf build outbox site .composer

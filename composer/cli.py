@@ -139,15 +139,21 @@ def templates_copy(names: tuple[str, ...], force: bool, root: Path) -> None:
     type=click.DateTime(["%Y-%m-%d"]),
     help="The issue's date (default: a week after the latest).",
 )
+@click.option(
+    "--number",
+    type=click.IntRange(min=1),
+    help="The issue's number (default: one after the latest, or 1), e.g. 478 to start mid-stream.",
+)
 @project_option
 @handle_errors
-def new(date: dt.datetime | None, root: Path) -> None:
+def new(date: dt.datetime | None, number: int | None, root: Path) -> None:
     """Write next week's issue file and list the reminders it will carry."""
     from composer.content.project import load_project
     from composer.content.scaffold import new_issue
 
     project = load_project(root)
-    created = new_issue(project, date=date.date() if date else None)
+    created = new_issue(project, date=date.date() if date else None, number=number)
+    print_problems(created.warnings)
     click.echo(format_plan(created.plan, project.rel(created.path)))
     click.echo(project.rel(created.path))
 

@@ -10,6 +10,7 @@ edition that fails its own check (its size, say) stops the send before anyone ge
 from __future__ import annotations
 
 from collections.abc import Collection, Hashable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from composer.content.project import load_project
@@ -66,8 +67,11 @@ class SendContext:
         self._rendered = {edition.selection.content: edition for edition in by_key(report.editions).values()}
         self._contents: dict[EditionKey, Hashable] = {}
         self.names: dict[Hashable, EditionKey] = {}  # each edition's name: the first key it serves
-        self._encoded: dict[Hashable, EncodedEdition] = {}
-        self._check = edition_checker(project=self.project, sourced=report.issue, plan=self.plan)
+        self._encoded: dict[tuple[Hashable, bool], EncodedEdition] = {}
+        longest = max((person.name for person in self.lists.people), key=len, default="")
+        self._check = edition_checker(
+            project=self.project, sourced=report.issue, plan=self.plan, reader_name=longest
+        )
 
     def transport(self, folder: Path) -> Transport:
         if self.kind == "outbox":
@@ -89,14 +93,15 @@ class SendContext:
     def name(self, key: EditionKey) -> str:
         return edition_name(self.names[self.content(key)])
 
-    def encoded(self, key: EditionKey) -> EncodedEdition:
+    def encoded(self, key: EditionKey, *, test: bool = False) -> EncodedEdition:
         """The edition for `key`'s readers, rendered, checked and encoded when first needed.
 
         The check covered the full edition; this one's own problems (its size) stop the send
-        before anyone gets it.
+        before anyone gets it. A test copy's subject starts with [TEST], so that it is never
+        mistaken for the real Update in an inbox.
         """
         content = self.content(key)
-        if content not in self._encoded:
+        if (content, test) not in self._encoded:
             edition = self._rendered.pop(content, None)  # the full edition, checked already
             if edition is None:
                 edition = self.renderer.edition(self.plan, self.names[content])
@@ -106,13 +111,15 @@ class SendContext:
                         f"edition {edition.name} cannot be sent: {errors[0]}; nobody was sent it, and "
                         "everyone not sent to yet is kept for the next run (see `composer build`)"
                     )
+            if test:
+                edition = replace(edition, subject=f"[TEST] {edition.subject}")
             encoded = encode_edition(edition, settings=self.settings, placeholders=PLACEHOLDERS)
-            self._encoded[content] = encoded
-        return self._encoded[content]
+            self._encoded[content, test] = encoded
+        return self._encoded[content, test]
 
     def release(self, key: EditionKey) -> None:
         """Let go of an edition once nobody left in the send needs it."""
-        self._encoded.pop(self.content(key), None)
+        self._encoded.pop((self.content(key), False), None)
 
     def message(
         self,
@@ -147,6 +154,6 @@ class SendContext:
             unsubscribe=list_unsubscribe(link=link, token=token, settings=self.settings),
             values=values,
         )
-        encoded = self.encoded(edition)
+        encoded = self.encoded(edition, test=test)
         data = encoded.personalise(personal, dot_stuffed=dot_stuffed)
         return Outgoing(email, encoded.name, personal.message_id, data)
