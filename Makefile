@@ -63,6 +63,8 @@ bench: install
 	$(BIN)/python bench/bench_render.py
 	$(BIN)/python bench/bench_send.py
 	$(BIN)/python bench/bench_lists.py
+	$(BIN)/python bench/bench_scale.py
+	$(BIN)/python bench/bench_preview.py
 	$(BIN)/python bench/bench_yaml.py
 
 # The README's pictures of the example's email, at phone and desktop widths (headless chromium).

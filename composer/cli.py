@@ -194,7 +194,7 @@ def schema(out: Path | None) -> None:
 @handle_errors
 def preview(host: str | None, port: int, root: Path) -> None:
     """Show the issues in a browser as each network and member receives them; reload on save."""
-    from composer.web.preview import DEFAULT_HOST, serve
+    from composer.web.preview.server import DEFAULT_HOST, serve
 
     serve(
         root,
@@ -217,7 +217,10 @@ def archive(out: Path | None, root: Path) -> None:
     from composer.web.archive import build_archive
 
     result = build_archive(root, out=out)
-    click.echo(f"{len(result.pages)} page(s) and {len(result.calendars)} calendar file(s) in {result.out}")
+    click.echo(
+        f"{len(result.pages)} page(s) and {len(result.calendars)} calendar file(s) in {result.out} "
+        f"({len(result.rendered)} written, the rest unchanged)"
+    )
 
 
 @main.command()

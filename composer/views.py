@@ -58,7 +58,7 @@ def format_build(result: Any) -> str:
             str(len(e.items) + len(e.reminders)),
             f"{e.html_bytes / 1024:.1f} KB",
             f"{e.text_bytes / 1024:.1f} KB",
-            marks[e.level],
+            marks[e.level] + (f"  (+{len(e.serves) - 1} network set(s))" if len(e.serves) > 1 else ""),
         )
         for e in result.editions
     ]
@@ -99,7 +99,9 @@ def format_send_plan(plan: Any) -> str:
     width = max([len(e.name) for e in plan.editions] + [7])
     for edition in plan.editions:
         sample = ", ".join(edition.sample) + (", ..." if edition.recipients > len(edition.sample) else "")
-        lines.append(f"  {edition.name.ljust(width)}  {edition.recipients:5}  {sample}")
+        more = len(edition.serves) - 1
+        shared = f" (also for {more} more network set(s))" if more > 0 else ""
+        lines.append(f"  {edition.name.ljust(width)}  {edition.recipients:5}  {sample}{shared}")
     lines.append(
         f"Already sent: {plan.already_sent}. Failed before (not retried): "
         f"{len(plan.failed_before)}. Uncertain after a crash (held): {len(plan.uncertain)}."

@@ -142,3 +142,34 @@ def test_cli_broken_settings_is_a_message_not_a_traceback(example: Path) -> None
     )
     assert broken.returncode == 1 and "contacts.yaml:" in broken.stderr and "Traceback" not in broken.stderr
     assert not (example / "site").exists()
+
+
+def test_a_second_run_writes_only_what_changed(example: Path, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    first = build_archive(example, out=out)
+    assert set(first.rendered) == set(first.pages[1:] + first.calendars)
+    assert build_archive(example, out=out).rendered == []
+    latest = load_project(example).issues[-1]
+    previous = load_project(example).issues[-2]
+    latest.path.write_text(
+        latest.path.read_text(encoding="utf-8").replace("title: ", "title: Changed ", 1), encoding="utf-8"
+    )
+    (out / str(previous.number) / "index.html").unlink()
+    changed = build_archive(example, out=out)
+    pages = {path.parent.name for path in changed.rendered if path.name == "index.html"}
+    assert pages == {str(latest.number), str(previous.number)}  # the edited one, the deleted one
+    assert "Changed " in (out / str(latest.number) / "index.html").read_text(encoding="utf-8")
+    fresh = build_archive(example, out=tmp_path / "fresh")
+    for path in fresh.pages + fresh.calendars:
+        assert path.read_bytes() == (out / path.relative_to(fresh.out)).read_bytes(), path
+
+
+def test_a_template_change_renders_every_page_again(example: Path, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    first = build_archive(example, out=out)
+    template = example / "templates" / "email.css.j2"
+    css = template.read_text(encoding="utf-8")
+    template.write_text(css + "\n.extra { color: #000000; }\n", encoding="utf-8")
+    again = build_archive(example, out=out)
+    assert {p for p in again.rendered if p.name == "index.html"} == set(first.pages[1:])
+    assert not any(p.suffix == ".ics" for p in again.rendered)  # calendars do not use the templates

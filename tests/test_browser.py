@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Frame, FrameLocator, Locator, Page, exp
 from composer.content.project import SourcedIssue, load_project
 from composer.email.editions import edition_key, receives
 from composer.web.archive import build_archive
-from composer.web.preview import PreviewServer, open_preview
+from composer.web.preview.server import PreviewServer, open_preview
 
 TIMEOUT = 15_000  # ms: a rebuild renders every edition of the issue, about a second
 expect.set_options(timeout=TIMEOUT)  # its own default (5 s) is too short on a loaded machine

@@ -27,8 +27,12 @@ def test_build_writes_every_edition_and_prints_the_table(example: Path) -> None:
     folder = example / "build" / "374"
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     project = load_project(example)
-    names = [edition_name(key) for key in edition_keys(project, read_lists(project))]
-    assert [e["edition"] for e in manifest["editions"]] == names
+    keys = edition_keys(project, read_lists(project))
+    served = [name for e in manifest["editions"] for name in e["serves"]]
+    assert sorted(served) == sorted(edition_name(key) for key in keys)  # every set of networks, once
+    assert [e["serves"][0] for e in manifest["editions"]] == [e["edition"] for e in manifest["editions"]]
+    assert len(manifest["editions"]) < len(keys)  # sets with the same items share an edition
+    names = [e["edition"] for e in manifest["editions"]]
     lines = output.splitlines()
     assert lines[0].split() == ["edition", "items", "HTML", "text"]
     for entry, line in zip(manifest["editions"], lines[1:-1], strict=True):
@@ -74,8 +78,11 @@ def test_editions_follow_the_members_and_stale_files_go(example: Path) -> None:
     (example / "recipients" / "members.csv").unlink()
     code, _ = build(example, "374")
     assert code == 0
-    per_network = {f"{n}.html" for n in project.networks} | {"full.html"}
-    assert {p.name for p in folder.glob("*.html")} == per_network | {"index.html"}
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    served = {name for e in manifest["editions"] for name in e["serves"]}
+    assert served == {edition_name(frozenset([n])) for n in project.networks} | {"full"}
+    written = {f"{e['edition']}.html" for e in manifest["editions"]}
+    assert {p.name for p in folder.glob("*.html")} == written | {"index.html"}
     assert (folder / "notes.txt").exists()
 
 

@@ -101,7 +101,7 @@ def test_the_preview_shows_a_broken_page_template(example: Path, template: str, 
 
 
 def test_the_preview_names_an_unreadable_email_template(example: Path) -> None:
-    from composer.web.preview import Preview
+    from composer.web.preview.app import Preview
 
     (example / "templates" / "email.txt.j2").write_bytes(NOT_UTF8)
     app = Preview(example)

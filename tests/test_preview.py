@@ -16,7 +16,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import icalendar
 import pytest
@@ -29,8 +29,11 @@ from composer.content.project import load_project
 from composer.email.check import CheckReport, check_loaded
 from composer.email.editions import FULL, edition_key, edition_name, receives
 from composer.email.render import PLACEHOLDERS, Renderer, fill_placeholders, reader_values
-from composer.web import preview
-from composer.web.preview import DEFAULT_HOST, Preview, PreviewServer, host_allowed, open_preview, serve
+from composer.web.preview import app as preview_app
+from composer.web.preview import builds
+from composer.web.preview import server as preview_server
+from composer.web.preview.app import Preview
+from composer.web.preview.server import DEFAULT_HOST, PreviewServer, host_allowed, open_preview, serve
 
 
 @pytest.fixture(scope="module")
@@ -105,8 +108,8 @@ def test_the_command_and_the_server_share_one_default_host(
     example: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     hosts: list[str] = []
-    monkeypatch.setattr(preview, "DEFAULT_HOST", "127.0.0.9")
-    monkeypatch.setattr(preview, "serve", lambda root, **options: hosts.append(options["host"]))
+    monkeypatch.setattr(preview_server, "DEFAULT_HOST", "127.0.0.9")
+    monkeypatch.setattr(preview_server, "serve", lambda root, **options: hosts.append(options["host"]))
     result = CliRunner().invoke(main, ["preview", "--project", str(example)])
     assert result.exit_code == 0 and hosts == ["127.0.0.9"]
     for function in (open_preview, serve):
@@ -201,6 +204,43 @@ def test_member_edition_is_personalised(server: PreviewServer, project_root: Pat
     for network in recipient.networks:
         assert html.escape(project.networks[network].name) in body
     assert get(server, f"/issue/{latest}/email/full.html?member=nobody@example.org")[0] == 404
+
+
+def test_the_member_picker_is_a_search_box(server: PreviewServer, project_root: Path) -> None:
+    from composer.content.recipients import read_lists
+
+    project = load_project(project_root)
+    recipients = list(read_lists(project).recipients())
+    latest = project.issues[-1].number
+    page = get(server, f"/issue/{latest}/")[2]
+    assert 'type="search" name="find"' in page
+    assert not any(r.person.email in page for r in recipients)  # no list of every member
+    wanted = recipients[3].person
+    page = get(server, f"/issue/{latest}/?find={wanted.name.split()[-1].upper()}&width=phone")[2]
+    found = re.findall(r'href="\?edition=member%3A([^&"]+)&amp;width=phone&amp;view=html"', page)
+    assert wanted.email in [unquote(value) for value in found]
+    surname = wanted.name.split()[-1].casefold()
+    expected = [
+        r.person.email for r in recipients if surname in r.person.name.casefold() + r.person.email.casefold()
+    ]
+    assert [unquote(value) for value in found] == expected[: builds.FOUND_MEMBERS]
+    chosen = get(server, f"/issue/{latest}/?edition=member:{wanted.email}")[2]
+    assert f'value="member:{wanted.email}" selected' in chosen  # the chosen member stays in the picker
+    assert "none" in get(server, f"/issue/{latest}/?find=no-such-member-anywhere")[2]
+
+
+def test_an_issue_page_answers_with_its_edition_then_checks_the_rest(example: Path) -> None:
+    app = Preview(example)
+    latest = app.build.project.issues[-1].number
+    network = next(iter(app.build.project.networks))
+    page = app.respond(f"/issue/{latest}/?edition={network}").body.decode()
+    state = app.build.issues[latest]
+    assert not state.complete and [e.name for e in state.view.checked.editions] == [network]
+    assert 'id="checking"' in page and "checked = 0" in page
+    assert app.check_next(app.build)  # the worker's next job: the open issue, every edition
+    assert app.build.issues[latest].complete and len(app.build.issues[latest].view.checked.editions) > 1
+    assert app.checked(latest) == 1
+    assert 'id="checking"' not in app.respond(f"/issue/{latest}/?edition={network}").body.decode()
 
 
 def test_calendar_route_serves_the_events_ics(server: PreviewServer, project_root: Path) -> None:
@@ -333,15 +373,15 @@ def test_the_host_given_is_served_and_on_every_address_any_ip() -> None:
 def test_an_unexpected_error_shows_in_the_page_and_watching_goes_on(
     own_server: PreviewServer, example: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = preview.read_lists
+    real = preview_app.load_project
     failures = [csv.Error("line contains NUL")]
 
-    def flaky(project: object) -> object:
+    def flaky(root: Path, **options: object) -> object:
         if failures:
             raise failures.pop()
-        return real(project)  # type: ignore[arg-type]
+        return real(root, **options)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(preview, "read_lists", flaky)
+    monkeypatch.setattr(preview_app, "load_project", flaky)
     latest = load_project(example).issues[-1]
     original = latest.path.read_text(encoding="utf-8")
     first = own_server.app.build.id
@@ -401,13 +441,26 @@ def test_a_late_check_of_an_older_build_keeps_the_newer_last_good_view(example: 
 
 def test_only_the_newest_issues_are_checked_unasked(example: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A long archive is not re-checked on every save: older issues are checked when opened."""
-    monkeypatch.setattr(preview, "BACKGROUND_CHECKS", 2)
+    monkeypatch.setattr(builds, "BACKGROUND_CHECKS", 2)
     app = Preview(example)
     numbers = sorted((s.number for s in app.build.project.issues), reverse=True)
-    for _ in numbers:
-        app._check_next()
+    while app.check_next(app.build):
+        pass
     assert set(app.build.issues) == set(numbers[:2])
-    rows = {row.number: row.status for row in preview.index_rows(app.build)}
+    rows = {row.number: row.status for row in builds.index_rows(app.build)}
     assert [rows[n] for n in numbers] == ["checked", "checked"] + ["on demand"] * (len(numbers) - 2)
-    app.issue(app.build, numbers[-1])
-    assert {row.number: row.status for row in preview.index_rows(app.build)}[numbers[-1]] == "checked"
+    quick = app.issue(app.build, numbers[-1])  # opened: the edition it shows first, then the rest
+    assert not quick.complete and len(quick.view.checked.editions) == 1
+    assert {row.number: row.status for row in builds.index_rows(app.build)}[numbers[-1]] == "checking"
+    assert app.check_next(app.build) and not app.check_next(app.build)
+    assert {row.number: row.status for row in builds.index_rows(app.build)}[numbers[-1]] == "checked"
+    assert app.build.issues[numbers[-1]].complete
+
+
+def test_the_worker_drops_the_check_of_a_build_a_save_replaced(example: Path) -> None:
+    app = Preview(example)
+    older = app.build
+    app.rebuild()
+    assert app.check_next(older)  # started on the older build: given up at its first edition
+    assert not older.issues
+    assert app.check_next(app.build) and all(state.complete for state in app.build.issues.values())

@@ -17,7 +17,7 @@ from composer.content.carry import plan_for
 from composer.content.project import Project, issue_files, load_project
 from composer.content.recipients import read_lists
 from composer.email.check import edition_keys
-from composer.email.editions import FULL, edition_key
+from composer.email.editions import FULL, edition_key, select
 from composer.email.render import (
     PLACEHOLDERS,
     Edition,
@@ -26,6 +26,7 @@ from composer.email.render import (
     calendar_url,
     fill_placeholders,
     inline_css,
+    reader_values,
     render_editions,
 )
 from composer.errors import ComposerError
@@ -70,12 +71,19 @@ def flat(text: str) -> str:
     return " ".join(text.split())
 
 
-def test_one_edition_per_set_of_networks_among_the_recipients(largest: Rendered) -> None:
+def test_one_edition_per_distinct_content_serving_every_set_of_networks(largest: Rendered) -> None:
     from composer.content.recipients import read_lists
 
     expected = {r.edition for r in read_lists(largest.project).recipients()}
-    keys = [e.key for e in largest.editions]
-    assert keys[0] is FULL and set(keys[1:]) == expected and len(keys) == len(expected) + 1
+    served = [key for e in largest.editions for key in e.serves]
+    assert served[0] is FULL and set(served[1:]) == expected and len(served) == len(expected) + 1
+    assert len(largest.editions) < len(served)  # the example has sets of networks with the same items
+    plan = plan_for(largest.project, largest.number)
+    contents = [select(plan, e.key).content for e in largest.editions]
+    assert len(set(contents)) == len(contents)
+    for edition, content in zip(largest.editions, contents, strict=True):
+        assert edition.serves[0] == edition.key
+        assert all(select(plan, key).content == content for key in edition.serves)
 
 
 def test_every_item_of_the_edition_and_no_other(largest: Rendered) -> None:
@@ -211,15 +219,21 @@ def test_placeholders_survive_and_fill(largest: Rendered) -> None:
         network_edition = bool(edition.key)
         for part in (edition.html, edition.text):
             assert PLACEHOLDERS["name"] in part and PLACEHOLDERS["unsubscribe_url"] in part
-            assert (PLACEHOLDERS["networks"] in part) == (network_edition and part is edition.html)
+            assert (PLACEHOLDERS["networks"] in part) == network_edition
             filled = fill_placeholders(part, values)
             assert "%%COMPOSER_" not in filled and "Dear Zoë Whitfield," in filled
         assert parse(edition.html).xpath(f"//a[@href='{PLACEHOLDERS['unsubscribe_url']}']")
     assert "full edition" in largest.full.text and "for programme staff" in flat(largest.full.text)
-    # the text names the edition's networks itself, so that its footer is wrapped like the rest
+    # the text's network names go on lines of their own, wrapped as they are filled in
     edition = max(largest.editions[1:], key=lambda e: len(e.key or ()))
-    names = sorted(largest.project.networks[n].name for n in edition.key or ())
-    assert flat(f"member of {', '.join(names[:-1])} and {names[-1]}.") in flat(edition.text)
+    names = [largest.project.networks[n].name for n in edition.key or ()]
+    reader = reader_values(
+        largest.project.settings, unsubscribe_url="https://u.example/", html=False, networks=names
+    )
+    filled = fill_placeholders(edition.text, reader)
+    ordered = sorted(names)
+    assert flat(f"member of: {', '.join(ordered[:-1])} and {ordered[-1]}") in flat(filled)
+    assert all(len(line) <= 78 for line in reader["networks"].split("\n"))
     with pytest.raises(KeyError):
         fill_placeholders("x", {"nmae": "typo"})
 

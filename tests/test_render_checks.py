@@ -234,7 +234,7 @@ def test_template_problems_point_at_their_template_line(example: Path) -> None:
     edit(mjml, "<mj-attributes>", "<mj-preview>{{ preheader }}</mj-preview>\n<mj-attributes>")
     edit(css, ".k{", ".c .m{color:#333333}\npre{white-space:pre-wrap}\n.x{text-transform:uppercase}\n.k{")
     edit(item, '<a href="mailto:{{ contact.email }}">', '<a href="#contact-{{ contact.id }}">')
-    edit(text, 'member of " ~ edition_networks', 'member of " ~ placeholders.networks')
+    edit(text, "member of:\n{{ placeholders.networks }}", "member of {{ placeholders.networks }}.")
     settings = example / "composer.yaml"
     edit(settings, 'subject: "{short_name}', 'subject: "{programme}')
     edit(example / "issues" / "377.yaml", "the Longley Room at", "[the Longley Room](#room) at")

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import SECRET, set_sending, write_members
-from smtp_server import DROP, TAKE_THEN_DROP, TAKE_THEN_STALL, Recorder, SmtpServer
+from smtp_server import DROP, TAKE_THEN_DROP, TAKE_THEN_STALL, Received, Recorder, SmtpServer
 
 from composer.cli import main
 from composer.content.carry import plan_for
@@ -27,7 +27,7 @@ from composer.content.project import load_project
 from composer.content.recipients import SUPPRESSED_FILE, read_lists
 from composer.content.settings import Smtp
 from composer.delivery.journal import Journal
-from composer.delivery.sending import plan_send, send_issue, send_test
+from composer.delivery.sending import SendReport, plan_send, send_issue, send_test
 from composer.delivery.tokens import verify_token
 from composer.email.editions import edition_key, receives
 from composer.errors import ComposerError, SendingError, ValidationFailed
@@ -325,29 +325,44 @@ def wait_for(condition, seconds: float = 60) -> None:  # type: ignore[no-untyped
         time.sleep(0.02)
 
 
-def test_sigkill_midway_then_rerun_sends_no_second_copy_and_misses_no_one(
-    fast: Path, smtp_server, send_env
-) -> None:  # type: ignore[no-untyped-def]
-    set_sending(fast, smtp={"connections": 2})
-    recorder = smtp_server.recorder
-    recorder.data_delay = 0.1
-    everyone = {r.person.email.lower() for r in read_lists(load_project(fast)).recipients()}
-    process = run_send(fast, send_env)
-    wait_for(lambda: len(recorder.received) >= 10)
+def killed_midway(
+    project: Path, env: dict[str, str], recorder: Recorder, count: int, delay: float
+) -> set[str]:
+    """Start `composer send` over two connections and SIGKILL it once the server has `count`
+    messages (each taking `delay` seconds); everyone who should get the issue."""
+    set_sending(project, smtp={"connections": 2})
+    recorder.data_delay = delay
+    everyone = {r.person.email.lower() for r in read_lists(load_project(project)).recipients()}
+    process = run_send(project, env)
+    wait_for(lambda: len(recorder.received) >= count)
     process.send_signal(signal.SIGKILL)
     process.communicate()
     assert process.returncode == -signal.SIGKILL
     time.sleep(0.3)  # let the server finish any message it was reading
-    first = set(recorder.by_recipient())
-    assert 10 <= len(first) < len(everyone)
+    assert count <= len(recorder.by_recipient()) < len(everyone)
     recorder.data_delay = 0
+    return everyone
 
-    report = send_issue(fast, env=send_env)
 
+def resumed(
+    project: Path, env: dict[str, str], recorder: Recorder, everyone: set[str]
+) -> tuple[SendReport, set[str], dict[str, list[Received]]]:
+    """The send run again: nobody gets a second copy, nobody is missed (sent, or held as uncertain)."""
+    report = send_issue(project, env=env)
     uncertain = set(report.plan.uncertain)
     after = recorder.by_recipient()
     assert all(len(messages) == 1 for messages in after.values())  # no duplicates at all
     assert set(after) | uncertain == everyone  # nobody missed: sent, or listed as uncertain
+    return report, uncertain, after
+
+
+def test_sigkill_midway_then_rerun_sends_no_second_copy_and_misses_no_one(
+    fast: Path, smtp_server, send_env
+) -> None:  # type: ignore[no-untyped-def]
+    recorder = smtp_server.recorder
+    everyone = killed_midway(fast, send_env, recorder, 10, delay=0.1)
+
+    report, uncertain, after = resumed(fast, send_env, recorder, everyone)
     journal = Journal(fast / ".composer" / "journal.sqlite", transport="smtp")
     sent = {e.email for e in journal.entries(377, ["sent"])}
     held = {e.email for e in journal.entries(377, ["in_flight"])}

@@ -69,9 +69,12 @@ class Project:
     problems: dict[Path, list[Problem]] = field(default_factory=dict)
     broken: dict[Path, int | None] = field(default_factory=dict)
     contact_lines: dict[str, int | None] = field(default_factory=dict)
+    _names: dict[Path, str] = field(default_factory=dict, repr=False, compare=False)
 
     def rel(self, path: Path) -> str:
-        return display_path(path, self.root)
+        if path not in self._names:  # resolving a path is slow, and asked for every problem
+            self._names[path] = display_path(path, self.root)
+        return self._names[path]
 
     def find(self, ref: str | int | None = None) -> SourcedIssue:
         """An issue by number or path; the latest when ref is None."""
@@ -100,18 +103,17 @@ class Project:
 
     def problems_for(self, number: int) -> list[Problem]:
         """Problems that affect issue `number`: the shared files and every issue up to it."""
+        numbers = self.file_numbers()
         relevant: list[Problem] = []
         for path, problems in self.problems.items():
-            issue_number = self._number_of(path)
+            issue_number = numbers.get(path)
             if issue_number is None or issue_number <= number:
                 relevant.extend(problems)
         return relevant
 
-    def _number_of(self, path: Path) -> int | None:
-        for sourced in self.issues:
-            if sourced.path == path:
-                return sourced.number
-        return self.broken.get(path) if path in self.broken else None
+    def file_numbers(self) -> dict[Path, int | None]:
+        """The issue number of each issue file (None where a broken file has none): looked up by path."""
+        return {**self.broken, **{sourced.path: sourced.number for sourced in self.issues}}
 
 
 def _load(root: Path, name: str, adapter: Any, problems: dict[Path, list[Problem]]) -> Any:
@@ -142,8 +144,15 @@ def issue_files(root: Path) -> list[Path]:
     return sorted((root / ISSUES_DIR).glob("*.yaml"), key=lambda p: (len(p.stem), p.stem))
 
 
-def load_project(root: Path) -> Project:
-    """Read settings, contacts, networks and every issue; raise if the shared files are broken."""
+ParsedIssues = dict[Path, tuple[tuple[int, ...], Located | None, list[Problem], Issue | None]]
+
+
+def load_project(root: Path, *, parsed: ParsedIssues | None = None) -> Project:
+    """Read settings, contacts, networks and every issue; raise if the shared files are broken.
+
+    `parsed`: the issue files an earlier load read and validated, by path with their inode, size
+    and time; only the files changed since are read again (the preview's rebuilds). Updated in place.
+    """
     root = root.resolve()
     problems: dict[Path, list[Problem]] = {}
     settings, settings_located = _load(root, SETTINGS_FILE, Settings, problems)
@@ -169,19 +178,15 @@ def load_project(root: Path) -> Project:
         for index, contact in enumerate(contact_list)
     }
     for path in issue_files(root):
-        _load_issue(project, path)
+        _load_issue(project, path, parsed)
     project.issues.sort(key=lambda s: s.number)
     _check_sequence(project)
     return project
 
 
-def _load_issue(project: Project, path: Path) -> None:
+def _load_issue(project: Project, path: Path, parsed: ParsedIssues | None) -> None:
     name = project.rel(path)
-    located, found = load_yaml(path, name, max_bytes=project.settings.max_issue_bytes, aliases=False)
-    issue = None
-    if located is not None:
-        issue, invalid = validate(Issue, located, name)
-        found += invalid
+    located, found, issue = _parse_issue(project, path, name, parsed)
     if issue is None or located is None:
         number = located.data.get("number") if located and isinstance(located.data, dict) else None
         stem = int(path.stem) if path.stem.isdigit() else None
@@ -196,6 +201,29 @@ def _load_issue(project: Project, path: Path) -> None:
         project.issues.append(sourced)
     if found:
         project.problems.setdefault(path, []).extend(found)
+
+
+def _parse_issue(
+    project: Project, path: Path, name: str, parsed: ParsedIssues | None
+) -> tuple[Located | None, list[Problem], Issue | None]:
+    """An issue file read and validated, or as an earlier load left it if it has not changed since."""
+    limit = project.settings.max_issue_bytes
+    try:
+        info = path.stat()
+        stamp: tuple[int, ...] | None = (info.st_ino, info.st_size, info.st_mtime_ns, limit or 0)
+    except OSError:
+        stamp = None
+    if parsed is not None and stamp is not None and path in parsed and parsed[path][0] == stamp:
+        _, located, found, issue = parsed[path]
+        return located, list(found), issue
+    located, found = load_yaml(path, name, max_bytes=limit, aliases=False)
+    issue = None
+    if located is not None:
+        issue, invalid = validate(Issue, located, name)
+        found += invalid
+    if parsed is not None and stamp is not None:
+        parsed[path] = (stamp, located, list(found), issue)
+    return located, found, issue
 
 
 def unknown_references(project: Project, located: Located, file: str) -> Iterator[Problem]:

@@ -156,11 +156,16 @@ class Lists:
     def recipients(self, *, networks: Collection[str] | None = None) -> Iterator[Recipient]:
         """Everyone who gets this issue, in file order; `networks` keeps only members of those."""
         for person in self.people:
-            if networks is not None and person.networks.isdisjoint(networks):
-                continue
-            effective = self.networks_of(person)
-            if effective is not None:
-                yield Recipient(person, effective)
+            recipient = self.recipient(person, networks=networks)
+            if recipient is not None:
+                yield recipient
+
+    def recipient(self, person: Person, *, networks: Collection[str] | None = None) -> Recipient | None:
+        """The person as sent to; None if they do not get this issue (unsubscribed, or not in `networks`)."""
+        if networks is not None and person.networks.isdisjoint(networks):
+            return None
+        effective = self.networks_of(person)
+        return None if effective is None else Recipient(person, effective)
 
     def find(self, email: str) -> Person | None:
         wanted = email.strip().lower()

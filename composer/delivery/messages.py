@@ -52,7 +52,7 @@ def safe_header(value: str, what: str) -> str:
 
 @dataclass(frozen=True)
 class Personal:
-    """The per-person values of one message, already checked to be one line each."""
+    """The per-person values of one message (only the text part's network names run to more lines)."""
 
     email: str
     name: str
@@ -209,8 +209,15 @@ def _splice_value(value: str, *, html_part: bool) -> bytes:
 
     Every line holds at most 75 characters before its "=", never cutting an "=XX" escape. Dots
     are encoded too, so no line starts with one and the value never needs SMTP's dot-stuffing.
+    A newline in the value (the text part's network names, wrapped) is a hard line break.
     """
-    data = (html.escape(value) if html_part else value).encode("utf-8")
+    text = html.escape(value) if html_part else value
+    return b"=\r\n" + b"\r\n".join(_encoded_lines(line) for line in text.split("\n")) + b"=\r\n"
+
+
+def _encoded_lines(line: str) -> bytes:
+    """One line of a value, quoted-printable, cut by soft line breaks within 76 characters."""
+    data = line.encode("utf-8")
     flat = binascii.b2a_qp(data, quotetabs=True, istext=False).replace(b"=\n", b"").replace(b".", b"=2E")
     lines = []
     start, width = 0, _QP_LINE - 1
@@ -222,4 +229,4 @@ def _splice_value(value: str, *, html_part: bool) -> bytes:
         lines.append(flat[start:end])
         start = end
     lines.append(flat[start:])
-    return b"=\r\n" + b"=\r\n".join(lines) + b"=\r\n"
+    return b"=\r\n".join(lines)

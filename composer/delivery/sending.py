@@ -1,40 +1,39 @@
 """`composer send`: who gets which edition, a test copy, and the send itself.
 
 Each person gets one message: the edition for their networks, encoded once, with their name and
-unsubscribe link spliced in. The journal decides who still needs the issue; composer/delivery.py
-sends to them.
+unsubscribe link spliced in. The journal, read once per person, decides who still needs the issue;
+composer/delivery/engine.py sends to them, edition by edition (see composer/delivery/context.py).
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
-from collections.abc import Callable, Collection, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from array import array
+from collections.abc import Callable, Collection, Hashable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from email_validator import EmailNotValidError
 
-from composer.content.project import load_project
-from composer.content.recipients import Recipient, usable_address
+from composer.content.recipients import usable_address
+from composer.delivery.context import SendContext
 from composer.delivery.engine import Delivered, Delivery, Outcome, Outgoing, Progress, send_one
 from composer.delivery.journal import Journal, State
-from composer.delivery.messages import EncodedEdition, Personal, encode_edition, list_unsubscribe, message_id
-from composer.delivery.tokens import make_token, secret, unsubscribe_link
-from composer.delivery.transport import Outbox, SmtpTransport, Transport
-from composer.email.check import check_loaded
+from composer.delivery.tokens import secret
 from composer.email.editions import FULL, EditionKey, edition_key, edition_name
-from composer.email.render import PLACEHOLDERS, Renderer, reader_values
-from composer.errors import ComposerError, Problem, SendingError, ValidationFailed
+from composer.errors import ComposerError, Problem
 
 SAMPLE_SIZE = 3
 
 
 @dataclass(frozen=True)
 class EditionCount:
+    """An edition of the send: its readers, and the sets of networks that share it."""
+
     name: str
     recipients: int
     sample: tuple[str, ...]
+    serves: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,6 @@ class SendPlan:
     to_send: int
     rate_per_minute: int | None
     rate_per_day: int | None
-    editions_to_send: frozenset[EditionKey] = frozenset()
     warnings: tuple[Problem, ...] = ()
 
     @property
@@ -68,7 +66,12 @@ class SendPlan:
             "transport": self.transport,
             "recipients": self.recipients,
             "editions": [
-                {"edition": e.name, "recipients": e.recipients, "sample": list(e.sample)}
+                {
+                    "edition": e.name,
+                    "recipients": e.recipients,
+                    "sample": list(e.sample),
+                    "serves": list(e.serves),
+                }
                 for e in self.editions
             ],
             "already_sent": self.already_sent,
@@ -130,106 +133,15 @@ class CopySent:
         return dict(self.__dict__)
 
 
-class _Context:
-    """Everything a send needs, checked before anything is sent."""
+@dataclass
+class _Group:
+    """The readers of one edition in this send: counted, sampled, and the places of those due."""
 
-    def __init__(
-        self,
-        root: Path,
-        ref: str | None,
-        *,
-        networks: Collection[str],
-        transport: str | None,
-        rate: int | None,
-        env: Mapping[str, str] | None,
-    ):
-        self.project = load_project(root)
-        report = check_loaded(self.project, ref)
-        self._editions = {edition.key: edition for edition in report.editions}
-        if report.errors:
-            raise ValidationFailed(report.problems)
-        self.lists = report.lists
-        self.lists.require_valid()
-        unknown = sorted(set(networks) - self.project.networks.keys())
-        if unknown:
-            raise ComposerError(f"unknown network id(s) {', '.join(unknown)}: see recipients/networks.yaml")
-        self.networks = frozenset(networks)
-        self.warnings = tuple(report.warnings + self.lists.problems)
-        self.plan = report.plan
-        self.number = report.issue.number
-        self.settings = self.project.settings
-        sending = self.settings.sending.with_environment(env)
-        self.sending = sending.model_copy(update={"rate_per_minute": rate}) if rate else sending
-        self.env = env
-        kind = transport or self.sending.transport
-        if kind == "auto":
-            kind = "smtp" if self.sending.smtp.host else "outbox"
-        self.kind = kind
-        self.outbox = self.project.root / self.sending.outbox
-        self.journal_path = self.project.root / self.sending.journal
-        self._encoded: dict[tuple[EditionKey, bool], EncodedEdition] = {}
-
-    def transport(self, folder: Path) -> Transport:
-        if self.kind == "outbox":
-            return Outbox(folder)
-        return SmtpTransport(self.sending.smtp, self.env)
-
-    def recipients(self) -> Iterator[Recipient]:
-        return self.lists.recipients(networks=self.networks or None)
-
-    def encoded(self, key: EditionKey, *, test: bool = False) -> EncodedEdition:
-        """Each edition is encoded once per run, when its first reader comes up.
-
-        The check rendered every edition the members need; a test copy of a single network's
-        edition may ask for one it did not. A test copy's subject starts with [TEST], so that
-        it is never mistaken for the real Update in an inbox.
-        """
-        if (key, test) not in self._encoded:
-            if key not in self._editions:
-                self._editions[key] = Renderer(self.project).edition(self.plan, key)
-            edition = self._editions[key]
-            if test:
-                edition = replace(edition, subject=f"[TEST] {edition.subject}")
-            encoded = encode_edition(edition, settings=self.settings, placeholders=PLACEHOLDERS)
-            self._encoded[key, test] = encoded
-        return self._encoded[key, test]
-
-    def message(
-        self,
-        email: str,
-        name: str,
-        networks: Collection[str],
-        *,
-        edition: EditionKey,
-        key: bytes,
-        dot_stuffed: bool,
-        test: bool = False,
-    ) -> Outgoing:
-        """One person's message: the edition's encoded bytes with their values spliced in."""
-        token = make_token(email, key=key)
-        link = unsubscribe_link(str(self.sending.unsubscribe_url), token)
-        values = reader_values(
-            self.settings,
-            unsubscribe_url=link,
-            html=False,
-            name=name,
-            networks=[self.project.networks[n].name for n in networks],
-        )
-        missing = sorted(PLACEHOLDERS.keys() - values.keys())
-        if missing:
-            raise SendingError(
-                f"the templates use placeholder(s) that sending cannot fill: {', '.join(missing)}"
-            )
-        personal = Personal(
-            email=email,
-            name=name,
-            message_id=message_id(issue=self.number, email=email, settings=self.settings, test=test),
-            unsubscribe=list_unsubscribe(link=link, token=token, settings=self.settings),
-            values=values,
-        )
-        encoded = self.encoded(edition, test=test)
-        data = encoded.personalise(personal, dot_stuffed=dot_stuffed)
-        return Outgoing(email, encoded.name, personal.message_id, data)
+    key: EditionKey
+    recipients: int = 0
+    sample: list[str] = field(default_factory=list)
+    due: array[int] = field(default_factory=lambda: array("L"))
+    serves: set[str] = field(default_factory=set)
 
 
 def _due(state: State, *, resend_uncertain: bool) -> bool:
@@ -248,59 +160,70 @@ def plan_send(
     env: Mapping[str, str] | None = None,
 ) -> SendPlan:
     """`--dry-run`: the summary of a send, without sending or writing anything."""
-    context = _Context(root, ref, networks=networks, transport=transport, rate=rate, env=env)
+    context = SendContext(root, ref, networks=networks, transport=transport, rate=rate, env=env)
     context.transport(context.outbox / str(context.number))
     exists = context.journal_path.exists()
     journal = Journal(context.journal_path, transport=context.kind) if exists else None
     try:
-        return _plan(context, journal, resend_uncertain=resend_uncertain)
+        return _plan(context, journal, resend_uncertain=resend_uncertain)[0]
     finally:
         if journal:
             journal.close()
 
 
-def _plan(context: _Context, journal: Journal | None, *, resend_uncertain: bool) -> SendPlan:
-    counts: Counter[str] = Counter()
-    samples: dict[str, list[str]] = {}
+def _plan(
+    context: SendContext, journal: Journal | None, *, resend_uncertain: bool
+) -> tuple[SendPlan, list[_Group]]:
+    """The summary, and who is due in each edition (by place in the members file, in file order).
+
+    The only pass that reads the journal: the send goes by what it found (the journal is locked).
+    """
+    groups: dict[Hashable, _Group] = {}
     already, to_send = 0, 0
     uncertain: list[str] = []
     failed: list[Outcome] = []
-    keys: set[EditionKey] = set()
-    for recipient in context.recipients():
-        email = recipient.person.email
+    filter_networks = context.networks or None
+    for index, person in enumerate(context.lists.people):
+        recipient = context.lists.recipient(person, networks=filter_networks)
+        if recipient is None:
+            continue
+        email = person.email
         entry = journal.entry(context.number, email) if journal else None
         state: State = entry.state if entry else "pending"
+        key = recipient.edition
+        group = groups.setdefault(context.content(key), _Group(key))
+        group.recipients += 1
+        group.serves.add(edition_name(key))
+        if len(group.sample) < SAMPLE_SIZE:
+            group.sample.append(email)
         if _due(state, resend_uncertain=resend_uncertain):
             to_send += 1
-            keys.add(recipient.edition)
+            group.due.append(index)
         elif state == "sent":
             already += 1
         elif state == "failed" and entry:
             failed.append(Outcome(email, entry.reply))
         else:
             uncertain.append(email)
-        name = edition_name(recipient.edition)
-        counts[name] += 1
-        sample = samples.setdefault(name, [])
-        if len(sample) < SAMPLE_SIZE:
-            sample.append(email)
+    ordered = sorted(groups.values(), key=lambda group: -group.recipients)
     smtp = context.kind == "smtp"
-    return SendPlan(
+    plan = SendPlan(
         issue=context.number,
         transport=context.kind,
         editions=tuple(
-            EditionCount(name, count, tuple(samples[name])) for name, count in counts.most_common()
+            EditionCount(context.name(g.key), g.recipients, tuple(g.sample), tuple(sorted(g.serves)))
+            for g in ordered
         ),
-        recipients=sum(counts.values()),
+        recipients=sum(g.recipients for g in ordered),
         already_sent=already,
         uncertain=tuple(uncertain),
         failed_before=tuple(failed),
         to_send=to_send,
         rate_per_minute=context.sending.rate_per_minute if smtp else None,
         rate_per_day=context.sending.rate_per_day if smtp else None,
-        editions_to_send=frozenset(keys),
         warnings=context.warnings,
     )
+    return plan, [group for group in groups.values() if group.due]
 
 
 def send_test(
@@ -313,7 +236,7 @@ def send_test(
     env: Mapping[str, str] | None = None,
 ) -> CopySent:
     """`--to`: one copy of the full edition (or of the networks' edition); the journal is untouched."""
-    context = _Context(root, ref, networks=networks, transport=transport, rate=None, env=env)
+    context = SendContext(root, ref, networks=networks, transport=transport, rate=None, env=env)
     try:
         address = usable_address(to)
     except EmailNotValidError as exc:
@@ -347,20 +270,18 @@ def send_issue(
     env: Mapping[str, str] | None = None,
 ) -> SendReport:
     """Send the issue to everyone who has not had it; `confirm` may raise to cancel after the summary."""
-    context = _Context(root, ref, networks=networks, transport=transport, rate=rate, env=env)
+    context = SendContext(root, ref, networks=networks, transport=transport, rate=rate, env=env)
     context.lists.require_recipients(context.networks)
     key = secret(env)
     chosen = context.transport(context.outbox / str(context.number))
     journal = Journal(context.journal_path, transport=context.kind)
     try:
         journal.lock()
-        plan = _plan(context, journal, resend_uncertain=resend_uncertain)
+        plan, groups = _plan(context, journal, resend_uncertain=resend_uncertain)
         if confirm is not None:
             confirm(plan)
-        for wanted in plan.editions_to_send:
-            context.encoded(wanted)  # rendered before the first connection opens, not while it waits
         journal.add_pending(
-            context.number, ((r.person.email, edition_name(r.edition)) for r in context.recipients())
+            context.number, ((r.person.email, context.name(r.edition)) for r in context.recipients())
         )
         report = SendReport(plan=plan)
         delivery = Delivery(
@@ -375,23 +296,27 @@ def send_issue(
             report=report,
             progress=progress,
         )
-        delivery.run(
-            context.message(
-                r.person.email,
-                r.person.name,
-                r.networks,
-                edition=r.edition,
-                key=key,
-                dot_stuffed=chosen.dot_stuffed,
-            )
-            for r in context.recipients()
-            if _due(_state(journal, context.number, r), resend_uncertain=resend_uncertain)
-        )
+        delivery.run(_messages(context, groups, key=key, dot_stuffed=chosen.dot_stuffed))
         return report
     finally:
         journal.close()
 
 
-def _state(journal: Journal, issue: int, recipient: Recipient) -> State:
-    entry = journal.entry(issue, recipient.person.email)
-    return entry.state if entry else "pending"
+def _messages(
+    context: SendContext, groups: list[_Group], *, key: bytes, dot_stuffed: bool
+) -> Iterator[Outgoing]:
+    """Everyone due, edition by edition: each made ready at its first reader, let go after its last."""
+    people, networks = context.lists.people, context.networks or None
+    for group in groups:
+        for index in group.due:
+            recipient = context.lists.recipient(people[index], networks=networks)
+            assert recipient is not None  # the lists do not change during a send
+            yield context.message(
+                recipient.person.email,
+                recipient.person.name,
+                recipient.networks,
+                edition=recipient.edition,
+                key=key,
+                dot_stuffed=dot_stuffed,
+            )
+        context.release(group.key)

@@ -1,7 +1,8 @@
 """`composer build`: every edition of an issue as the HTML and plain text that will be sent.
 
 Writes build/<number>/<edition>.html and .txt, a manifest.json and an index.html to browse them;
-the placeholder tokens are left in, as sending fills them per person.
+the placeholder tokens are left in, as sending fills them per person. Sets of networks whose
+readers get the same items share one edition, named after the first; the manifest lists them all.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from composer.content.project import Project, load_project
 from composer.email.check import CheckReport, check_loaded
+from composer.email.editions import edition_name
 from composer.email.emailchecks import HTML_LIMIT, HTML_WARNING
 from composer.email.render import PLACEHOLDERS, Edition, Renderer
 from composer.errors import ComposerError
@@ -25,6 +27,7 @@ INDEX_TEMPLATE = "build-index.html.j2"
 class BuiltEdition:
     name: str
     networks: list[str] | None
+    serves: list[str]
     items: list[str]
     reminders: list[str]
     subject: str
@@ -45,6 +48,7 @@ class BuiltEdition:
         return {
             "edition": self.name,
             "networks": self.networks,
+            "serves": self.serves,
             "items": self.items,
             "reminders": self.reminders,
             "subject": self.subject,
@@ -108,6 +112,7 @@ def _write(folder: Path, edition: Edition) -> BuiltEdition:
     return BuiltEdition(
         name=edition.name,
         networks=None if edition.key is None else sorted(edition.key),
+        serves=[edition_name(key) for key in edition.serves],
         items=[item.id for item in selection.items],
         reminders=[r.item.id for r in selection.reminders],
         subject=edition.subject,

@@ -6,6 +6,7 @@ finished email; `build`, `send` and `preview` reuse those editions rather than r
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from composer.content.project import Project, SourcedIssue, load_project
 from composer.content.recipients import Lists, read_lists
 from composer.email.editions import FULL, EditionKey, edition_name
 from composer.email.emailchecks import check_branding, check_editions
-from composer.email.render import Edition, render_editions
+from composer.email.render import Edition, Renderer, render_editions
 from composer.errors import Problem, ValidationFailed
 
 
@@ -64,10 +65,21 @@ def check_issue(root: Path, ref: str | None = None) -> CheckReport:
     return check_loaded(load_project(root), ref)
 
 
-def check_loaded(project: Project, ref: str | None = None, *, lists: Lists | None = None) -> CheckReport:
+def check_loaded(
+    project: Project,
+    ref: str | None = None,
+    *,
+    lists: Lists | None = None,
+    keys: Sequence[EditionKey] | None = None,
+    renderer: Renderer | None = None,
+) -> CheckReport:
     """The files' problems, then those of every edition as an email (size, images, links...).
 
     `lists`: the mailing lists when the caller has read them already (the preview, once a build).
+    `keys`: only these editions (default: every one, see `edition_keys`). The full edition holds
+    every item, reminder and tool, so every problem that a line of the files explains shows in it;
+    what it cannot show is another edition's own size (smaller, holding fewer items) and wording.
+    `renderer`: the caller's, to share its work (a new one by default).
     """
     sourced = project.find(ref)
     problems = project.problems_for(sourced.number)
@@ -76,7 +88,8 @@ def check_loaded(project: Project, ref: str | None = None, *, lists: Lists | Non
     plan = plan_for(project, sourced.number)
     if lists is None:
         lists = read_lists(project)  # read once: sending uses the same lists the editions were made for
-    editions = render_editions(project, plan, edition_keys(project, lists))
+    wanted = edition_keys(project, lists) if keys is None else keys
+    editions = render_editions(project, plan, wanted, renderer=renderer)
     problems = problems + check_branding(project.settings.branding, project.settings_lines)
     problems += stale_open_notices(project, plan) + uncited_contacts(project)
     if lists.nobody:

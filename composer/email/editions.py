@@ -1,12 +1,14 @@
 """Editions: which items a reader receives, given the networks they belong to.
 
-A person's networks map to exactly one edition; rendering and sending both use `edition_key`,
-so what the preview shows for a network is what its members are sent.
+A person's networks map to exactly one edition key; rendering and sending both use `edition_key`,
+so what the preview shows for a network is what its members are sent. Many sets of networks
+receive the same items and reminders: they share one rendered edition (`Selection.content`), which
+is named after the first set it serves.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
 from composer.content.carry import Plan, Reminder
@@ -52,6 +54,21 @@ class Selection:
     def name(self) -> str:
         return edition_name(self.key)
 
+    @property
+    def content(self) -> Hashable:
+        """What the templates can tell apart: selections with the same content render the same.
+
+        Besides the items and reminders, the templates see only whether the edition is the full
+        one and whether it has networks (the footer's wording); the network names themselves are
+        a placeholder, filled per reader.
+        """
+        return (
+            self.key is None,
+            bool(self.key),
+            tuple(item.id for item in self.items),
+            tuple(reminder.item.id for reminder in self.reminders),
+        )
+
 
 def select(plan: Plan, key: EditionKey) -> Selection:
     return Selection(
@@ -59,3 +76,16 @@ def select(plan: Plan, key: EditionKey) -> Selection:
         tuple(item for item in plan.items if receives(item, key)),
         tuple(r for r in plan.reminders if receives(r.item, key)),
     )
+
+
+def shared(plan: Plan, keys: Iterable[EditionKey]) -> list[tuple[Selection, tuple[EditionKey, ...]]]:
+    """The distinct editions among `keys`, each with the keys it serves, in the order first met.
+
+    Each is selected for its first key, which names it: list the keys in the order names should
+    come from (the full edition first, then by name).
+    """
+    groups: dict[Hashable, tuple[Selection, list[EditionKey]]] = {}
+    for key in keys:
+        selection = select(plan, key)
+        groups.setdefault(selection.content, (selection, []))[1].append(key)
+    return [(selection, tuple(served)) for selection, served in groups.values()]

@@ -9,7 +9,7 @@ tool in the earlier issue that wrote it, or a setting in composer.yaml.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from html.parser import HTMLParser
 
@@ -82,21 +82,29 @@ def check_editions(
     the same in every edition that shows it; one that no line explains names the editions it was
     found in. `reader_name`: the longest name on the lists, spliced into the text to measure it.
     """
-    sources = _sources(project, sourced, plan)
-    file = project.rel(sourced.path)
+    check = edition_checker(project=project, sourced=sourced, plan=plan, reader_name=reader_name)
     found: dict[Problem, list[str]] = {problem: [] for problem in check_template_css(project.root)}
     for edition in editions:
-        problems = [
-            *_check(edition, sources, file, project),
-            *_check_spliced(edition, project, file, reader_name),
-        ]
-        for problem in problems:
+        for problem in check(edition):
             names = found.setdefault(problem, [])
             if edition.name not in names:
                 names.append(edition.name)
     return [
         problem if problem.field else replace(problem, field=_editions(names, len(editions)))
         for problem, names in found.items()
+    ]
+
+
+def edition_checker(
+    *, project: Project, sourced: SourcedIssue, plan: Plan, reader_name: str = ""
+) -> Callable[[Edition], list[Problem]]:
+    """The checks of one edition, with where its texts come from worked out once for all of them
+    (a send checks each edition as it makes it ready)."""
+    sources = _sources(project, sourced, plan)
+    file = project.rel(sourced.path)
+    return lambda edition: [
+        *_check(edition, sources, file, project),
+        *_check_spliced(edition, project, file, reader_name),
     ]
 
 
@@ -331,7 +339,7 @@ def _check_spliced(edition: Edition, project: Project, file: str, reader_name: s
     )
     by_token = {token: name for name, token in PLACEHOLDERS.items()}
     for raw in edition.text.splitlines():
-        line = fill_placeholders(raw, values)
+        line = max(fill_placeholders(raw, values).split("\n"), key=len)  # a value may run to more lines
         if len(line) <= TEXT_WIDTH or _URL_LINE.match(line.strip()):
             continue
         spliced = [by_token[token] for token in _TOKEN.findall(raw) if token in by_token]

@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from html import escape as html_escape
+from pathlib import Path
 from typing import Any
 
 import cssutils  # type: ignore[import-untyped]
@@ -29,7 +30,7 @@ from composer.content.project import Project
 from composer.content.schedule import DiaryDate, diary, hours, live_deadline, upcoming, when_text
 from composer.content.settings import Settings
 from composer.email.colours import DARK, readable_on
-from composer.email.editions import EditionKey, Selection, edition_name, select
+from composer.email.editions import EditionKey, Selection, edition_name, select, shared
 from composer.email.markdown import TextLinks, first_sentence, heading, shorten, to_html, to_text, wrap
 from composer.errors import ComposerError
 
@@ -51,7 +52,10 @@ _SUBJECT_FIELD = re.compile(r"\{(" + "|".join(SUBJECT_FIELDS) + r")\}")
 
 @dataclass(frozen=True)
 class Edition:
-    """One finished edition; the placeholder tokens are left in for sending to fill per person."""
+    """One finished edition; the placeholder tokens are left in for sending to fill per person.
+
+    `serves`: every edition key whose readers get exactly this (the first is `key`, its name).
+    """
 
     key: EditionKey
     name: str
@@ -60,6 +64,12 @@ class Edition:
     preheader: str
     html: str
     text: str
+    serves: tuple[EditionKey, ...] = ()
+
+
+def by_key(editions: Iterable[Edition]) -> dict[EditionKey, Edition]:
+    """Each edition under every key it serves."""
+    return {key: edition for edition in editions for key in edition.serves or (edition.key,)}
 
 
 def archive_page_url(settings: Settings, number: int) -> str:
@@ -93,12 +103,13 @@ def reader_values(
 ) -> dict[str, str]:
     """Placeholder values for one reader, worded the same for sending, preview and archive.
 
-    "colleague" for no name; network names as "A, B and C"; escaped when they go into HTML as is.
+    "colleague" for no name; network names as "A, B and C", wrapped for the text part, where the
+    template gives them lines of their own; escaped when they go into HTML as is.
     """
     values = {
         "name": name or "colleague",
         "unsubscribe_url": unsubscribe_url,
-        "networks": join_names(networks),
+        "networks": join_names(networks) if html else "\n".join(wrap(join_names(networks))),
     }
     return {key: html_escape(value) for key, value in values.items()} if html else values
 
@@ -251,6 +262,30 @@ def inline_css(html: str, css: str) -> str:
     return "<!doctype html>" + minify(inliner.transform(pretty_print=False))
 
 
+@functools.lru_cache(maxsize=8)
+def _environment(root: Path) -> templates.Templates:
+    """One Jinja environment per project, so a process compiles each template once.
+
+    Compiling is slower than rendering an edition; Jinja still notices a template edited since
+    (by its modification time), so the preview shows every save.
+    """
+    env = templates.Templates(
+        root,
+        autoescape=jinja2.select_autoescape(
+            enabled_extensions=("mjml.j2", "html.j2"), disabled_extensions=("txt.j2", "css.j2")
+        ),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["long_date"] = long_date
+    env.filters["markdown"] = to_html
+    env.filters["first_sentence"] = functools.partial(first_sentence, limit=ACTION_LINE)
+    env.filters["phone"] = phone_text
+    env.filters["tel"] = tel_url
+    return env
+
+
 class Renderer:
     """Loads a project's templates once; renders any edition of any issue."""
 
@@ -258,20 +293,7 @@ class Renderer:
         self.project = project
         self.settings = project.settings
         self.page_url = archive_page_url or functools.partial(_page_url, self.settings)
-        self.env = templates.Templates(
-            project.root,
-            autoescape=jinja2.select_autoescape(
-                enabled_extensions=("mjml.j2", "html.j2"), disabled_extensions=("txt.j2", "css.j2")
-            ),
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        self.env.filters["long_date"] = long_date
-        self.env.filters["markdown"] = to_html
-        self.env.filters["first_sentence"] = functools.partial(first_sentence, limit=ACTION_LINE)
-        self.env.filters["phone"] = phone_text
-        self.env.filters["tel"] = tel_url
+        self.env = _environment(project.root)
         self._css: str | None = None
 
     def render_template(self, name: str, context: Mapping[str, Any]) -> str:
@@ -294,7 +316,6 @@ class Renderer:
             "contacts": cited_contacts(self.project.contacts, selection),
             "contacts_of": lambda item: [self.project.contacts[id_] for id_ in item.contacts],
             "network_names": lambda item: [self.project.networks[id_].name for id_ in item.networks],
-            "edition_networks": join_names(self.project.networks[id_].name for id_ in key or ()),
             "intro": settings.intro if issue.intro is None else issue.intro,
             "subject": subject_line(issue.subject or settings.subject, settings=settings, plan=plan),
             "preheader": issue.preheader or default_preheader(selection),
@@ -336,8 +357,11 @@ class Renderer:
         lines = [line.rstrip() for line in raw.strip().split("\n")]
         return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
 
-    def edition(self, plan: Plan, key: EditionKey) -> Edition:
-        """One edition (key None: the full edition) through the whole pipeline."""
+    def edition(self, plan: Plan, key: EditionKey, serves: tuple[EditionKey, ...] = ()) -> Edition:
+        """One edition (key None: the full edition) through the whole pipeline.
+
+        `serves`: the keys that share it (see editions.shared); by default, `key` alone.
+        """
         context = self.context(plan, key)
         html = inline_css(compile_mjml(self.mjml(context)), self.css())
         return Edition(
@@ -348,10 +372,13 @@ class Renderer:
             preheader=context["preheader"],
             html=html,
             text=self.text(context),
+            serves=serves or (key,),
         )
 
 
-def render_editions(project: Project, plan: Plan, keys: Iterable[EditionKey]) -> list[Edition]:
-    """The editions of one issue, rendered with one Renderer (templates loaded once)."""
-    renderer = Renderer(project)
-    return [renderer.edition(plan, key) for key in keys]
+def render_editions(
+    project: Project, plan: Plan, keys: Iterable[EditionKey], *, renderer: Renderer | None = None
+) -> list[Edition]:
+    """The distinct editions among `keys`, each rendered once with one Renderer (a new one by default)."""
+    renderer = renderer or Renderer(project)
+    return [renderer.edition(plan, selection.key, served) for selection, served in shared(plan, keys)]

@@ -1,28 +1,33 @@
 """`composer archive`: the issues as static web pages, where each email's "view in browser" points.
 
 Every link inside the folder is relative (including links the email makes to the archive's own
-public URL), so the folder can be published anywhere or opened straight from disk.
+public URL), so the folder can be published anywhere or opened straight from disk. Each page and
+calendar file is written with a hash of everything it is made from (`.composer-archive.json`):
+a later run renders again only those whose content changed, usually the new issue alone.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
 
 from composer.content import templates
-from composer.content.carry import long_date, plan_for
-from composer.content.model import Issue
-from composer.content.project import load_project
+from composer.content.carry import Plan, long_date, plan_for
+from composer.content.project import Project, load_project
 from composer.content.settings import Settings
 from composer.email.editions import FULL
-from composer.email.render import Edition, Renderer, fill_placeholders, reader_values
+from composer.email.render import Renderer, fill_placeholders, reader_values
 from composer.errors import ComposerError, ValidationFailed
-from composer.web.calendar import issue_calendars
+from composer.web.calendar import item_calendar
 
 INDEX = "index.html"
+HASHES = ".composer-archive.json"
 _BODY = re.compile(r"<body\b[^>]*>", re.I)
 
 
@@ -31,6 +36,7 @@ class ArchiveResult:
     out: Path
     pages: list[Path] = field(default_factory=list)
     calendars: list[Path] = field(default_factory=list)
+    rendered: list[Path] = field(default_factory=list)  # the issue pages and calendar files written this run
 
 
 def relative_links(html: str, settings: Settings) -> str:
@@ -38,6 +44,24 @@ def relative_links(html: str, settings: Settings) -> str:
     base = re.escape(str(settings.archive_url).rstrip("/") + "/")
     pattern = re.compile(base + r"(\d+)/([a-z0-9-]+\.ics)?(?=[#\"'\s<])")
     return pattern.sub(lambda match: f"../{match[1]}/{match[2] or INDEX}", html)
+
+
+def digest(*parts: object) -> str:
+    """A hash of the representations of what a file is made from."""
+    return hashlib.sha256("\x00".join(map(repr, parts)).encode()).hexdigest()
+
+
+def templates_digest(environments: Iterable[templates.Templates]) -> str:
+    """The source of every template the environments can load (the project's or the packaged)."""
+    sources = []
+    for env in environments:
+        for name in env.list_templates():
+            try:
+                sources.append((name, env.loader.get_source(env, name)[0] if env.loader else ""))
+            except UnicodeDecodeError as exc:
+                where = "/".join(part for part in ("templates", env.folder, name) if part)
+                raise ComposerError(f"{where}: not UTF-8 text: save it as UTF-8") from exc
+    return digest(sources)
 
 
 def build_archive(root: Path, *, out: Path | None = None) -> ArchiveResult:
@@ -56,10 +80,9 @@ def build_archive(root: Path, *, out: Path | None = None) -> ArchiveResult:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["long_date"] = long_date
-    renderer = Renderer(project)
+    writer = _Writer(project, Renderer(project), env, out)
     numbers = [sourced.number for sourced in project.issues]
-    result = ArchiveResult(out, [out / INDEX])
-    entries = []
+    plans = []
     for position, number in enumerate(numbers):
         links = {
             "previous": numbers[position - 1] if position else None,
@@ -68,32 +91,63 @@ def build_archive(root: Path, *, out: Path | None = None) -> ArchiveResult:
         }
         nav = env.render("nav.html.j2", links)
         plan = plan_for(project, number)
-        edition = renderer.edition(plan, FULL)
-        _write_issue(project.settings, plan.issue, edition, nav, out / str(number), result)
-        entries.append((plan.issue, edition))
-    context = {"settings": project.settings, "entries": entries[::-1]}
-    _write(out / INDEX, env.render("index.html.j2", context).encode())
-    return result
+        writer.issue(plan, nav)
+        plans.append(plan)
+    issues = [plan.issue for plan in plans[::-1]]
+    index = env.render("index.html.j2", {"settings": project.settings, "issues": issues})
+    _write(out / INDEX, index.encode())  # a list of titles: quicker to write than to compare
+    writer.save()
+    return writer.result
 
 
-def _write_issue(
-    settings: Settings, issue: Issue, edition: Edition, nav: str, folder: Path, result: ArchiveResult
-) -> None:
-    """One issue's page (the full edition with the archive's navigation) and its calendar files."""
-    html = relative_links(
-        fill_placeholders(
-            edition.html,
-            reader_values(settings, html=True, unsubscribe_url=str(settings.sending.unsubscribe_url)),
-        ),
-        settings,
-    )
-    page = folder / INDEX
-    _write(page, _BODY.sub(lambda match: match[0] + nav, html, count=1).encode())
-    result.pages.append(page)
-    for item_id, data in issue_calendars(settings, issue).items():
-        calendar = folder / f"{item_id}.ics"
-        _write(calendar, data)
-        result.calendars.append(calendar)
+class _Writer:
+    """Writes the files whose hash changed; keeps the hashes of all of them for the next run."""
+
+    def __init__(self, project: Project, renderer: Renderer, env: templates.Templates, out: Path):
+        self.settings, self.renderer, self.out = project.settings, renderer, out
+        self.shared = digest(
+            templates_digest([renderer.env, env]), project.settings, project.contacts, project.networks
+        )
+        self.result = ArchiveResult(out, [out / INDEX])
+        try:
+            self.previous = json.loads((out / HASHES).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.previous = {}
+        self.hashes: dict[str, str] = {}
+
+    def issue(self, plan: Plan, nav: str) -> None:
+        """One issue's page (the full edition with the archive's navigation) and its calendar files."""
+        folder = self.out / str(plan.issue.number)
+        page = folder / INDEX
+        self.result.pages.append(page)
+        if self.fresh(page, digest(self.shared, plan, nav)):
+            html = self.renderer.edition(plan, FULL).html
+            values = reader_values(
+                self.settings, html=True, unsubscribe_url=str(self.settings.sending.unsubscribe_url)
+            )
+            html = relative_links(fill_placeholders(html, values), self.settings)
+            self.write(page, _BODY.sub(lambda match: match[0] + nav, html, count=1).encode())
+        for item in [*plan.issue.items, *plan.issue.carried]:
+            if item.event is None:
+                continue
+            calendar = folder / f"{item.id}.ics"
+            self.result.calendars.append(calendar)
+            if self.fresh(calendar, digest(self.settings, item, plan.issue.number, plan.issue.date)):
+                self.write(calendar, item_calendar(self.settings, plan.issue, item))
+
+    def fresh(self, path: Path, hashed: str) -> bool:
+        """Record the file's hash; True when it must be written (changed, or not there)."""
+        name = path.relative_to(self.out).as_posix()
+        self.hashes[name] = hashed
+        return self.previous.get(name) != hashed or not path.is_file()
+
+    def write(self, path: Path, data: bytes) -> None:
+        _write(path, data)
+        self.result.rendered.append(path)
+
+    def save(self) -> None:
+        """The hashes, written last: a run that fails midway leaves the older ones, so it redoes more."""
+        _write(self.out / HASHES, json.dumps(self.hashes, indent=1, sort_keys=True).encode())
 
 
 def _write(path: Path, data: bytes) -> None:

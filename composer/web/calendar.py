@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import calendar as month_calendar
 import datetime as dt
+import functools
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -142,7 +143,7 @@ def event_calendar(
     calendar.add("version", "2.0")
     calendar.add("method", "PUBLISH")
     if any(session.start is not None for session in event.sessions):
-        calendar.add_component(timezone_component(zone, event.first_day.year))
+        calendar.add_component(_timezone(zone, event.first_day.year))
     for index, session in enumerate(event.sessions, start=1):
         uid = f"{item.id}@{host}" if len(event.sessions) == 1 else f"{item.id}-{index}@{host}"
         calendar.add_component(
@@ -153,18 +154,32 @@ def event_calendar(
     return calendar.to_ical()
 
 
+@functools.cache
+def _timezone(zone: ZoneInfo, year: int) -> icalendar.Timezone:
+    """A zone's VTIMEZONE, built once per zone and year: finding its changes takes longer than
+    the rest of a file, and the preview and the archive write many files."""
+    return timezone_component(zone, year)
+
+
 def issue_calendars(settings: Settings, issue: Issue) -> dict[str, bytes]:
     """The .ics file of every event that an issue publishes, by item id.
 
     Reminders link to the file of the issue that carried their text, so each event has one file.
     """
-    host = urlsplit(str(settings.archive_url)).hostname or "localhost"
-    page = archive_page_url(settings, issue.number)
-    zone = ZoneInfo(settings.programme.timezone)
     return {
-        item.id: event_calendar(
-            item, page_url=page, host=host, published=issue.date, sequence=issue.number, zone=zone
-        )
+        item.id: item_calendar(settings, issue, item)
         for item in [*issue.items, *issue.carried]
         if item.event is not None
     }
+
+
+def item_calendar(settings: Settings, issue: Issue, item: Item) -> bytes:
+    """The .ics file of one event of an issue's items (or of the reminders it carried)."""
+    return event_calendar(
+        item,
+        page_url=archive_page_url(settings, issue.number),
+        host=urlsplit(str(settings.archive_url)).hostname or "localhost",
+        published=issue.date,
+        sequence=issue.number,
+        zone=ZoneInfo(settings.programme.timezone),
+    )

@@ -1,0 +1,159 @@
+"""What a send works from: the project checked, the lists, and each edition made ready when needed.
+
+The check before a send covers the files and the full edition, which holds every item, reminder
+and tool, so every problem that a line explains is found before anything is sent. Each other
+edition is rendered, checked and encoded just before its first reader and let go after its last:
+the first message leaves at once, and memory holds the editions in flight, not all of them. An
+edition that fails its own check (its size, say) stops the send before anyone gets it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Hashable, Iterator, Mapping
+from dataclasses import replace
+from pathlib import Path
+
+from composer.content.project import load_project
+from composer.content.recipients import Recipient
+from composer.delivery.engine import Outgoing
+from composer.delivery.messages import EncodedEdition, Personal, encode_edition, list_unsubscribe, message_id
+from composer.delivery.tokens import make_token, unsubscribe_link
+from composer.delivery.transport import Outbox, SmtpTransport, Transport
+from composer.email.check import check_loaded
+from composer.email.editions import FULL, EditionKey, edition_name, select
+from composer.email.emailchecks import edition_checker
+from composer.email.render import PLACEHOLDERS, Renderer, by_key, reader_values
+from composer.errors import ComposerError, SendingError, ValidationFailed
+
+
+class SendContext:
+    """Everything a send needs, checked before anything is sent."""
+
+    def __init__(
+        self,
+        root: Path,
+        ref: str | None,
+        *,
+        networks: Collection[str],
+        transport: str | None,
+        rate: int | None,
+        env: Mapping[str, str] | None,
+    ):
+        self.project = load_project(root)
+        self.renderer = Renderer(self.project)
+        # the files and the full edition: every problem a line explains (see the module)
+        report = check_loaded(self.project, ref, keys=[FULL], renderer=self.renderer)
+        if report.errors:
+            raise ValidationFailed(report.problems)
+        self.lists = report.lists
+        self.lists.require_valid()
+        unknown = sorted(set(networks) - self.project.networks.keys())
+        if unknown:
+            raise ComposerError(f"unknown network id(s) {', '.join(unknown)}: see recipients/networks.yaml")
+        self.networks = frozenset(networks)
+        self.warnings = tuple(report.warnings + self.lists.problems)
+        self.plan = report.plan
+        self.number = report.issue.number
+        self.settings = self.project.settings
+        sending = self.settings.sending.with_environment(env)
+        self.sending = sending.model_copy(update={"rate_per_minute": rate}) if rate else sending
+        self.env = env
+        kind = transport or self.sending.transport
+        if kind == "auto":
+            kind = "smtp" if self.sending.smtp.host else "outbox"
+        self.kind = kind
+        self.outbox = self.project.root / self.sending.outbox
+        self.journal_path = self.project.root / self.sending.journal
+        self._rendered = {edition.selection.content: edition for edition in by_key(report.editions).values()}
+        self._contents: dict[EditionKey, Hashable] = {}
+        self.names: dict[Hashable, EditionKey] = {}  # each edition's name: the first key it serves
+        self._encoded: dict[tuple[Hashable, bool], EncodedEdition] = {}
+        longest = max((person.name for person in self.lists.people), key=len, default="")
+        self._check = edition_checker(
+            project=self.project, sourced=report.issue, plan=self.plan, reader_name=longest
+        )
+
+    def transport(self, folder: Path) -> Transport:
+        if self.kind == "outbox":
+            return Outbox(folder)
+        return SmtpTransport(self.sending.smtp, self.env)
+
+    def recipients(self) -> Iterator[Recipient]:
+        return self.lists.recipients(networks=self.networks or None)
+
+    def content(self, key: EditionKey) -> Hashable:
+        """The edition a key's readers get, as `Selection.content` (shared by keys with the same items)."""
+        if key not in self._contents:
+            self._contents[key] = content = select(self.plan, key).content
+            named = self.names.get(content)
+            if named is None or edition_name(key) < edition_name(named):
+                self.names[content] = key
+        return self._contents[key]
+
+    def name(self, key: EditionKey) -> str:
+        return edition_name(self.names[self.content(key)])
+
+    def encoded(self, key: EditionKey, *, test: bool = False) -> EncodedEdition:
+        """The edition for `key`'s readers, rendered, checked and encoded when first needed.
+
+        The check covered the full edition; this one's own problems (its size) stop the send
+        before anyone gets it. A test copy's subject starts with [TEST], so that it is never
+        mistaken for the real Update in an inbox.
+        """
+        content = self.content(key)
+        if (content, test) not in self._encoded:
+            edition = self._rendered.pop(content, None)  # the full edition, checked already
+            if edition is None:
+                edition = self.renderer.edition(self.plan, self.names[content])
+                errors = [p for p in self._check(edition) if p.severity == "error"]
+                if errors:
+                    raise SendingError(
+                        f"edition {edition.name} cannot be sent: {errors[0]}; nobody was sent it, and "
+                        "everyone not sent to yet is kept for the next run (see `composer build`)"
+                    )
+            if test:
+                edition = replace(edition, subject=f"[TEST] {edition.subject}")
+            encoded = encode_edition(edition, settings=self.settings, placeholders=PLACEHOLDERS)
+            self._encoded[content, test] = encoded
+        return self._encoded[content, test]
+
+    def release(self, key: EditionKey) -> None:
+        """Let go of an edition once nobody left in the send needs it."""
+        self._encoded.pop((self.content(key), False), None)
+
+    def message(
+        self,
+        email: str,
+        name: str,
+        networks: Collection[str],
+        *,
+        edition: EditionKey,
+        key: bytes,
+        dot_stuffed: bool,
+        test: bool = False,
+    ) -> Outgoing:
+        """One person's message: the edition's encoded bytes with their values spliced in."""
+        token = make_token(email, key=key)
+        link = unsubscribe_link(str(self.sending.unsubscribe_url), token)
+        values = reader_values(
+            self.settings,
+            unsubscribe_url=link,
+            html=False,
+            name=name,
+            networks=[self.project.networks[n].name for n in networks],
+        )
+        missing = sorted(PLACEHOLDERS.keys() - values.keys())
+        if missing:
+            raise SendingError(
+                f"the templates use placeholder(s) that sending cannot fill: {', '.join(missing)}"
+            )
+        personal = Personal(
+            email=email,
+            name=name,
+            message_id=message_id(issue=self.number, email=email, settings=self.settings, test=test),
+            unsubscribe=list_unsubscribe(link=link, token=token, settings=self.settings),
+            values=values,
+        )
+        encoded = self.encoded(edition, test=test)
+        data = encoded.personalise(personal, dot_stuffed=dot_stuffed)
+        return Outgoing(email, encoded.name, personal.message_id, data)

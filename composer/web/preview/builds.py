@@ -1,0 +1,197 @@
+"""What one build of the preview knows: the project as loaded, each issue's check, whom a page shows.
+
+A build is made on every save. An issue is first checked with the one edition its open page
+shows (quick), then in full in the background; the index and the page say which they show.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+from composer.content.model import Issue
+from composer.content.project import Project
+from composer.content.recipients import Lists, Recipient
+from composer.email.check import CheckReport
+from composer.email.editions import EditionKey, edition_name, parse_edition_name, select
+from composer.email.render import Edition, Renderer, reader_values
+from composer.errors import Problem
+
+# Each check renders every edition (about a second): only the newest issues are checked unasked.
+BACKGROUND_CHECKS = 8
+MEMBER = "member:"
+FOUND_MEMBERS = 20  # the most members a search lists
+VIEW_EXTENSIONS = {"html": "html", "text": "txt", "source": "html.txt"}
+
+
+@dataclass
+class IssueView:
+    """One issue as one build sees it: `composer check`'s findings and editions, and any other
+    edition rendered on demand (or found among those with the same items)."""
+
+    checked: CheckReport
+    renderer: Renderer
+    lock: threading.RLock  # one for all rendering: the CSS inliner is not known to be thread-safe
+    editions: dict[object, Edition] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.editions = {edition.selection.content: edition for edition in self.checked.editions}
+
+    def edition(self, key: EditionKey) -> Edition:
+        plan = self.checked.plan
+        content = select(plan, key).content
+        with self.lock:
+            if content not in self.editions:
+                self.editions[content] = self.renderer.edition(plan, key)
+            return self.editions[content]
+
+
+@dataclass(frozen=True)
+class IssueState:
+    """What the issue page shows: a view (this build's, or the last good one) and the problems.
+
+    `complete`: every edition was checked; otherwise only the one the page asked for.
+    """
+
+    view: IssueView | None
+    problems: list[Problem]
+    render_error: str = ""
+    complete: bool = True
+
+    @property
+    def broken(self) -> bool:
+        return bool(self.render_error) or any(p.severity == "error" for p in self.problems)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Whom the page previews: an edition, or one named member (who gets their edition)."""
+
+    key: EditionKey
+    recipient: Recipient | None = None
+
+    @property
+    def value(self) -> str:
+        return MEMBER + self.recipient.person.email if self.recipient else edition_name(self.key)
+
+    def values(self, project: Project, *, html: bool) -> dict[str, str]:
+        """Placeholder values: the member's own, or those of a reader nobody knows."""
+        return reader_values(
+            project.settings,
+            unsubscribe_url=str(project.settings.sending.unsubscribe_url),
+            html=html,
+            name=self.recipient.person.name if self.recipient else "",
+            networks=[project.networks[n].name for n in self.key or ()],
+        )
+
+    def email_url(self, number: int, view: str) -> str:
+        url = f"/issue/{number}/email/{edition_name(self.key)}.{VIEW_EXTENSIONS[view]}"
+        return url + (f"?member={quote(self.recipient.person.email)}" if self.recipient else "")
+
+
+def member_label(recipient: Recipient) -> str:
+    return f"{recipient.person.name} <{recipient.person.email}>"
+
+
+@dataclass
+class Build:
+    """One rebuild. While the shared files are broken, `project` stays the last one that loaded."""
+
+    id: int
+    project: Project | None
+    renderer: Renderer | None
+    lists: Lists | None
+    failure: list[Problem]
+    issues: dict[int, IssueState] = field(default_factory=dict)
+    lists_stamp: object = None  # what the mailing lists were read from, to reuse them while unchanged
+
+    @property
+    def complete(self) -> int:
+        """How many issues this build has checked in full."""
+        return sum(state.complete for state in list(self.issues.values()))
+
+    def choose(self, value: str) -> Choice | None:
+        """The Choice named by an edition selector value, or None if it names nothing known."""
+        if self.project is None:
+            return None
+        if value.startswith(MEMBER):
+            wanted = value.removeprefix(MEMBER).lower()
+            recipients = self.lists.recipients() if self.lists else iter(())
+            recipient = next((r for r in recipients if r.person.email.lower() == wanted), None)
+            return Choice(recipient.edition, recipient) if recipient else None
+        key = parse_edition_name(value)
+        return Choice(key) if key is None or key <= self.project.networks.keys() else None
+
+    def find_members(self, query: str, limit: int = FOUND_MEMBERS) -> list[tuple[str, str]]:
+        """Members whose name or address holds `query`, as (selector value, label): the search box."""
+        wanted = query.strip().casefold()
+        found: list[tuple[str, str]] = []
+        if not wanted or self.lists is None:
+            return found
+        for recipient in self.lists.recipients():
+            person = recipient.person
+            if wanted in person.email.casefold() or wanted in person.name.casefold():
+                found.append((MEMBER + person.email, member_label(recipient)))
+                if len(found) == limit:
+                    break
+        return found
+
+    def options(self, choice: Choice) -> list[tuple[str, list[tuple[str, str]]]]:
+        """The edition selector's groups of (value, label); a member only when one is chosen."""
+        assert self.project is not None
+        networks = [(edition_name(frozenset([n.id])), n.name) for n in self.project.networks.values()]
+        editions = [("full", "Full edition (every item)"), ("everyone", "Items for everyone only")]
+        groups = [("Editions", editions), ("Networks", networks)]
+        if choice.recipient is not None:
+            groups.append(("Member", [(choice.value, member_label(choice.recipient))]))
+        return groups
+
+
+@dataclass(frozen=True)
+class IndexRow:
+    """An issue on the index with `composer check`'s verdict, once this build knows it.
+
+    status: "checked"; "checking" (its editions are not checked yet in this build); "on demand"
+    (older than the issues checked in the background: checked when opened); "stale" (the shared
+    files do not load, so nothing is checked).
+    """
+
+    number: int | None
+    file: str
+    issue: Issue | None
+    problems: list[Problem]
+    status: str
+
+
+def recent_numbers(project: Project) -> list[int]:
+    """The issues checked in the background, newest first: a long archive is checked on demand."""
+    numbers = {s.number for s in project.issues} | {n for n in project.broken.values() if n}
+    return sorted(numbers, reverse=True)[:BACKGROUND_CHECKS]
+
+
+def index_rows(build: Build) -> list[IndexRow]:
+    """The index's issues, newest first; a broken file shows its number if it has one."""
+    project = build.project
+    if project is None:
+        return []
+    found: list[tuple[int | None, Path, Issue | None]] = [(s.number, s.path, s.issue) for s in project.issues]
+    found += [(number, path, None) for path, number in project.broken.items()]
+    recent = set(recent_numbers(project))
+    rows = []
+    for number, path, issue in found:
+        file = project.rel(path)
+        problems = project.problems_for(number) if number else project.problems.get(path, [])
+        state = build.issues.get(number) if number else None
+        if build.failure:
+            status = "stale"
+        elif state is not None and state.complete:
+            status = "checked"
+            problems = state.problems + ([Problem(file, state.render_error)] if state.render_error else [])
+        elif any(p.severity == "error" for p in problems):  # the check's verdict already
+            status = "checked"
+        else:
+            status = "checking" if number in recent or state is not None else "on demand"
+        rows.append(IndexRow(number, file, issue, problems, status))
+    return sorted(rows, key=lambda row: row.number or 0, reverse=True)

@@ -1,0 +1,127 @@
+"""Scale: editions shared between sets of networks, and a streamed send that is resumed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import random
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from conftest import SECRET, write_members
+from test_sending import killed_midway, resumed
+
+from composer.content.carry import plan_for
+from composer.content.project import load_project
+from composer.content.recipients import read_lists
+from composer.delivery import context as send_context
+from composer.delivery.context import SendContext
+from composer.delivery.journal import Journal
+from composer.delivery.messages import Personal, encode_edition
+from composer.delivery.sending import plan_send, send_issue
+from composer.email.editions import edition_name
+from composer.email.render import PLACEHOLDERS, Renderer
+
+DATE = dt.datetime(2019, 11, 8, 9, 0, tzinfo=dt.UTC)
+
+
+def members(project: Path, count: int, *, networks: int = 0, most: int = 4) -> list[str]:
+    """`count` people, each in one to `most` networks chosen at random (among the first
+    `networks`, or all): many sets of networks."""
+    chooser = random.Random(13)
+    known = sorted(load_project(project).networks)[: networks or None]
+    rows = []
+    for index in range(count):
+        chosen = chooser.sample(known, chooser.randint(1, most))
+        rows.append(f"person.{index}@council-{index % 7}.example,Person {index},Council,{';'.join(chosen)}")
+    return rows
+
+
+def test_shared_editions_give_byte_identical_messages(example: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each sampled member's message is the one rendering their own set of networks would give."""
+    write_members(example, *members(example, 150))
+    monkeypatch.setattr(send_context, "encode_edition", functools.partial(encode_edition, date=DATE))
+    context = SendContext(
+        example, None, networks=(), transport="outbox", rate=None, env={"COMPOSER_SECRET": SECRET}
+    )
+    project = load_project(example)
+    plan = plan_for(project, project.issues[-1].number)
+    renderer = Renderer(project)
+    recipients = list(read_lists(project).recipients())
+    personal = Personal(
+        email="reader@example.org",
+        name="Zoë Reader",
+        message_id="<update-1@example.org>",
+        unsubscribe=("https://example.org/u?token=t",),
+        values={
+            "name": "Zoë Reader",
+            "unsubscribe_url": "https://example.org/u?token=t",
+            "networks": "A and B",
+        },
+    )
+    shared = 0
+    for recipient in recipients[::5]:
+        random.seed(7)  # the MIME boundary: the same for both encodings
+        ours = context.encoded(recipient.edition)
+        random.seed(7)
+        today = encode_edition(
+            renderer.edition(plan, recipient.edition),
+            settings=project.settings,
+            placeholders=PLACEHOLDERS,
+            date=DATE,
+        )
+        for stuffed in (False, True):
+            assert ours.personalise(personal, dot_stuffed=stuffed) == today.personalise(
+                personal, dot_stuffed=stuffed
+            )
+        shared += ours.name != edition_name(recipient.edition)
+    assert shared > 0  # the sample holds members whose edition is named after another set of networks
+    summary = plan_send(example, env={"COMPOSER_SECRET": SECRET})
+    assert len(summary.editions) < len({r.edition for r in recipients})
+    assert sorted(name for e in summary.editions for name in e.serves) == sorted(
+        {edition_name(r.edition) for r in recipients}
+    )
+
+
+def test_a_streamed_send_interrupted_midway_resumes_exactly_once(
+    fast: Path,
+    smtp_server,
+    send_env,  # type: ignore[no-untyped-def]
+) -> None:
+    write_members(fast, *members(fast, 90, networks=4, most=2))
+    recorder = smtp_server.recorder
+    everyone = killed_midway(fast, send_env, recorder, 25, delay=0.05)
+    uncertain = resumed(fast, send_env, recorder, everyone)[1]
+    assert len(uncertain) <= 2  # at most one message in flight per connection
+    final = send_issue(fast, env=send_env, resend_uncertain=True)
+    assert final.sent == len(uncertain) and final.ok and set(recorder.by_recipient()) == everyone
+    journal = Journal(fast / ".composer" / "journal.sqlite", transport="smtp")
+    entries = {e.email: e for e in journal.entries(377)}
+    journal.close()
+    assert {e.state for e in entries.values()} == {"sent"} and set(entries) == everyone
+    # Streamed edition by edition: an edition's readers come one after the other (file order
+    # would switch editions at almost every message).
+    order = [entries[r.recipients[0].lower()].edition for r in recorder.received]
+    changes = sum(1 for before, now in zip(order, order[1:], strict=False) if before != now)
+    assert changes <= 3 * len(set(order)) + 3 < len(order) / 2
+
+
+def test_a_send_reads_each_persons_journal_row_once(
+    fast: Path,
+    smtp_server,  # type: ignore[no-untyped-def]
+    send_env,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reads: Counter[str] = Counter()
+    real = Journal.entry
+
+    def counted(journal: Journal, issue: int, email: str) -> object:
+        reads[email.lower()] += 1
+        return real(journal, issue, email)
+
+    monkeypatch.setattr(Journal, "entry", counted)
+    everyone = {r.person.email.lower() for r in read_lists(load_project(fast)).recipients()}
+    report = send_issue(fast, env=send_env)
+    assert report.ok and report.sent == len(everyone)
+    assert set(reads) == everyone and set(reads.values()) == {1}
