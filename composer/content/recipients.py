@@ -14,7 +14,7 @@ import io
 import re
 from array import array
 from collections import Counter
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO, overload
@@ -23,13 +23,12 @@ from email_validator import EmailNotValidError, validate_email
 
 from composer.content.model import Network
 from composer.content.project import NETWORKS_FILE, Project, load_project
-from composer.delivery.tokens import secret, verify_token
-from composer.errors import ComposerError, Problem, Severity, TokenError, ValidationFailed
+from composer.errors import Problem, Severity, ValidationFailed
 
 MEMBERS_FILE = "recipients/members.csv"
 SUPPRESSED_FILE = "recipients/suppressed.csv"
 MEMBER_COLUMNS = ("email", "name", "organisation", "networks")
-SUPPRESSED_COLUMNS = ("email", "network", "date")
+SUPPRESSED_COLUMNS = ("email", "network", "date", "reason", "issue", "detail")
 ALL_NETWORKS = None
 _SEPARATOR = "\x1f"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -115,6 +114,7 @@ class Lists:
     people: People
     suppressed: dict[str, frozenset[str | None]]
     problems: list[Problem] = field(default_factory=list)
+    reasons: Counter[str] = field(default_factory=Counter)
 
     @property
     def errors(self) -> list[Problem]:
@@ -169,6 +169,7 @@ class Lists:
                 }
                 for network_id, network in self.networks.items()
             ],
+            "suppressions": dict(sorted(self.reasons.items())),
             "problems": [p.as_dict() for p in self.problems],
         }
 
@@ -187,51 +188,10 @@ def lists_overview(root: Path) -> Lists:
 def read_lists(project: Project) -> Lists:
     """Read members.csv and suppressed.csv; problems are collected, never raised."""
     problems: list[Problem] = []
-    suppressed = _read_suppressed(project, problems)
+    reasons: Counter[str] = Counter()
+    suppressed = _read_suppressed(project, problems, reasons)
     people = _read_members(project, problems)
-    return Lists(project.networks, people, suppressed, problems)
-
-
-@dataclass(frozen=True)
-class Unsubscribed:
-    """The outcome of `composer unsubscribe`: who, from what, and whether the file changed."""
-
-    email: str
-    network: str | None
-    added: bool
-    member: bool
-    file: Path
-
-
-def unsubscribe(
-    root: Path,
-    target: str,
-    *,
-    network: str | None = None,
-    env: Mapping[str, str] | None = None,
-    today: dt.date | None = None,
-) -> Unsubscribed:
-    """Add an address (or the address of a verified token) to the suppression file, once."""
-    project = load_project(root)
-    if "@" in target:
-        try:
-            email = usable_address(target)
-        except EmailNotValidError as exc:
-            raise ComposerError(f"{target!r} is not a usable address: {exc}") from None
-    else:
-        request = verify_token(target, key=secret(env))
-        if network and request.network and network != request.network:
-            raise TokenError(f"the token is for network {request.network!r}, not {network!r}")
-        email, network = request.email, network or request.network
-    if network is not None and network not in project.networks:
-        raise ComposerError(f"unknown network id {network!r} (see {NETWORKS_FILE})")
-    lists = read_lists(project)
-    blocked = lists.suppressed.get(email.lower(), frozenset())
-    path = project.root / SUPPRESSED_FILE
-    added = ALL_NETWORKS not in blocked and network not in blocked
-    if added:
-        _append_row(path, SUPPRESSED_COLUMNS, (email, network or "", (today or dt.date.today()).isoformat()))
-    return Unsubscribed(email, network, added, lists.find(email) is not None, path)
+    return Lists(project.networks, people, suppressed, problems, reasons)
 
 
 def _append_row(path: Path, header: tuple[str, ...], values: tuple[str, ...]) -> None:
@@ -295,7 +255,9 @@ def _position(people: People, hashes: array[int], digest: int, key: str) -> int 
         start += 1
 
 
-def _read_suppressed(project: Project, problems: list[Problem]) -> dict[str, frozenset[str | None]]:
+def _read_suppressed(
+    project: Project, problems: list[Problem], reasons: Counter[str]
+) -> dict[str, frozenset[str | None]]:
     found: dict[str, set[str | None]] = {}
     path = project.root / SUPPRESSED_FILE
     if not path.exists():
@@ -316,6 +278,7 @@ def _read_suppressed(project: Project, problems: list[Problem]) -> dict[str, fro
                 row.report(f"{row['date']!r} is not a date like 2019-10-18", "date", "warning")
         if email is not None:
             found.setdefault(email.lower(), set()).add(network)
+            reasons[row["reason"].lower() or "unsubscribed"] += 1
     return {email: frozenset(networks) for email, networks in found.items()}
 
 

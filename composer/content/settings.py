@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, HttpUrl, StringConstraints, ValidationError, field_validator
@@ -12,6 +12,7 @@ from pydantic import Field, HttpUrl, StringConstraints, ValidationError, field_v
 from composer.content.fields import Line, Markdown, Strict
 from composer.errors import ComposerError
 
+M = TypeVar("M", bound=Strict)
 Colour = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
 
 
@@ -103,23 +104,58 @@ class Sending(Strict):
 
     def with_environment(self, env: Mapping[str, str] | None = None) -> Sending:
         """SMTP settings as overridden by COMPOSER_SMTP_* variables, as deployments expect."""
-        env = os.environ if env is None else env
-        overrides: dict[str, object] = {}
-        for key in ("host", "port", "username", "security"):
-            value = env.get(f"COMPOSER_SMTP_{key.upper()}", "").strip()
-            if value:
-                overrides[key] = value.lower() if key == "security" else value
-        if not overrides:
-            return self
-        try:
-            smtp = Smtp.model_validate({**self.smtp.model_dump(), **overrides})
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            key = str(error["loc"][0])
-            raise ComposerError(
-                f"COMPOSER_SMTP_{key.upper()}={overrides.get(key)!r}: {error['msg']}"
-            ) from None
-        return self.model_copy(update={"smtp": smtp})
+        smtp = _overridden(self.smtp, "COMPOSER_SMTP_", env)
+        return self if smtp is self.smtp else self.model_copy(update={"smtp": smtp})
+
+
+class Inbox(Strict):
+    """The programme's mailbox, read by `composer inbox` for unsubscribe replies and bounces."""
+
+    host: Line | None = None
+    port: int | None = Field(default=None, ge=1, le=65535, description="default: 993, or 143 for starttls")
+    security: Security = "tls"
+    username: Line | None = None
+    allow_plaintext: bool = Field(
+        default=False, description="allow security: none to a host that is not loopback"
+    )
+    ca_file: Line | None = Field(
+        default=None,
+        description="a CA certificate (PEM) to trust instead of the system's, for a private server",
+    )
+    timeout: float = Field(default=60, gt=0, description="seconds to wait for each reply")
+    folder: Line = "INBOX"
+    processed_folder: Line = Field(default="composer/processed", description="where handled messages go")
+    soft_bounce_limit: int = Field(
+        default=3,
+        ge=1,
+        le=52,
+        description="soft bounces in consecutive Updates before a person is suppressed",
+    )
+
+    def with_environment(self, env: Mapping[str, str] | None = None) -> Inbox:
+        """IMAP settings as overridden by COMPOSER_IMAP_* variables, like SMTP's."""
+        return _overridden(self, "COMPOSER_IMAP_", env)
+
+
+_ENVIRONMENT_KEYS = ("host", "port", "username", "security")
+
+
+def _overridden(model: M, prefix: str, env: Mapping[str, str] | None) -> M:
+    """The model with host, port, username and security taken from `prefix`-named variables."""
+    env = os.environ if env is None else env
+    overrides: dict[str, object] = {}
+    for key in _ENVIRONMENT_KEYS:
+        value = env.get(f"{prefix}{key.upper()}", "").strip()
+        if value:
+            overrides[key] = value.lower() if key == "security" else value
+    if not overrides:
+        return model
+    try:
+        return type(model).model_validate({**model.model_dump(), **overrides})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = str(error["loc"][0])
+        raise ComposerError(f"{prefix}{key.upper()}={overrides.get(key)!r}: {error['msg']}") from None
 
 
 class Settings(Strict):
@@ -134,3 +170,4 @@ class Settings(Strict):
     reminders: ReminderDefaults = Field(default_factory=ReminderDefaults)
     tools: ToolsDefaults = Field(default_factory=ToolsDefaults)
     sending: Sending
+    inbox: Inbox = Field(default_factory=Inbox)

@@ -146,6 +146,15 @@ def message_id(*, issue: int, email: str, settings: Settings, test: bool = False
     return f"<update-{issue}.{digest[:24]}@{domain}>"
 
 
+OUR_MESSAGE_ID = re.compile(r"<update-(\d+)\.[0-9a-f]{24}@[^>\s]+>")
+
+
+def issue_of(message_id: str) -> int | None:
+    """The Update number in one of our Message-IDs (see `message_id`); None for any other."""
+    match = OUR_MESSAGE_ID.fullmatch(message_id.strip())
+    return int(match[1]) if match else None
+
+
 def list_unsubscribe(*, link: str, token: str, settings: Settings) -> tuple[str, ...]:
     """RFC 2369 / 8058: the one-click https link and, when configured, a mailto fallback."""
     if not link.startswith("https://"):
