@@ -15,11 +15,13 @@ import yaml
 from conftest import SECRET
 from imap_server import DOVECOT, USER, ImapServer
 from mailbox_messages import EXPECTED, LEFT_ALONE, SOFT, fixture_messages
+from test_preview import get
 
 from composer.content.project import load_project
 from composer.content.recipients import SUPPRESSED_FILE, read_lists
 from composer.delivery.messages import message_id
 from composer.delivery.transport import eml_name
+from composer.web.preview import open_preview
 
 CANARY = "canary-Pa55word-never-printed"
 
@@ -196,6 +198,13 @@ def test_a_folder_run_moves_handled_files_and_leaves_the_rest(example: Path, tmp
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in folder.glob("*.eml")) == sorted(LEFT_ALONE + ("postfix-forwarded.eml",))
     assert {p.name for p in (folder / "processed").iterdir()} == {*EXPECTED, SOFT}
+    preview = open_preview(example, port=0).start()
+    try:
+        _, _, body = get(preview, "/")
+    finally:
+        preview.close()
+    shown = " ".join(body.split('id="inbox">')[1].split("</p>")[0].split())
+    assert shown.endswith(": 2 unsubscribe, 4 bounce, 1 soft-bounce, 5 ignored.")
     assert (
         "0 unsubscribe, 0 bounce, 0 soft-bounce, 0 ignored; 5 already handled"
         in composer(example, "inbox", "--from-folder", str(folder)).stdout

@@ -10,6 +10,7 @@ no request ever reaches the file system, and a request that names another host i
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import json
 import re
@@ -33,6 +34,7 @@ from composer.email.editions import FULL, EditionKey, edition_name, parse_editio
 from composer.email.emailchecks import HTML_LIMIT
 from composer.email.render import Edition, Renderer, fill_placeholders, reader_values
 from composer.errors import ComposerError, IssueNotFound, Problem, ValidationFailed, display_path
+from composer.mailbox.journal import LastRun, journal_path, last_run
 from composer.web.calendar import issue_calendars
 
 DEFAULT_HOST = "127.0.0.1"  # loopback: nobody but this computer's users sees the members' addresses
@@ -196,6 +198,7 @@ class Preview:
         )
         self.pages.filters["long_date"] = long_date
         self.pages.filters["kb"] = lambda size: f"{size / 1024:.1f} KB"
+        self.pages.filters["timestamp"] = lambda at: f"{dt.datetime.fromtimestamp(at):%d %B %Y %H:%M}"
         self.build = Build(0, None, None, None, [])
         self.rebuild()
 
@@ -309,7 +312,9 @@ class Preview:
                 return Response(HTTPStatus.OK, body.encode(), "application/json")
             if path == "/":
                 count = len(build.issues)  # counted first: a check that ends meanwhile reloads the page
-                return self._page("index.html.j2", build, rows=index_rows(build), checked=count)
+                return self._page(
+                    "index.html.j2", build, rows=index_rows(build), checked=count, inbox=inbox_run(build)
+                )
             if match := _ISSUE.fullmatch(path):
                 return self._issue_page(build, int(match[1]), query)
             if match := _EMAIL.fullmatch(path):
@@ -396,6 +401,13 @@ def recent_numbers(project: Project) -> list[int]:
     """The issues checked in the background, newest first: a long archive is checked on demand."""
     numbers = {s.number for s in project.issues} | {n for n in project.broken.values() if n}
     return sorted(numbers, reverse=True)[:BACKGROUND_CHECKS]
+
+
+def inbox_run(build: Build) -> LastRun | None:
+    """The last `composer inbox` run, shown on the index so staff see the lists being kept."""
+    if build.project is None:
+        return None
+    return last_run(journal_path(build.project.root / build.project.settings.sending.journal))
 
 
 def index_rows(build: Build) -> list[IndexRow]:
