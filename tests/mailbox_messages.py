@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 from pathlib import Path
+from urllib.parse import unquote
 
-from composer.delivery.tokens import make_token
+from composer.delivery.tokens import make_token, unsubscribe_mailto
 
 FOLDER = Path(__file__).parent / "mailbox"
 
@@ -43,9 +44,10 @@ def fixture_messages(secret: str) -> dict[str, bytes]:
         make_token("catherine.blake@eastsussex.example", key=key),
         sender="pa.to.catherine@eastsussex.example",  # from any address: the token names the person
     )
+    zoe = make_token("zoe.whitfield@brighton-hove.example", key=key)
+    link = unsubscribe_mailto("unsubscribe@secip.example.org", zoe, "complex-lac")  # as in the footer
     messages["unsubscribe-network.eml"] = unsubscribe_request(
-        make_token("zoe.whitfield@brighton-hove.example", "complex-lac", key=key),
-        sender="zoe.whitfield@brighton-hove.example",
+        zoe, sender="zoe.whitfield@brighton-hove.example", subject=unquote(link.partition("?subject=")[2])
     )
     messages["forged-token.eml"] = unsubscribe_request(
         make_token("grace.whitmore@bracknell-forest.example", key=b"not-the-programme-secret"),

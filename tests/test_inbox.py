@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import csv
+import html as html_module
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from email import message_from_bytes, policy
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 import yaml
 from conftest import SECRET
 from imap_server import DOVECOT, USER, ImapServer
-from mailbox_messages import EXPECTED, LEFT_ALONE, SOFT, fixture_messages
+from mailbox_messages import EXPECTED, LEFT_ALONE, SOFT, fixture_messages, unsubscribe_request
 from test_preview import get
 
 from composer.content.project import load_project
@@ -24,6 +28,7 @@ from composer.delivery.transport import eml_name
 from composer.web.preview import open_preview
 
 CANARY = "canary-Pa55word-never-printed"
+PETER = "peter.greaves@eastsussex.example"  # networks: ad-education, send, data-benchmarking
 
 
 @pytest.fixture
@@ -237,3 +242,43 @@ def test_soft_bounces_suppress_after_three_consecutive_updates(
     else:
         assert rows == []
         assert result.stdout.count("count a soft bounce for femi.adebayo@brighton-hove.example") == 3
+
+
+def test_the_footer_offers_each_network_by_mailto_and_one_click_only_with_https(
+    example: Path, tmp_path: Path
+) -> None:
+    assert composer(example, "send", "376", "--yes", "--transport", "outbox").returncode == 0
+    sent = message_from_bytes(
+        (example / "outbox" / "376" / eml_name(PETER)).read_bytes(), policy=policy.default
+    )
+    assert sent["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert sent["List-Unsubscribe"].startswith("<https://updates.secip.example.org/unsubscribe?token=")
+    html = sent.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    links = dict(re.findall(r'<a href="(mailto:[^"]+)"[^>]*>([^<]+)</a>', html))
+    names = {"Stop receiving news of SEND Network", "Stop receiving news of Data Benchmarking Group"}
+    assert names | {"Unsubscribe from all"} <= set(links.values())
+    send_link = next(link for link, text in links.items() if text.endswith("SEND Network"))
+    assert send_link in sent.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+    # The reader clicks "Stop receiving news of SEND Network"; their mail client sends the reply.
+    folder = tmp_path / "replies"
+    folder.mkdir()
+    subject = unquote(html_module.unescape(send_link).partition("?subject=")[2])
+    (folder / "reply.eml").write_bytes(unsubscribe_request("", sender=PETER, subject=subject))
+    assert composer(example, "inbox", "--from-folder", str(folder)).returncode == 0
+    assert [(r["email"], r["network"]) for r in suppressed_rows(example)][-1] == (PETER, "send")
+
+    path = example / "composer.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    del data["sending"]["unsubscribe_url"]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    assert composer(example, "send", "377", "--yes", "--transport", "outbox").returncode == 0
+    later = message_from_bytes(
+        (example / "outbox" / "377" / eml_name(PETER)).read_bytes(), policy=policy.default
+    )
+    assert "List-Unsubscribe-Post" not in later
+    assert later["List-Unsubscribe"].startswith(
+        "<mailto:unsubscribe@secip.example.org?subject=unsubscribe%20"
+    )
+    assert "Unsubscribe on the web" not in later.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "SEND Network" not in " ".join(re.findall(r"Stop receiving news of [^<]+", later.as_string()))

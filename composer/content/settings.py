@@ -99,8 +99,16 @@ class Sending(Strict):
         default=10, ge=1, description="stop after this many failed attempts in a row (server or account down)"
     )
     list_id: Line
-    unsubscribe_url: HttpUrl
-    unsubscribe_mailto: Line | None = None
+    unsubscribe_url: HttpUrl | None = Field(
+        default=None, description="your web page that takes ?token=...; without it, mailto links only"
+    )
+    unsubscribe_mailto: Line | None = Field(
+        default=None, description="where unsubscribe replies go (default: the from address): composer inbox"
+    )
+
+    def unsubscribe_address(self, sender: str) -> str:
+        """The mailbox the unsubscribe mailto links write to: the one `composer inbox` reads."""
+        return self.unsubscribe_mailto or sender
 
     def with_environment(self, env: Mapping[str, str] | None = None) -> Sending:
         """SMTP settings as overridden by COMPOSER_SMTP_* variables, as deployments expect."""

@@ -37,6 +37,7 @@ PLACEHOLDERS: dict[str, str] = {
     "name": "%%COMPOSER_NAME%%",
     "unsubscribe_url": "%%COMPOSER_UNSUBSCRIBE_URL%%",
     "networks": "%%COMPOSER_NETWORKS%%",
+    "token": "%%COMPOSER_TOKEN%%",
 }
 
 SUBJECT_FIELDS = ("programme", "short_name", "number", "date")
@@ -77,7 +78,13 @@ def fill_placeholders(text: str, values: Mapping[str, str]) -> str:
 
 
 def reader_values(
-    settings: Settings, *, unsubscribe_url: str, html: bool, name: str = "", networks: Iterable[str] = ()
+    settings: Settings,
+    *,
+    unsubscribe_url: str,
+    html: bool,
+    name: str = "",
+    networks: Iterable[str] = (),
+    token: str = "",
 ) -> dict[str, str]:
     """Placeholder values for one reader, worded the same for sending, preview and archive.
 
@@ -86,6 +93,7 @@ def reader_values(
     names = sorted(networks)
     joined = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
     values = {"name": name or "colleague", "unsubscribe_url": unsubscribe_url, "networks": joined}
+    values["token"] = token
     return {key: html_escape(value) for key, value in values.items()} if html else values
 
 
@@ -240,6 +248,8 @@ class Renderer:
             "subject": subject_line(issue.subject or settings.subject, settings=settings, plan=plan),
             "preheader": issue.preheader or default_preheader(selection),
             "placeholders": PLACEHOLDERS,
+            "networks": self.project.networks,
+            "unsubscribe_mailto": settings.sending.unsubscribe_address(settings.sender.email),
             "view_url": self.page_url(issue.number),
             "page_url": self.page_url,
             "calendar_url": lambda number, item_id: calendar_url(settings, number, item_id),

@@ -28,6 +28,7 @@ Kind = Literal["unsubscribe", "bounce", "soft-bounce", "ignored"]
 KINDS: tuple[Kind, ...] = ("unsubscribe", "bounce", "soft-bounce", "ignored")
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{22}(?![A-Za-z0-9_-])")
+_NETWORK = re.compile(r"(?<![\w-])network=([a-z0-9_-]+)", re.IGNORECASE)
 _STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
 _OUT_OF_OFFICE = re.compile(
     r"out of (the )?office|automatic reply|auto[- ]?reply|autoreply|away from|on (annual )?leave|"
@@ -119,6 +120,9 @@ def _unsubscribe(subject: str, key: bytes) -> Finding:
             request = verify_token(candidate, key=key)
         except TokenError:
             continue
+        named = _NETWORK.search(subject)  # the footer's per-network links name it beside the token
+        if named and request.network is None:
+            request = Unsubscribe(request.email, named[1].lower())
         scope = f"network {request.network}" if request.network else "every network"
         return Finding("unsubscribe", f"{request.email} from {scope}", request=request)
     return Finding("ignored", "an unsubscribe request whose token is not valid (forged or damaged)")

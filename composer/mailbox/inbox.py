@@ -169,6 +169,9 @@ class _Run:
         action = Action(finding.kind, handle, sender, subject, finding.summary)
         if finding.kind == "unsubscribe" and finding.request is not None:
             request = finding.request
+            if request.network is not None and request.network not in self.project.networks:
+                summary = f"names an unknown network {request.network!r}"
+                return replace(action, kind="ignored", summary=summary)
             return replace(
                 action, suppressed=(Suppression(request.email, request.network, "unsubscribed", self.latest),)
             )

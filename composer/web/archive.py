@@ -82,7 +82,7 @@ def _write_issue(
     html = relative_links(
         fill_placeholders(
             edition.html,
-            reader_values(settings, html=True, unsubscribe_url=str(settings.sending.unsubscribe_url)),
+            reader_values(settings, html=True, unsubscribe_url=str(settings.sending.unsubscribe_url or "")),
         ),
         settings,
     )

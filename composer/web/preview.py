@@ -117,7 +117,7 @@ class Choice:
         """Placeholder values: the member's own, or those of a reader nobody knows."""
         return reader_values(
             project.settings,
-            unsubscribe_url=str(project.settings.sending.unsubscribe_url),
+            unsubscribe_url=str(project.settings.sending.unsubscribe_url or ""),
             html=html,
             name=self.recipient.person.name if self.recipient else "",
             networks=[project.networks[n].name for n in self.key or ()],
