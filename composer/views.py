@@ -14,11 +14,20 @@ import click
 from composer.content.carry import long_date
 from composer.errors import Problem
 
+MAX_PROBLEMS_PER_FILE = 20
+
 
 def print_problems(problems: list[Problem]) -> None:
+    """Every problem, up to MAX_PROBLEMS_PER_FILE per file: a broken file must not bury the rest."""
+    per_file: dict[str, int] = {}
     for problem in problems:
-        colour = "red" if problem.severity == "error" else "yellow"
-        click.secho(str(problem), fg=colour, err=True)
+        per_file[problem.file] = per_file.get(problem.file, 0) + 1
+        if per_file[problem.file] <= MAX_PROBLEMS_PER_FILE:
+            colour = "red" if problem.severity == "error" else "yellow"
+            click.secho(str(problem), fg=colour, err=True)
+    for file, count in per_file.items():
+        if count > MAX_PROBLEMS_PER_FILE:
+            click.secho(f"{file}: and {count - MAX_PROBLEMS_PER_FILE} more problem(s)", fg="red", err=True)
 
 
 def echo_json(data: object) -> None:

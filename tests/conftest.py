@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import resource
 import shutil
+import subprocess
+import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +26,24 @@ def copy_example(dest: Path) -> Path:
         elif source.exists():
             shutil.copy2(source, dest / part)
     return dest
+
+
+def _limits() -> None:
+    """Caps for a child process, so a runaway input fails its test instead of the machine."""
+    resource.setrlimit(resource.RLIMIT_AS, (2 * 2**30, 2 * 2**30))
+    resource.setrlimit(resource.RLIMIT_CPU, (60, 60))
+
+
+def run_composer(project: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """The real command in a child process (2 GB, 60 s of CPU): what a user sees, traceback or not."""
+    return subprocess.run(
+        [sys.executable, "-m", "composer", *args, "--project", str(project)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+        preexec_fn=_limits,
+    )
 
 
 @pytest.fixture

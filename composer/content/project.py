@@ -170,7 +170,7 @@ def load_project(root: Path) -> Project:
 
 def _load_issue(project: Project, path: Path) -> None:
     name = project.rel(path)
-    located, found = load_yaml(path, name)
+    located, found = load_yaml(path, name, max_bytes=project.settings.max_issue_bytes, aliases=False)
     issue = None
     if located is not None:
         issue, invalid = validate(Issue, located, name)

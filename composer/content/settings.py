@@ -177,5 +177,6 @@ class Settings(Strict):
     archive_url: HttpUrl
     reminders: ReminderDefaults = Field(default_factory=ReminderDefaults)
     tools: ToolsDefaults = Field(default_factory=ToolsDefaults)
+    max_issue_bytes: int = Field(default=1_000_000, ge=1, description="larger issue files are refused unread")
     sending: Sending
     inbox: Inbox = Field(default_factory=Inbox)

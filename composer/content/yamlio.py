@@ -1,16 +1,49 @@
-"""Safe YAML loading that remembers the line of every value, so schema errors can name it."""
+"""Safe YAML loading that remembers the line of every value, so schema errors can name it.
+
+Hostile files are refused at their line before they can cost memory or time: the node tree is
+built from the parser's events in a loop (no recursion to overflow), with limits on nesting,
+aliases and what aliases expand to, and only YAML's plain tags. libyaml parses when PyYAML has
+it (about 20 times faster); the pure-Python parser gives the same values and lines.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
+from yaml.events import (
+    AliasEvent,
+    CollectionEndEvent,
+    CollectionStartEvent,
+    DocumentStartEvent,
+    Event,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceStartEvent,
+)
+from yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNode
 
-from composer.errors import Problem
+from composer.errors import Problem, ValidationFailed
 
 Loc = tuple[str | int, ...]
+
+FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+PURE_LOADER = yaml.SafeLoader
+MAX_DEPTH = 32  # the formats need 5 levels; deep nesting only exhausts the stack
+MAX_ALIASES = 100
+MAX_ALIAS_VALUES = 10_000  # values that aliases may add to a file, counted as they expand
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # as YAML 1.1 counts lines
+_NO_ALIASES = "this file takes no anchors or aliases, write the value out"
+_YAML_TAG = "tag:yaml.org,2002:"
+_PLAIN_TAGS = {
+    ScalarEvent: {_YAML_TAG + name for name in ("str", "int", "float", "bool", "null", "timestamp")},
+    SequenceStartEvent: {_YAML_TAG + "seq"},
+    MappingStartEvent: {_YAML_TAG + "map"},
+}
 
 
 @dataclass
@@ -49,18 +82,135 @@ def field_path(loc: Loc, data: Any) -> str:
     return ".".join(parts)
 
 
+def _mark(mark: Any) -> yaml.Mark:
+    """libyaml's marks have the same fields as PyYAML's; the type stubs do not say so."""
+    return cast(yaml.Mark, mark)
+
+
+@dataclass
+class _Open:
+    """A collection being composed: its node, a key waiting for its value, its expanded size."""
+
+    node: CollectionNode
+    anchor: str | None
+    key: Node | None = None
+    size: int = 1
+
+
+class _Composer:
+    """Builds one document's node tree from parser events, refusing what the formats never need."""
+
+    def __init__(self, file: str, *, aliases: bool):
+        self.file = file
+        self.aliases = aliases
+        self.resolver = yaml.SafeLoader("")
+        self.anchors: dict[str, Node] = {}
+        self.sizes: dict[str, int] = {}  # values each anchored node expands to; set once it is closed
+        self.open: list[_Open] = []
+        self.alias_count = 0
+        self.alias_values = 0
+        self.documents = 0
+        self.root: Node | None = None
+
+    def compose(self, events: Iterable[Event]) -> Node | None:
+        for event in events:
+            if isinstance(event, DocumentStartEvent):
+                self.documents += 1
+                if self.documents > 1:
+                    raise self.refuse("a second YAML document starts here: remove the `---`", event)
+            elif isinstance(event, AliasEvent):
+                self.add(*self.alias(event))
+            elif isinstance(event, (ScalarEvent, CollectionStartEvent)):
+                self.start(event)
+            elif isinstance(event, CollectionEndEvent):
+                done = self.open.pop()
+                done.node.end_mark = _mark(event.end_mark)
+                self.add(done.node, done.size, done.anchor)
+        return self.root
+
+    def refuse(self, message: str, event: Event) -> ValidationFailed:
+        mark = event.start_mark
+        return ValidationFailed([Problem(self.file, message, mark.line + 1 if mark else None)])
+
+    def start(self, event: ScalarEvent | CollectionStartEvent) -> None:
+        anchor = event.anchor
+        if anchor is not None and not self.aliases:
+            raise self.refuse(f"YAML anchor &{anchor}: {_NO_ALIASES}", event)
+        if anchor is not None and anchor in self.anchors:
+            first = self.anchors[anchor].start_mark.line + 1
+            raise self.refuse(f"YAML anchor &{anchor} is already defined on line {first}: rename one", event)
+        tag, start, end = event.tag, _mark(event.start_mark), _mark(event.end_mark)
+        if tag is not None and tag != "!" and tag not in _PLAIN_TAGS[type(event)]:
+            shown = "!!" + tag[len(_YAML_TAG) :] if tag.startswith(_YAML_TAG) else tag
+            raise self.refuse(
+                f"YAML tag {shown} is not allowed: remove it (values are plain text, numbers, dates)",
+                event,
+            )
+        if isinstance(event, ScalarEvent):
+            if tag is None or tag == "!":
+                tag = self.resolver.resolve(ScalarNode, event.value, event.implicit)
+            scalar = ScalarNode(tag, event.value, start, end, style=event.style)
+            if anchor is not None:
+                self.anchors[anchor] = scalar
+            self.add(scalar, 1, anchor)
+            return
+        if len(self.open) >= MAX_DEPTH:
+            raise self.refuse(f"values nested more than {MAX_DEPTH} levels deep: flatten them", event)
+        kind = SequenceNode if isinstance(event, SequenceStartEvent) else MappingNode
+        if tag is None or tag == "!":
+            tag = self.resolver.resolve(kind, None, event.implicit)
+        node = kind(tag, [], start, None, flow_style=event.flow_style)
+        if anchor is not None:
+            self.anchors[anchor] = node
+        self.open.append(_Open(node, anchor))
+
+    def alias(self, event: AliasEvent) -> tuple[Node, int]:
+        name = event.anchor
+        if not self.aliases:
+            raise self.refuse(f"YAML alias *{name}: {_NO_ALIASES}", event)
+        if name not in self.anchors:
+            raise self.refuse(f"YAML alias *{name} names no anchor: define &{name} before it", event)
+        if name not in self.sizes:
+            raise self.refuse(f"YAML alias *{name} is inside the value it names: write it out", event)
+        self.alias_count += 1
+        if self.alias_count > MAX_ALIASES:
+            raise self.refuse(f"more than {MAX_ALIASES} YAML aliases: write the values out", event)
+        self.alias_values += self.sizes[name]
+        if self.alias_values > MAX_ALIAS_VALUES:
+            raise self.refuse(
+                f"YAML aliases expand to more than {MAX_ALIAS_VALUES:,} values here: write the values out",
+                event,
+            )
+        return self.anchors[name], self.sizes[name]
+
+    def add(self, node: Node, size: int, anchor: str | None = None) -> None:
+        if anchor is not None:
+            self.sizes[anchor] = size
+        if not self.open:
+            self.root = node
+            return
+        parent = self.open[-1]
+        parent.size += size
+        if isinstance(parent.node, SequenceNode):
+            parent.node.value.append(node)
+        elif parent.key is None:
+            parent.key = node
+        else:
+            parent.node.value.append((parent.key, node))
+            parent.key = None
+
+
 class _Walker:
     """Turns a composed node tree into plain data, recording lines and duplicate keys."""
 
-    def __init__(self, file: str):
-        self.file = file
+    def __init__(self) -> None:
         self.loader = yaml.SafeLoader("")
         self.lines: dict[Loc, int] = {}
         self.duplicates: list[tuple[Loc, int]] = []
 
-    def walk(self, node: yaml.Node, loc: Loc) -> Any:
+    def walk(self, node: Node, loc: Loc) -> Any:
         self.lines[loc] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
+        if isinstance(node, MappingNode):
             self.loader.flatten_mapping(node)
             out: dict[Any, Any] = {}
             for key_node, value_node in node.value:
@@ -72,43 +222,79 @@ class _Walker:
                 out[key] = self.walk(value_node, loc + (key,))
                 self.lines[loc + (key,)] = key_node.start_mark.line + 1
             return out
-        if isinstance(node, yaml.SequenceNode):
+        if isinstance(node, SequenceNode):
             return [self.walk(child, loc + (i,)) for i, child in enumerate(node.value)]
         return self.scalar(node)
 
-    def scalar(self, node: yaml.Node) -> Any:
+    def scalar(self, node: Node) -> Any:
         try:
             return self.loader.construct_object(node, deep=True)
-        except (ValueError, yaml.YAMLError):
-            # An impossible date such as 2019-13-45: keep the text and let validation say why.
+        except (ValueError, KeyError, AttributeError, yaml.YAMLError):
+            # An impossible date such as 2019-13-45, or `!!bool maybe`: keep the text and let
+            # validation say why.
             return node.value
 
 
-def load_yaml(path: Path, display: str) -> tuple[Located | None, list[Problem]]:
-    """Parse one YAML file with the safe loader; syntax errors come back as problems."""
+def _syntax_problem(exc: yaml.MarkedYAMLError, display: str) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark else None
+    reason = " ".join(filter(None, [exc.context, exc.problem]))
+    if exc.context_mark and exc.problem_mark and exc.context_mark.line != exc.problem_mark.line:
+        reason += f" (the construct opened on line {exc.context_mark.line + 1})"
+    return Problem(display, f"YAML syntax error: {reason}", line)
+
+
+def parse_yaml(
+    text: str, display: str, *, aliases: bool = True, loader: type[yaml.SafeLoader] = FAST_LOADER
+) -> tuple[Located | None, list[Problem]]:
+    """Parse YAML text into located data; a syntax error or a refused construct is a problem."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        return None, [Problem(display, "file not found")]
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [Problem(display, f"cannot read the file: {exc}")]
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = _Composer(display, aliases=aliases).compose(yaml.parse(text, Loader=loader))
+        if node is None:
+            return Located(None, {(): 1}), []
+        walker = _Walker()
+        data = walker.walk(node, ())
+    except ValidationFailed as refused:
+        return None, refused.problems
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        reason = " ".join(filter(None, [exc.context, exc.problem]))
-        if exc.context_mark and exc.problem_mark and exc.context_mark.line != exc.problem_mark.line:
-            reason += f" (the construct opened on line {exc.context_mark.line + 1})"
-        return None, [Problem(display, f"YAML syntax error: {reason}", line)]
+        return None, [_syntax_problem(exc, display)]
+    except yaml.reader.ReaderError as exc:
+        # The parsers count the position differently (bytes or characters); the character is
+        # refused wherever it occurs, so its first occurrence is the line to fix.
+        before = text[: max(text.find(chr(exc.character)), 0)]
+        line = len(_LINE_BREAK.findall(before)) + 1
+        message = f"character U+{exc.character:04X} is not allowed in YAML: remove it"
+        return None, [Problem(display, message, line)]
     except yaml.YAMLError as exc:
         return None, [Problem(display, f"YAML syntax error: {exc}")]
-    if node is None:
-        return Located(None, {(): 1}), []
-    walker = _Walker(display)
-    data = walker.walk(node, ())
     duplicates = [
         Problem(display, f"duplicate key {loc[-1]!r}: keep one of them", line, field_path(loc, data))
         for loc, line in walker.duplicates
     ]
     return Located(data, walker.lines), duplicates
+
+
+def load_yaml(
+    path: Path, display: str, *, max_bytes: int | None = None, aliases: bool = True
+) -> tuple[Located | None, list[Problem]]:
+    """Read and parse one YAML file; a file over max_bytes is refused unread."""
+    try:
+        size = path.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            return None, [
+                Problem(
+                    display,
+                    f"the file is {size:,} bytes, over the limit of {max_bytes:,}: split it "
+                    "(or raise max_issue_bytes in composer.yaml)",
+                )
+            ]
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        return None, [Problem(display, "file not found")]
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        byte = exc.object[exc.start]
+        return None, [Problem(display, f"byte 0x{byte:02X} is not UTF-8: save the file as UTF-8", line)]
+    except OSError as exc:
+        return None, [Problem(display, f"cannot read the file: {exc}")]
+    return parse_yaml(text, display, aliases=aliases)
