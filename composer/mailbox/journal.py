@@ -53,14 +53,13 @@ def journal_path(send_journal: Path) -> Path:
 
 
 class InboxJournal:
-    """One connection; every message's outcome is committed with its soft bounce, at once."""
+    """One connection; every message's outcome is committed with its soft bounces, at once."""
 
     def __init__(self, path: Path):
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db = sqlite3.connect(path)  # DML opens a transaction; `with self._write()` ends it
             self._db.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise ComposerError(f"cannot open the inbox journal {path}: {exc}") from exc
@@ -79,7 +78,7 @@ class InboxJournal:
     def record(self, key: str, kind: str, summary: str, *, soft: Mapping[str, int] | None = None) -> None:
         """A message done with; `soft` maps each address it soft-bounced to its Update."""
         now = time.time()
-        with self._transaction():
+        with self._write():
             self._db.execute("INSERT OR IGNORE INTO seen VALUES (?, ?, ?, ?)", (key, kind, summary, now))
             self._db.executemany(
                 "INSERT OR IGNORE INTO soft_bounce VALUES (?, ?, ?, ?)",
@@ -87,18 +86,16 @@ class InboxJournal:
             )
 
     def record_run(self, counts: Mapping[str, int]) -> None:
-        with self._transaction():
+        with self._write():
             self._db.execute("INSERT INTO run VALUES (?, ?)", (time.time(), json.dumps(dict(counts))))
 
     @contextmanager
-    def _transaction(self) -> Iterator[None]:
+    def _write(self) -> Iterator[None]:
+        """One transaction: committed whole, or rolled back and reported."""
         try:
-            self._db.execute("BEGIN IMMEDIATE")
-            yield
-            self._db.execute("COMMIT")
+            with self._db:
+                yield
         except sqlite3.Error as exc:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
             raise ComposerError(f"cannot write the inbox journal {self.path}: {exc}") from exc
 
 
