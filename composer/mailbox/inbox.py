@@ -172,9 +172,9 @@ class _Run:
             if request.network is not None and request.network not in self.project.networks:
                 summary = f"names an unknown network {request.network!r}"
                 return replace(action, kind="ignored", summary=summary)
-            return replace(
-                action, suppressed=(Suppression(request.email, request.network, "unsubscribed", self.latest),)
-            )
+            issue = self._last_sent(request.email)  # the Update the request most likely answers
+            suppression = Suppression(request.email, request.network, "unsubscribed", issue)
+            return replace(action, suppressed=(suppression,))
         if finding.kind in ("bounce", "soft-bounce"):
             return self._bounce(action, finding)
         return action
