@@ -175,6 +175,9 @@ def test_plain_text_only_to_loopback_and_a_wrong_password_is_named_not_shown(
     assert CANARY not in wrong.stderr
     missing = composer(example, "inbox", env={"COMPOSER_IMAP_PASSWORD": ""})
     assert missing.returncode == 1 and "COMPOSER_IMAP_PASSWORD" in missing.stderr
+    set_inbox(example, dovecot, host=None)
+    nowhere = composer(example, "inbox")
+    assert nowhere.returncode == 1 and "no IMAP host: set inbox.host" in nowhere.stderr
 
 
 def test_dry_run_from_a_folder_shows_the_evidence_and_changes_nothing(example: Path, tmp_path: Path) -> None:
