@@ -41,6 +41,7 @@ class Recorder:
 
     received: list[Received] = field(default_factory=list)
     seen: list[tuple[str, str]] = field(default_factory=list)
+    peers: list[object] = field(default_factory=list)  # the client address of each MAIL: its connection
     script: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     always: dict[str, str] = field(default_factory=dict)
     data_delay: float = 0.0
@@ -74,6 +75,7 @@ class Recorder:
         self, server: SMTP, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
         self.seen.append(("MAIL", address))
+        self.peers.append(session.peer)
         reply = self._scripted("MAIL", server)
         if reply:
             return reply
@@ -131,7 +133,9 @@ class SmtpServer:
         self.port = 0
 
     def _protocol(self) -> SMTP:
-        options: dict[str, Any] = {"hostname": "composer-test", "auth_require_tls": False}
+        # Without users the server offers no login (no AUTH in its EHLO reply); with them, it offers
+        # one even on a connection with implicit TLS, which aiosmtpd does not count as TLS.
+        options: dict[str, Any] = {"hostname": "composer-test", "auth_require_tls": self.users is None}
         if self.tls is not None and not self.implicit_tls:
             options["tls_context"] = self.tls
         if self.users is not None:

@@ -1,15 +1,17 @@
 """Delivery: prepared messages through a transport, with the journal kept true for every person.
 
 One worker per connection takes messages from a short queue, so memory stays flat. Temporary
-failures are retried with backoff, a message whose content got no reply is held as uncertain
-(it may have arrived), sending pauses when every attempt fails, and Ctrl-C or a fatal error stops
-it after the messages in flight: the report always says what was done.
+failures are retried with capped, jittered backoff (the connection let go while waiting), a
+message whose content got no reply is held as uncertain (it may have arrived), sending pauses
+when every attempt fails at the server (a refused recipient is only that recipient's result), and
+Ctrl-C or a fatal error stops it after the messages in flight: the report always says what was done.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -28,6 +30,7 @@ from composer.delivery.transport import (
 from composer.errors import SendingError
 
 DAY = 24 * 60 * 60
+MAX_RETRY_DELAY = 300.0  # seconds: however many retries, never more than five minutes apart
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,15 @@ def send_one(transport: Transport, *, sender: str, message: Outgoing) -> str:
         raise SendingError(f"the test copy to {message.email} was not accepted: {exc.reply}") from exc
 
 
+def backoff(attempt: int, *, base: float, cap: float, draw: Callable[[], float] = random.random) -> float:
+    """Seconds before retry number `attempt` (1, 2, ...): doubling from `base` up to `cap`.
+
+    Jitter (a random half to whole of that) keeps connections that failed together from all
+    coming back to the server at the same moment.
+    """
+    return min(cap, base * 2.0 ** (attempt - 1)) * (0.5 + draw() / 2)
+
+
 async def _open(transport: Transport) -> Session:
     try:
         return await transport.open()
@@ -124,9 +136,11 @@ class Delivery:
         total: int,
         report: Delivered,
         progress: Callable[[Progress], None] | None = None,
+        max_delay: float = MAX_RETRY_DELAY,
     ):
         self.transport, self.journal, self.issue, self.sender = transport, journal, issue, sender
         self.sending = sending
+        self.max_delay = max_delay
         self.total = total
         self.report = report
         self.progress = progress
@@ -192,8 +206,10 @@ class Delivery:
 
         reply = ""
         for attempt in range(self.sending.retries + 1):
-            if attempt and not await self._pause(self.sending.retry_delay * 2 ** (attempt - 1)):
-                break
+            if attempt:
+                await session.close()  # no connection held open while waiting; `send` opens a new one
+                if not await self._pause(backoff(attempt, base=self.sending.retry_delay, cap=self.max_delay)):
+                    break
             delay = self.limit.reserve()
             if delay is None:
                 self._stop(
@@ -207,15 +223,15 @@ class Delivery:
                 reply = await session.send(
                     sender=self.sender, recipient=message.email, data=message.data, before_data=before_data
                 )
-            except PermanentFailure as exc:
-                self._failed_attempt(exc.reply)
+            except PermanentFailure as exc:  # this recipient's result: no sign the server is down
                 return self._finish(message.email, "failed", exc.reply)
             except UncertainDelivery as exc:
                 self._failed_attempt(exc.reply)
                 return self._finish(message.email, "in_flight", exc.reply)  # held, never retried
             except TemporaryFailure as exc:
                 reply = exc.reply
-                self._failed_attempt(reply)
+                if exc.server:
+                    self._failed_attempt(reply)
             else:
                 self.failures_in_a_row = 0
                 return self._finish(message.email, "sent", reply)

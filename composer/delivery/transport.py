@@ -26,11 +26,15 @@ _FILE_SAFE = re.compile(r"[^a-z0-9@._+-]")
 
 
 class TemporaryFailure(Exception):
-    """Worth trying again later: a 4xx reply, a dropped connection, a timeout."""
+    """Worth trying again later: a 4xx reply, a dropped connection, a timeout.
 
-    def __init__(self, reply: str):
+    `server` is False for a 4xx about one recipient (RCPT): that says nothing about the server.
+    """
+
+    def __init__(self, reply: str, *, server: bool = True):
         super().__init__(reply)
         self.reply = reply
+        self.server = server
 
 
 class UncertainDelivery(Exception):
@@ -60,7 +64,8 @@ class Session(Protocol):
         raises UncertainDelivery, never TemporaryFailure.
         """
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Let the connection go; a later `send` opens a new one."""
 
 
 class Transport(Protocol):
@@ -166,10 +171,11 @@ class _SmtpSession:
         self.client = self.transport.client()
         try:
             await self.client.connect()
-            if self.transport.smtp.username:
-                await self.client.login(self.transport.smtp.username, self.transport.password or "")
             if self.client.is_ehlo_or_helo_needed:
                 await self.client.ehlo()
+            if self.transport.smtp.username:
+                self._require_login(where)
+                await self.client.login(self.transport.smtp.username, self.transport.password or "")
         except (ssl.SSLCertVerificationError, aiosmtplib.SMTPConnectError) as exc:
             untrusted = exc if isinstance(exc, ssl.SSLCertVerificationError) else exc.__cause__
             if isinstance(untrusted, ssl.SSLCertVerificationError):
@@ -182,7 +188,7 @@ class _SmtpSession:
                 f"{where} refused the login for {self.transport.smtp.username}: {exc.code} {exc.message}"
             ) from exc
         except aiosmtplib.SMTPException as exc:
-            if "STARTTLS" in str(exc):
+            if "STARTTLS extension not supported" in str(exc):
                 raise SendingError(
                     f"{where} does not offer STARTTLS: refusing to send in plain text "
                     "(use security: tls for port 465)"
@@ -190,6 +196,18 @@ class _SmtpSession:
             raise TemporaryFailure(f"cannot connect to {where}: {exc}") from exc
         except OSError as exc:
             raise TemporaryFailure(f"cannot connect to {where}: {exc}") from exc
+
+    def _require_login(self, where: str) -> None:
+        """A username with a server that lists no AUTH: say so, rather than fail at the login."""
+        if self.client.supports_extension("auth"):
+            return
+        username = self.transport.smtp.username
+        plain = self.transport.smtp.security == "none"
+        raise SendingError(
+            f"{where} offers no login (its EHLO reply lists no AUTH), but the username {username} is set: "
+            + ("use security: starttls or tls if it offers login only over TLS, or " if plain else "")
+            + "remove sending.smtp.username (or COMPOSER_SMTP_USERNAME) if this server needs none"
+        )
 
     async def send(self, *, sender: str, recipient: str, data: bytes, before_data: Callable[[], None]) -> str:
         """MAIL, RCPT and DATA with explicit addresses (already validated ASCII), replies checked here."""
@@ -214,7 +232,7 @@ class _SmtpSession:
             return text
         await self._reset(reply.code)
         if reply.code < 500:
-            raise TemporaryFailure(text)
+            raise TemporaryFailure(text, server=stage != "RCPT" or reply.code == 421)
         if stage == "MAIL":
             raise SendingError(f"the server refused the sender {sender}: {text}")
         raise PermanentFailure(text)
