@@ -114,7 +114,7 @@ def read_inbox(
         sent = Journal(send_path, transport="smtp") if send_path.exists() else None
         if sent is not None:
             stack.callback(sent.close)
-        run = _Run(project, lists, key, journal, sent, dry_run=dry_run, today=today)
+        run = _Run(project, lists, key, journal, sent)
         report = InboxReport(source.where, dry_run)
         for incoming in list(source.messages()):
             identity = message_key(incoming.message)
@@ -152,9 +152,6 @@ class _Run:
         key: bytes,
         journal: InboxJournal | None,
         sent: Journal | None,
-        *,
-        dry_run: bool,
-        today: dt.date | None,
     ):
         self.project, self.lists, self.key = project, lists, key
         self.journal, self.sent = journal, sent
