@@ -20,12 +20,10 @@ from dataclasses import dataclass, field
 from composer.content.settings import Sending
 from composer.delivery.journal import Journal, State
 from composer.delivery.transport import (
-    PermanentFailure,
     RateLimit,
     Session,
-    TemporaryFailure,
+    SmtpFailure,
     Transport,
-    UncertainDelivery,
 )
 from composer.errors import SendingError
 
@@ -83,12 +81,9 @@ def send_one(transport: Transport, *, sender: str, message: Outgoing) -> str:
 
     try:
         return asyncio.run(run())
-    except UncertainDelivery as exc:
-        raise SendingError(
-            f"the test copy to {message.email} may or may not have arrived: {exc.reply}"
-        ) from exc
-    except (TemporaryFailure, PermanentFailure) as exc:
-        raise SendingError(f"the test copy to {message.email} was not accepted: {exc.reply}") from exc
+    except SmtpFailure as exc:
+        outcome = "may or may not have arrived" if exc.kind == "uncertain" else "was not accepted"
+        raise SendingError(f"the test copy to {message.email} {outcome}: {exc.reply}") from exc
 
 
 def backoff(attempt: int, *, base: float, cap: float, draw: Callable[[], float] = random.random) -> float:
@@ -103,7 +98,7 @@ def backoff(attempt: int, *, base: float, cap: float, draw: Callable[[], float] 
 async def _open(transport: Transport) -> Session:
     try:
         return await transport.open()
-    except TemporaryFailure as exc:
+    except SmtpFailure as exc:
         raise SendingError(f"{exc.reply}: nothing was sent") from exc
 
 
@@ -223,12 +218,12 @@ class Delivery:
                 reply = await session.send(
                     sender=self.sender, recipient=message.email, data=message.data, before_data=before_data
                 )
-            except PermanentFailure as exc:  # this recipient's result: no sign the server is down
-                return self._finish(message.email, "failed", exc.reply)
-            except UncertainDelivery as exc:
-                self._failed_attempt(exc.reply)
-                return self._finish(message.email, "in_flight", exc.reply)  # held, never retried
-            except TemporaryFailure as exc:
+            except SmtpFailure as exc:
+                if exc.kind == "permanent":  # this recipient's result: no sign the server is down
+                    return self._finish(message.email, "failed", exc.reply)
+                if exc.kind == "uncertain":
+                    self._failed_attempt(exc.reply)
+                    return self._finish(message.email, "in_flight", exc.reply)  # held, never retried
                 reply = exc.reply
                 if exc.server:
                     self._failed_attempt(reply)

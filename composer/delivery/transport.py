@@ -14,7 +14,7 @@ import ssl
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 import aiosmtplib
 
@@ -25,35 +25,35 @@ PASSWORD_VARIABLE = "COMPOSER_SMTP_PASSWORD"
 _FILE_SAFE = re.compile(r"[^a-z0-9@._+-]")
 
 
-class TemporaryFailure(Exception):
-    """Worth trying again later: a 4xx reply, a dropped connection, a timeout.
+Kind = Literal["temporary", "permanent", "uncertain"]
 
-    `server` is False for a 4xx about one recipient (RCPT): that says nothing about the server.
+
+class SmtpFailure(Exception):
+    """One attempt that did not end in acceptance: what the server said and what it means.
+
+    temporary: worth trying again later (a 4xx reply, a dropped connection, a timeout);
+    permanent: a 5xx reply about this one recipient, never retried;
+    uncertain: the content went out but no reply came back: the server may have taken it
+    (RFC 1047), so trying again could send a second copy and the message is held.
+    `server` is False when the reply is about the one recipient (RCPT) and says nothing of the server.
     """
 
-    def __init__(self, reply: str, *, server: bool = True):
-        super().__init__(reply)
-        self.reply = reply
-        self.server = server
+    def __init__(
+        self,
+        kind: Kind,
+        message: str,
+        *,
+        code: int | None = None,
+        recipient: str | None = None,
+        server: bool = True,
+    ):
+        self.kind, self.code, self.message = kind, code, message
+        self.recipient, self.server = recipient, server
+        super().__init__(self.reply)
 
-
-class UncertainDelivery(Exception):
-    """The message's content went out but no reply came back (a timeout or a dropped connection).
-
-    The server may have taken it (RFC 1047): trying again could send a second copy, so it is held.
-    """
-
-    def __init__(self, reply: str):
-        super().__init__(reply)
-        self.reply = reply
-
-
-class PermanentFailure(Exception):
-    """A 5xx reply about this one message or recipient: never retried."""
-
-    def __init__(self, reply: str):
-        super().__init__(reply)
-        self.reply = reply
+    @property
+    def reply(self) -> str:
+        return f"{self.code} {self.message}" if self.code else self.message
 
 
 class Session(Protocol):
@@ -61,7 +61,7 @@ class Session(Protocol):
         """Deliver one message (CRLF lines; dot-stuffed if the transport says so).
 
         `before_data` runs just before the content is handed over; after that, a missing reply
-        raises UncertainDelivery, never TemporaryFailure.
+        raises an uncertain SmtpFailure, never a temporary one.
         """
 
     async def close(self) -> None:
@@ -102,7 +102,7 @@ class Outbox:
             partial.write_bytes(data)
             os.replace(partial, path)
         except OSError as exc:
-            raise TemporaryFailure(f"cannot write {path}: {exc}") from exc
+            raise SmtpFailure("temporary", f"cannot write {path}: {exc}") from exc
         return f"written to {path}"
 
     async def close(self) -> None:
@@ -182,7 +182,7 @@ class _SmtpSession:
                 raise SendingError(
                     f"{where}: the server's certificate is not trusted ({untrusted.verify_message})"
                 ) from exc
-            raise TemporaryFailure(f"cannot connect to {where}: {exc}") from exc
+            raise SmtpFailure("temporary", f"cannot connect to {where}: {exc}") from exc
         except aiosmtplib.SMTPAuthenticationError as exc:
             raise SendingError(
                 f"{where} refused the login for {self.transport.smtp.username}: {exc.code} {exc.message}"
@@ -193,9 +193,9 @@ class _SmtpSession:
                     f"{where} does not offer STARTTLS: refusing to send in plain text "
                     "(use security: tls for port 465)"
                 ) from exc
-            raise TemporaryFailure(f"cannot connect to {where}: {exc}") from exc
+            raise SmtpFailure("temporary", f"cannot connect to {where}: {exc}") from exc
         except OSError as exc:
-            raise TemporaryFailure(f"cannot connect to {where}: {exc}") from exc
+            raise SmtpFailure("temporary", f"cannot connect to {where}: {exc}") from exc
 
     def _require_login(self, where: str) -> None:
         """A username with a server that lists no AUTH: say so, rather than fail at the login."""
@@ -223,21 +223,27 @@ class _SmtpSession:
             if reply.code in (250, 251):
                 before_data()
                 stage = "DATA"
-                reply = await self._data(data)
+                reply = await self._data(data, recipient)
         except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
             client.close()
-            raise TemporaryFailure(f"connection lost: {exc}") from exc
+            raise SmtpFailure("temporary", f"connection lost: {exc}", recipient=recipient) from exc
         text = f"{reply.code} {reply.message}"
         if stage == "DATA" and reply.code == 250:
             return text
         await self._reset(reply.code)
         if reply.code < 500:
-            raise TemporaryFailure(text, server=stage != "RCPT" or reply.code == 421)
+            raise SmtpFailure(
+                "temporary",
+                reply.message,
+                code=reply.code,
+                recipient=recipient,
+                server=stage != "RCPT" or reply.code == 421,
+            )
         if stage == "MAIL":
             raise SendingError(f"the server refused the sender {sender}: {text}")
-        raise PermanentFailure(text)
+        raise SmtpFailure("permanent", reply.message, code=reply.code, recipient=recipient)
 
-    async def _data(self, data: bytes) -> aiosmtplib.SMTPResponse:
+    async def _data(self, data: bytes, recipient: str) -> aiosmtplib.SMTPResponse:
         """DATA for a message already in wire form (CRLF, dot-stuffed).
 
         aiosmtplib's data() would scan every message again with two regular expressions: most of
@@ -253,7 +259,8 @@ class _SmtpSession:
             return await protocol.read_response(timeout=self.transport.smtp.data_timeout)
         except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
             self.client.close()
-            raise UncertainDelivery(f"no reply after the message was handed over: {exc}") from exc
+            reason = f"no reply after the message was handed over: {exc}"
+            raise SmtpFailure("uncertain", reason, recipient=recipient) from exc
 
     async def _reset(self, code: int) -> None:
         """After a refusal the connection is reused: RSET, or drop it when the server is leaving."""
