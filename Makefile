@@ -51,6 +51,7 @@ schema: install
 bench: install
 	$(BIN)/python bench/bench_render.py
 	$(BIN)/python bench/bench_send.py
+	$(BIN)/python bench/bench_lists.py
 	$(BIN)/python bench/bench_yaml.py
 
 clean:

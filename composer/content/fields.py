@@ -1,4 +1,5 @@
-"""The field types shared by the content model and the settings: one-line text, Markdown, slugs.
+"""The field types shared by the content model and the settings: one-line text, Markdown, slugs,
+email addresses.
 
 They live apart so that settings and model both build on them without importing each other.
 """
@@ -9,6 +10,7 @@ import functools
 import re
 from typing import Annotated
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 Slug = Annotated[
@@ -37,6 +39,29 @@ Markdown = Annotated[
     str,
     AfterValidator(functools.partial(_no_control, line_breaks=True)),
     Field(description="Markdown: links, lists, emphasis, quotes"),
+]
+
+
+def usable_address(value: str) -> str:
+    """The ASCII form of an address for envelopes and headers (no DNS lookup); raises if unusable.
+
+    No server is assumed to offer SMTPUTF8, so a non-ASCII local part (zoë@…) is refused.
+    """
+    valid = validate_email(value.strip(), check_deliverability=False, allow_smtputf8=False)
+    return valid.ascii_email or valid.normalized
+
+
+def _usable(value: str) -> str:
+    try:
+        return usable_address(value)
+    except EmailNotValidError as exc:
+        raise ValueError(f"{value!r} is not a usable address: {exc}") from None
+
+
+EmailAddress = Annotated[
+    str,
+    AfterValidator(_usable),
+    Field(description="one email address, ASCII before the @ (it goes into message headers)"),
 ]
 
 

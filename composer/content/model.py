@@ -17,7 +17,7 @@ from pydantic import (
     field_validator,
 )
 
-from composer.content.fields import Line, Markdown, Slug, Strict
+from composer.content.fields import EmailAddress, Line, Markdown, Slug, Strict
 
 
 class Contact(Strict):
@@ -25,7 +25,7 @@ class Contact(Strict):
     name: Line
     role: Line
     organisation: Line
-    email: Line
+    email: EmailAddress
     phone: Line | None = None
 
 

@@ -39,6 +39,8 @@ def validate(
                 message = "unknown field: check its spelling against the format reference"
             elif error["type"] == "missing":
                 message = "required field is missing"
+            elif error["type"] == "value_error":
+                message = str(error["ctx"]["error"])  # our validators' own words, without "Value error, "
             problems.append(Problem(file, message, located.line_of(loc), field_path(loc, located.data)))
         return None, problems
 

@@ -12,18 +12,18 @@ import csv
 import datetime as dt
 import io
 import re
-from array import array
 from collections import Counter
 from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO, overload
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
 
+from composer.content.fields import usable_address
 from composer.content.model import Network
 from composer.content.project import NETWORKS_FILE, Project, load_project
-from composer.errors import Problem, Severity, ValidationFailed
+from composer.errors import Problem, SendingError, Severity, ValidationFailed
 
 MEMBERS_FILE = "recipients/members.csv"
 SUPPRESSED_FILE = "recipients/suppressed.csv"
@@ -32,6 +32,7 @@ SUPPRESSED_COLUMNS = ("email", "network", "date", "reason", "issue", "detail")
 ALL_NETWORKS = None
 _SEPARATOR = "\x1f"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet takes for the start of a formula
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +126,28 @@ class Lists:
         if self.errors:
             raise ValidationFailed(self.problems)
 
+    @property
+    def nobody(self) -> Problem | None:
+        """A warning for a members file with a header and nobody under it (`send` makes it an error).
+
+        None once someone is on the lists, or while the file's errors say why nobody is.
+        """
+        if self.people or any(p.file == MEMBERS_FILE and p.severity == "error" for p in self.problems):
+            return None
+        return Problem(MEMBERS_FILE, "no members under the header: add one row per person", 1, "", "warning")
+
+    def require_recipients(self, networks: Collection[str] = ()) -> None:
+        """Nothing to send is never a success: a send to nobody stops before anything is written."""
+        self.require_valid()
+        if self.nobody:
+            raise ValidationFailed([replace(self.nobody, severity="error")])
+        if next(self.recipients(networks=networks or None), None) is None:
+            scope = f" of network {', '.join(sorted(networks))}" if networks else ""
+            raise SendingError(
+                f"nobody to send to: no member{scope} is still subscribed "
+                f"(see {MEMBERS_FILE} and {SUPPRESSED_FILE})"
+            )
+
     def networks_of(self, person: Person) -> frozenset[str] | None:
         """The networks a person is still sent for; None when they unsubscribed from everything."""
         blocked = self.suppressed.get(person.email.lower())
@@ -174,15 +197,12 @@ class Lists:
         }
 
 
-def usable_address(value: str) -> str:
-    """The ASCII form of an address for envelopes and headers (no DNS lookup); raises if unusable."""
-    valid = validate_email(value.strip(), check_deliverability=False, allow_smtputf8=False)
-    return valid.ascii_email or valid.normalized
-
-
 def lists_overview(root: Path) -> Lists:
     """`composer lists`: the project's lists with their problems (the caller decides the exit)."""
-    return read_lists(load_project(root))
+    lists = read_lists(load_project(root))
+    if lists.nobody:
+        lists.problems.append(lists.nobody)
+    return lists
 
 
 def read_lists(project: Project) -> Lists:
@@ -203,16 +223,30 @@ def _append_row(path: Path, header: tuple[str, ...], values: tuple[str, ...]) ->
         text.write(",".join(header) + newline)
     elif not existing.endswith((b"\n", b"\r")):
         text.write(newline)
-    csv.writer(text, lineterminator=newline).writerow(values)
+    csv.writer(text, lineterminator=newline).writerow([_neutralised(value) for value in values])
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("ab") as stream:
         stream.write(text.getvalue().encode("ascii"))
 
 
+def _neutralised(cell: str) -> str:
+    """A cell that Excel shows as text, never runs as a formula: OWASP's leading quote.
+
+    Cells that already start with quotes before a formula character get one more, so that
+    `_restored` gives every cell back exactly as it was.
+    """
+    return "'" + cell if cell.lstrip("'").startswith(_FORMULA) else cell
+
+
+def _restored(cell: str) -> str:
+    """A cell as it was before `_neutralised`."""
+    return cell[1:] if cell.startswith("'") and cell.lstrip("'").startswith(_FORMULA) else cell
+
+
 def _read_members(project: Project, problems: list[Problem]) -> People:
+    """The members in file order; a repeated address is merged into its first row through a dict."""
     people = People()
-    seen: set[int] = set()
-    hashes = array("q")  # one hash per person, in file order: far smaller than a dict of addresses
+    position: dict[str, int] = {}
     for row in _rows(
         project.root / MEMBERS_FILE, MEMBERS_FILE, MEMBER_COLUMNS, problems, required=("email", "networks")
     ):
@@ -222,11 +256,11 @@ def _read_members(project: Project, problems: list[Problem]) -> People:
         if email is None or name is None or organisation is None or networks is None:
             continue
         key = email.lower()
-        position = _position(people, hashes, hash(key), key) if hash(key) in seen else None
-        if position is not None:
-            first = people[position]
+        index = position.setdefault(key, len(people))
+        if index < len(people):
+            first = people[index]
             merged = first.networks | networks
-            people[position] = Person(
+            people[index] = Person(
                 first.email, first.name or name, first.organisation or organisation, merged, first.line
             )
             row.report(
@@ -236,23 +270,8 @@ def _read_members(project: Project, problems: list[Problem]) -> People:
                 "warning",
             )
             continue
-        seen.add(hash(key))
-        hashes.append(hash(key))
         people.append(Person(email, name, organisation, networks, row.line))
     return people
-
-
-def _position(people: People, hashes: array[int], digest: int, key: str) -> int | None:
-    """Where an address first appeared; equal hashes are compared by address to be sure."""
-    start = 0
-    while True:
-        try:
-            start = hashes.index(digest, start)
-        except ValueError:
-            return None
-        if people[start].email.lower() == key:
-            return start
-        start += 1
 
 
 def _read_suppressed(
@@ -292,7 +311,7 @@ class _Row:
     problems: list[Problem]
 
     def __getitem__(self, column: str) -> str:
-        return self.cells.get(column, "").strip()
+        return _restored(self.cells.get(column, "").strip())
 
     def report(self, message: str, column: str, severity: Severity = "error") -> None:
         self.problems.append(Problem(self.file, message, self.line, column, severity))
@@ -384,18 +403,27 @@ def _rows(
 def _encoding(path: Path, file: str, problems: list[Problem]) -> str | None:
     """UTF-8 (with or without BOM) when the bytes decode as such, else Excel's Windows-1252.
 
-    None, after reporting the line, when they are neither (cp1252 leaves five bytes undefined).
+    A BOM settles it: the file claims UTF-8, so a byte that is not is an error at its line, never
+    a reason to read the file (and the BOM glued onto the first column) as Windows-1252.
+    None, after reporting the line, when the bytes cannot be read (cp1252 leaves five undefined).
     """
-    if _undecodable(path, "utf-8") is None:
-        return "utf-8-sig"
-    bad = _undecodable(path, "cp1252")
+    bad = _undecodable(path, "utf-8")
     if bad is None:
-        return "cp1252"
+        return "utf-8-sig"
+    with path.open("rb") as stream:
+        marked = stream.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8
+    if not marked:
+        bad = _undecodable(path, "cp1252")
+        if bad is None:
+            return "cp1252"
     line, byte = bad
     problems.append(
         Problem(
             file,
-            f"byte 0x{byte:02X} is neither UTF-8 nor Windows-1252: "
+            f"byte 0x{byte:02X} is not UTF-8, though the file starts with UTF-8's byte order mark: "
+            "save the file as UTF-8 (in Excel: 'CSV UTF-8 (Comma delimited)')"
+            if marked
+            else f"byte 0x{byte:02X} is neither UTF-8 nor Windows-1252: "
             "in Excel, save the file as 'CSV UTF-8 (Comma delimited)'",
             line,
         )

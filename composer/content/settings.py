@@ -3,17 +3,53 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
+from functools import partial
 from typing import Annotated, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, HttpUrl, StringConstraints, ValidationError, field_validator
+from pydantic import AfterValidator, Field, HttpUrl, ValidationError, field_validator
 
-from composer.content.fields import Line, Markdown, Strict
+from composer.content.fields import EmailAddress, Line, Markdown, Strict
 from composer.errors import ComposerError
 
+# Branding values are written into CSS, where HTML escaping does not protect: each is checked by
+# its kind, so that no value can close a rule and start another (or fetch a URL).
+_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+_FONT_NAME = r"-?[^\W\d][\w-]*(?: +-?[^\W\d][\w-]*)*"  # CSS identifiers: Segoe UI, sans-serif
+_FONT_STACK = re.compile(rf"{_FONT_NAME}(?: *, *{_FONT_NAME})*")
+
+
+def _colour(value: str) -> str:
+    if not _COLOUR.fullmatch(value):
+        raise ValueError(f"{value!r} is not a colour: write it as #rrggbb, e.g. #1d4e6b")
+    return value
+
+
+def _font_stack(value: str) -> str:
+    if not _FONT_STACK.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a list of font names: write names separated by commas, without "
+            "quotes, e.g. Segoe UI, Arial, sans-serif"
+        )
+    return value
+
+
+def _https(url: HttpUrl, *, why: str) -> HttpUrl:
+    if url.scheme != "https":
+        raise ValueError(f"{url} is not an https:// URL: {why}")
+    return url
+
+
+Colour = Annotated[str, AfterValidator(_colour), Field(description="#rrggbb")]
+FontStack = Annotated[Line, AfterValidator(_font_stack), Field(description="font names, comma-separated")]
+ImageUrl = Annotated[HttpUrl, AfterValidator(partial(_https, why="mail clients do not show http images"))]
+UnsubscribeUrl = Annotated[
+    HttpUrl, AfterValidator(partial(_https, why="one-click unsubscribe (RFC 8058) works only over https"))
+]
+
 M = TypeVar("M", bound=Strict)
-Colour = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
 
 
 class Programme(Strict):
@@ -34,7 +70,7 @@ class Programme(Strict):
 
 class Address(Strict):
     name: Line
-    email: Line
+    email: EmailAddress
 
 
 class Link(Strict):
@@ -43,7 +79,7 @@ class Link(Strict):
 
 
 class Image(Strict):
-    url: HttpUrl
+    url: ImageUrl
     alt: Line
 
 
@@ -52,7 +88,7 @@ class Branding(Strict):
     accent_colour: Colour = "#c8102e"
     text_colour: Colour = "#222222"
     background_colour: Colour = "#f2f4f6"
-    font_stack: Line = "Arial, Helvetica, sans-serif"
+    font_stack: FontStack = "Arial, Helvetica, sans-serif"
     logo: Image | None = None
     banner: Image | None = None
     hero: Image | None = None
@@ -99,10 +135,10 @@ class Sending(Strict):
         default=10, ge=1, description="stop after this many failed attempts in a row (server or account down)"
     )
     list_id: Line
-    unsubscribe_url: HttpUrl | None = Field(
+    unsubscribe_url: UnsubscribeUrl | None = Field(
         default=None, description="your web page that takes ?token=...; without it, mailto links only"
     )
-    unsubscribe_mailto: Line | None = Field(
+    unsubscribe_mailto: EmailAddress | None = Field(
         default=None, description="where unsubscribe replies go (default: the from address): composer inbox"
     )
 
@@ -169,7 +205,7 @@ def _overridden(model: M, prefix: str, env: Mapping[str, str] | None) -> M:
 class Settings(Strict):
     programme: Programme
     sender: Address = Field(alias="from")
-    reply_to: Line | None = None
+    reply_to: EmailAddress | None = None
     subject: Line = "{programme} Update No {number} – {date}"
     intro: Markdown = ""
     plan: Link | None = None

@@ -15,6 +15,7 @@ from typing import Literal
 
 from email_validator import EmailNotValidError
 
+from composer.content.fields import usable_address
 from composer.content.project import NETWORKS_FILE, Project, load_project
 from composer.content.recipients import (
     ALL_NETWORKS,
@@ -22,7 +23,6 @@ from composer.content.recipients import (
     SUPPRESSED_FILE,
     _append_row,
     read_lists,
-    usable_address,
 )
 from composer.delivery.tokens import secret, verify_token
 from composer.errors import ComposerError, TokenError

@@ -346,6 +346,7 @@ def send_issue(
 ) -> SendReport:
     """Send the issue to everyone who has not had it; `confirm` may raise to cancel after the summary."""
     context = _Context(root, ref, networks=networks, transport=transport, rate=rate, env=env)
+    context.lists.require_recipients(context.networks)
     key = secret(env)
     chosen = context.transport(context.outbox / str(context.number))
     journal = Journal(context.journal_path, transport=context.kind)

@@ -77,5 +77,7 @@ def check_loaded(project: Project, ref: str | None = None, *, lists: Lists | Non
         lists = read_lists(project)  # read once: sending uses the same lists the editions were made for
     editions = render_editions(project, plan, edition_keys(project, lists))
     problems = problems + check_branding(project.settings.branding, project.settings_lines)
+    if lists.nobody:
+        problems.append(lists.nobody)
     problems += check_editions(editions, project=project, sourced=sourced, plan=plan)
     return CheckReport(sourced, project.rel(sourced.path), plan, lists, editions, problems)
