@@ -7,21 +7,30 @@ CHROMIUM ?= /usr/bin/chromium
 # The demo signs unsubscribe links with a throwaway secret; real sends take it from the environment.
 DEMO_SECRET := demo-only-secret-not-for-real-sends
 
-.PHONY: install demo test preview schema bench browser dovecot clean
+.PHONY: install demo test lint preview schema bench browser spamassassin dovecot screenshots constraints clean
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every package's version, so that every install (and CI) is repeatable.
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@
 
 install: $(STAMP)
 
 # The browser tests drive Debian's chromium; install it when missing and we may (root, apt).
+# Under CI=true a missing chromium fails the run: CI must not skip the browser tests.
 browser:
 	@test -x $(CHROMIUM) || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; } || \
-	  echo "chromium is not installed: the browser tests will be skipped"
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; } ; \
+	test -x $(CHROMIUM) || { [ "$$CI" != true ] || { echo "CI=true and $(CHROMIUM) is missing" >&2; exit 1; }; \
+	  echo "chromium is not installed: the browser tests will be skipped"; }
+
+# The spam test runs Debian's SpamAssassin with local rules only; installed the same way.
+spamassassin:
+	@command -v spamassassin >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq spamassassin >/dev/null) ; } || \
+	  echo "spamassassin is not installed: the spam test will be skipped (and fail under CI=true)"
 
 # The inbox tests run a real IMAP server: Debian's Dovecot, installed the same way. Under CI a
 # missing Dovecot fails those tests rather than skipping them.
@@ -39,8 +48,18 @@ demo: install
 	$(BIN)/composer archive
 	COMPOSER_SECRET=$(DEMO_SECRET) $(BIN)/composer send --yes --transport outbox
 
-test: install browser dovecot
+lint: install
+	$(BIN)/ruff check composer tests bench
+	$(BIN)/mypy composer
+
+# The suite includes tests/test_wheel.py: the wheel built, installed outside the repository, and used.
+test: install browser spamassassin dovecot lint
 	$(BIN)/python -m pytest
+
+# After changing the dependencies: pin what is installed now (then `make install` on a fresh clone).
+constraints: install
+	{ sed -n '1,2p' constraints.txt; $(BIN)/python -m pip freeze --all --exclude-editable | grep -v -e '^#' -e '^pip=='; } > constraints.new
+	mv constraints.new constraints.txt
 
 preview: install
 	$(BIN)/composer preview
@@ -53,6 +72,10 @@ bench: install
 	$(BIN)/python bench/bench_send.py
 	$(BIN)/python bench/bench_lists.py
 	$(BIN)/python bench/bench_yaml.py
+
+# The README's pictures of the example's email, at phone and desktop widths (headless chromium).
+screenshots: install browser
+	$(BIN)/python docs/screenshots.py
 
 clean:
 	rm -rf build outbox site .composer

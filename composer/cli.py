@@ -89,21 +89,72 @@ def check(issue: str | None, root: Path, as_json: bool, strict: bool) -> None:
 
 
 @main.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--example", is_flag=True, help="Write the example programme instead of the starter.")
+@handle_errors
+def init(folder: Path, example: bool) -> None:
+    """Start a programme in FOLDER (new or empty): settings, contacts, lists and a first issue."""
+    from composer.content.starter import init_project
+
+    for path in init_project(folder, example=example):
+        click.echo(f"wrote {path}")
+    click.echo(f"Next: cd {folder}, edit composer.yaml, then `composer check` and `composer preview`.")
+
+
+@main.group("templates")
+def templates_() -> None:
+    """The packaged templates: list them, or copy some into the project to restyle them."""
+
+
+@templates_.command("list")
+@project_option
+def templates_list(root: Path) -> None:
+    """List the packaged templates; those the project has its own copy of are marked."""
+    from composer.content.templates import TEMPLATES_DIR, packaged_names
+
+    for name in packaged_names():
+        mark = "  (the project's own)" if (root / TEMPLATES_DIR / name).exists() else ""
+        click.echo(f"{name}{mark}")
+
+
+@templates_.command("copy")
+@click.argument("names", nargs=-1, metavar="[NAME]...")
+@click.option("--force", is_flag=True, help="Replace the project's own copies too.")
+@project_option
+@handle_errors
+def templates_copy(names: tuple[str, ...], force: bool, root: Path) -> None:
+    """Copy packaged templates (default: all; a folder name copies its templates) into templates/."""
+    from composer.content.templates import copy_templates
+
+    result = copy_templates(root, names, force=force)
+    for path in result.copied:
+        click.echo(f"copied {path}")
+    for path in result.kept:
+        click.echo(f"kept {path}: it is already there (--force replaces it)", err=True)
+
+
+@main.command()
 @click.option(
     "--date",
     "date",
     type=click.DateTime(["%Y-%m-%d"]),
     help="The issue's date (default: a week after the latest).",
 )
+@click.option(
+    "--number",
+    type=click.IntRange(min=1),
+    help="The issue's number (default: one after the latest, or 1), e.g. 478 to start mid-stream.",
+)
 @project_option
 @handle_errors
-def new(date: dt.datetime | None, root: Path) -> None:
+def new(date: dt.datetime | None, number: int | None, root: Path) -> None:
     """Write next week's issue file and list the reminders it will carry."""
     from composer.content.project import load_project
     from composer.content.scaffold import new_issue
 
     project = load_project(root)
-    created = new_issue(project, date=date.date() if date else None)
+    created = new_issue(project, date=date.date() if date else None, number=number)
+    print_problems(created.warnings)
     click.echo(format_plan(created.plan, project.rel(created.path)))
     click.echo(project.rel(created.path))
 
@@ -119,7 +170,10 @@ def schema(out: Path | None) -> None:
 
     text = json.dumps(issue_json_schema(), indent=2) + "\n"
     if out:
-        out.write_text(text, encoding="utf-8")
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise ComposerError(f"cannot write {out}: {exc.strerror or exc}") from exc
     else:
         click.echo(text, nl=False)
 
@@ -216,7 +270,7 @@ def lists_(root: Path, as_json: bool) -> None:
 @handle_errors
 def unsubscribe(target: str, network: str | None, root: Path) -> None:
     """Add an address (or the address of an unsubscribe token) to recipients/suppressed.csv."""
-    from composer.content.suppressions import unsubscribe as add_suppression
+    from composer.delivery.unsubscribe import unsubscribe as add_suppression
 
     result = add_suppression(root, target, network=network)
     scope = f"network {result.network}" if result.network else "every network"

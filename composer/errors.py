@@ -38,6 +38,19 @@ class Problem:
         }
 
 
+def not_utf8(file: str, exc: UnicodeDecodeError) -> Problem:
+    """A file that is not UTF-8, named at the line and column of its first bad byte, as an editor counts."""
+    data = bytes(exc.object)
+    before = data[: exc.start]
+    line_start = before.rfind(b"\n") + 1
+    column = len(before[line_start:].decode("utf-8", errors="replace")) + 1
+    return Problem(
+        file,
+        f"column {column}: byte 0x{data[exc.start]:02X} is not UTF-8: save the file as UTF-8",
+        before.count(b"\n") + 1,
+    )
+
+
 def display_path(path: Path, root: Path | None = None) -> str:
     """A path as the user would type it: relative to the project when it is inside it."""
     if root is not None:

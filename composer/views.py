@@ -37,16 +37,12 @@ def echo_json(data: object) -> None:
 def format_plan(plan: Any, file: str) -> str:
     issue = plan.issue
     lines = [f"Update No {issue.number} · {long_date(issue.date)}  ({file})"]
-    lines.append(f"This week's items ({len(issue.items)}):")
-    lines += [f"  {item.id}: {item.title}" for item in issue.items]
+    lines.append(f"This week's items ({len(plan.items)}):")
+    lines += [f"  {item.id}: {item.title}" for item in plan.items]
     lines.append(f"Reminders from previous weeks ({len(plan.reminders)}):")
     for r in plan.reminders:
         lines.append(f"  {r.item.id}: {r.item.title}")
-        lines.append(
-            f"      from issue {r.first_issue}"
-            + (f" (text of issue {r.version_issue})" if r.version_issue != r.first_issue else "")
-            + f"; {r.reason}; until {long_date(r.until)}"
-        )
+        lines.append(f"      {r.describe()}")
     lines.append(f"Tools & Templates ({len(plan.tools)}):")
     lines += [f"  {t.tool.title} (added in issue {t.issue})" for t in plan.tools]
     return "\n".join(lines)

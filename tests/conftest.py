@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import resource
 import shutil
 import subprocess
@@ -11,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from composer.content.project import Project
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECT_PARTS = ["composer.yaml", "contacts.yaml", "issues", "recipients", "templates", "schema"]
@@ -26,6 +29,17 @@ def copy_example(dest: Path) -> Path:
         elif source.exists():
             shutil.copy2(source, dest / part)
     return dest
+
+
+def largest_issue(project: Project) -> int:
+    """The example issue whose full edition is the largest: the one size and length tests use."""
+    from composer.content.carry import plan_for
+    from composer.email.editions import FULL
+    from composer.email.render import Renderer
+
+    renderer = Renderer(project)
+    sizes = {s.number: len(renderer.edition(plan_for(project, s.number), FULL).html) for s in project.issues}
+    return max(sizes, key=lambda number: sizes[number])
 
 
 def _limits() -> None:
@@ -62,6 +76,33 @@ def write(example: Path) -> Callable[[str, str], Path]:
         return path
 
     return writer
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+# CI must run the browser tests: there a missing browser fails the run instead of skipping them.
+BROWSER_REQUIRED = os.environ.get("CI", "").lower() == "true"
+ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    """Debian's chromium, headless, through playwright (no browser is downloaded)."""
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"CI=true and {CHROMIUM} is missing: install Debian's chromium", pytrace=False)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield browser
+        browser.close()
 
 
 SECRET = "test-secret-for-unsubscribe-tokens"

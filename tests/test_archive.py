@@ -88,11 +88,13 @@ def test_every_event_gets_an_ics_with_title_date_and_place(example: Path, tmp_pa
     assert found.keys() == expected.keys() and expected
     for key, item in expected.items():
         assert item.event is not None
-        (event,) = icalendar.Calendar.from_ical(found[key].read_bytes()).walk("VEVENT")
-        assert str(event["summary"]) == item.title
-        start = event.decoded("dtstart")
-        assert (start.date() if hasattr(start, "date") else start) == item.event.date
-        assert str(event["location"]) == item.event.place
+        events = icalendar.Calendar.from_ical(found[key].read_bytes()).walk("VEVENT")
+        assert len(events) == len(item.event.sessions), "one VEVENT per session"
+        for event, session in zip(events, item.event.sessions, strict=True):
+            assert str(event["summary"]) == item.title
+            start = event.decoded("dtstart")
+            assert (start.date() if hasattr(start, "date") else start) == session.date
+            assert str(event["location"]) == (session.place or item.event.place)
 
 
 def test_every_add_to_calendar_link_has_its_file(example: Path, tmp_path: Path) -> None:

@@ -7,37 +7,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import copy_example
-from playwright.sync_api import Browser, Frame, FrameLocator, Locator, Page, expect, sync_playwright
+from conftest import BROWSER_REQUIRED, CHROMIUM, copy_example
+from playwright.sync_api import Browser, Frame, FrameLocator, Locator, Page, expect
 
 from composer.content.project import SourcedIssue, load_project
 from composer.email.editions import edition_key, receives
 from composer.web.archive import build_archive
 from composer.web.preview import PreviewServer, open_preview
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TIMEOUT = 15_000  # ms: a rebuild renders every edition of the issue, about a second
+expect.set_options(timeout=TIMEOUT)  # its own default (5 s) is too short on a loaded machine
 
 pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium"
+    not CHROMIUM.exists() and not BROWSER_REQUIRED,
+    reason="Debian's chromium is not installed at /usr/bin/chromium",
 )
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ items:
     body: Some *text*.
     action: Do something.
     contacts: [{contact}]
-    event: {{date: {date}, place: Somewhere}}
+    event: {{place: Somewhere, sessions: [{{date: {date}, start: "10:30"}}]}}
   - id: second-item
     title: A second item
     action: Reply.
@@ -103,15 +103,18 @@ def test_every_problem_is_reported_at_once(next_issue: tuple[Path, str]) -> None
         "    action: Reply.", "    action: Reply.\n    netwroks: [x]\n    deadline: 2019-13-45"
     )
     text = text.replace("    contacts: [", "    contacts: [nobody-at-all, ")
+    text = text.replace("    networks: [", "    networks: [no-such-network, ")
     path.write_text(text)
     result = run_composer(path.parent.parent, "check")
-    assert result.returncode == 1
-    for marker in ("netwroks", "2019-13-45"):
-        assert f"{path.name}:{line_of(path, marker)}:" in result.stderr
-    # the unknown contact needs a schema-valid file, so it comes once the schema errors are fixed
-    path.write_text(text.replace("\n    netwroks: [x]\n    deadline: 2019-13-45", ""))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    for marker in ("netwroks", "2019-13-45", "nobody-at-all", "no-such-network"):
+        assert f"{path.name}:{line_of(path, marker)}:" in result.stderr, marker
+    # a schema-valid file: unknown ids, a typo in reminders.drop and a misplaced update, in one run
+    text = text.replace("\n    netwroks: [x]\n    deadline: 2019-13-45", "")
+    path.write_text(text + "reminders: {drop: [no-such-item]}\n")
     result = run_composer(path.parent.parent, "check")
-    assert f"{path.name}:{line_of(path, 'nobody-at-all')}:" in result.stderr
+    for marker in ("nobody-at-all", "no-such-network", "no-such-item"):
+        assert f"{path.name}:{line_of(path, marker)}:" in result.stderr, marker
 
 
 def test_broken_shared_files_are_named(example: Path) -> None:
@@ -186,3 +189,33 @@ def test_control_characters_are_named_at_their_line(next_issue: tuple[Path, str]
     assert result.returncode == 1 and "Traceback" not in result.stderr
     expected = f"{path.name}:{line_of(path, 'A second')}: items[second-item].title:"
     assert expected in result.stderr and "U+001B" in result.stderr
+
+
+def test_carried_items_are_checked_like_items(example: Path) -> None:
+    path = example / "issues" / "379.yaml"
+    path.write_text(
+        "number: 379\ndate: 2019-11-29\ncarried:\n"
+        "  - id: later-than-this\n    title: T\n    first_published: 380\n"
+        "  - id: together-for-childhood\n    title: T\n    first_published: 300\n"
+        "  - id: unknown-contact\n    title: T\n    first_published: 301\n    contacts: [nobody]\n"
+    )
+    result = run_composer(example, "check", "379")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "issues/379.yaml:6: carried[later-than-this].first_published: first_published 380" in result.stderr
+    assert "issues/379.yaml:7: carried[together-for-childhood].id: an earlier issue has" in result.stderr
+    assert (
+        "issues/379.yaml:13: carried[unknown-contact].contacts: unknown contact id 'nobody'" in result.stderr
+    )
+
+
+def test_a_file_that_is_not_utf8_is_named_at_its_line_and_column(next_issue: tuple[Path, str]) -> None:
+    path, text = next_issue
+    data = text.replace("title: A second item", "title: Café and café – café").encode("utf-8")
+    data = data.replace("café –".encode(), b"caf\xe9 \xe2\x80\x93", 1)  # one Latin-1 byte
+    path.write_bytes(data)
+    result = run_composer(path.parent.parent, "check")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    line = text.splitlines().index("    title: A second item") + 1
+    column = len("    title: Café and caf") + 1
+    message = f"{path.name}:{line}: column {column}: byte 0xE9 is not UTF-8: save the file as UTF-8"
+    assert message in result.stderr

@@ -181,4 +181,4 @@ def test_a_byte_that_is_not_utf8_is_named_at_its_line(example: Path) -> None:
     (example / ISSUE).write_bytes(HEAD.encode() + b"subject: Zo\xeb\n")
     result = run_composer(example, "check")
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert f"{ISSUE}:3: byte 0xEB is not UTF-8: save the file as UTF-8" in result.stderr
+    assert f"{ISSUE}:3: column 12: byte 0xEB is not UTF-8: save the file as UTF-8" in result.stderr

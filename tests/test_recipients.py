@@ -14,8 +14,8 @@ from conftest import SECRET, write_members
 from composer.cli import main
 from composer.content.project import load_project
 from composer.content.recipients import MEMBERS_FILE, SUPPRESSED_FILE, read_lists
-from composer.content.suppressions import unsubscribe
 from composer.delivery.tokens import make_token
+from composer.delivery.unsubscribe import unsubscribe
 from composer.errors import ComposerError, TokenError, ValidationFailed
 
 

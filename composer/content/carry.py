@@ -12,35 +12,65 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from composer.content.model import Issue, Item, RemindUntil, RemindWeeks, Tool
+from composer.content.schedule import hours, live_deadline, long_date, next_date, upcoming
 
 if TYPE_CHECKING:
     from composer.content.project import Project
 
-Basis = Literal["event", "deadline", "weeks", "default", "until", "kept"]
+Basis = Literal["event", "deadline", "weeks", "default", "until", "kept", "open"]
+Order = Literal["date", "issue"]
 
 
 @dataclass(frozen=True)
 class Reminder:
-    """An earlier item shown again, with the rule that keeps it and the last date it may show."""
+    """An earlier item shown again, with the rule that keeps it and the last date it may show.
+
+    `until` is None for an open notice (shown until an issue drops it); `updated` marks an item
+    whose new text is in the current issue's file; `today` is the date of the issue showing it.
+    """
 
     item: Item
     first_issue: int
     version_issue: int
     basis: Basis
-    until: dt.date
+    until: dt.date | None
     reason: str
+    today: dt.date
+    updated: bool = False
+
+    @property
+    def next_date(self) -> dt.date | None:
+        return next_date(self.item, self.today)
 
     def as_dict(self) -> dict[str, object]:
+        deadline = live_deadline(self.item, self.today)
         return {
             "id": self.item.id,
             "title": self.item.title,
             "networks": list(self.item.networks),
             "first_issue": self.first_issue,
             "version_issue": self.version_issue,
+            "updated": self.updated,
             "basis": self.basis,
             "reason": self.reason,
-            "until": self.until.isoformat(),
+            "until": self.until.isoformat() if self.until else None,
+            "next_date": self.next_date.isoformat() if self.next_date else None,
+            "deadline": deadline.isoformat() if deadline else None,
+            "sessions": [
+                {"date": s.date.isoformat(), "time": hours(s) or None}
+                for s in upcoming(self.item.event, self.today)
+            ],
         }
+
+    def describe(self) -> str:
+        """The reminder's provenance and rule, worded alike by `check` and by `new`'s comment."""
+        text = f"from issue {self.first_issue}"
+        if self.updated:
+            text += f", updated in No {self.version_issue}"
+        elif self.version_issue != self.first_issue:
+            text += f" (text of issue {self.version_issue})"
+        until = f"until {long_date(self.until)}" if self.until else "until an issue drops it"
+        return f"{text}; {self.reason}; {until}"
 
 
 @dataclass(frozen=True)
@@ -62,32 +92,40 @@ class ToolEntry:
 
 @dataclass(frozen=True)
 class Plan:
-    """Everything recurring that issue N shows besides its own new items."""
+    """Everything recurring that issue N shows besides its own new items.
+
+    `items` are the issue's new items: an item that updates an earlier one is a reminder instead.
+    """
 
     issue: Issue
     reminders: tuple[Reminder, ...]
     tools: tuple[ToolEntry, ...]
 
+    @property
+    def items(self) -> tuple[Item, ...]:
+        updated = {r.item.id for r in self.reminders if r.updated}
+        return tuple(item for item in self.issue.items if item.id not in updated)
+
     def as_dict(self) -> dict[str, object]:
         return {
             "issue": self.issue.number,
             "date": self.issue.date.isoformat(),
-            "items": [item.id for item in self.issue.items],
+            "items": [item.id for item in self.items],
             "reminders": [r.as_dict() for r in self.reminders],
             "tools": [t.as_dict() for t in self.tools],
         }
 
 
-def long_date(day: dt.date) -> str:
-    """18 October 2019: the form the Update uses everywhere."""
-    return f"{day.day} {day:%B %Y}"
+Rule = tuple[Basis, dt.date | None, str]
 
 
-def _natural_rule(item: Item, since: dt.date, default_weeks: int) -> tuple[Basis, dt.date, str] | None:
+def _natural_rule(item: Item, since: dt.date, default_weeks: int) -> Rule | None:
     """The rule an item states for itself, or the default; None for `remind: never`."""
     rule = item.remind
     if rule == "never":
         return None
+    if rule == "open":
+        return "open", None, "until further notice"
     if isinstance(rule, RemindUntil):
         return "until", rule.until, f"reminder until {long_date(rule.until)}"
     if isinstance(rule, RemindWeeks):
@@ -95,7 +133,13 @@ def _natural_rule(item: Item, since: dt.date, default_weeks: int) -> tuple[Basis
         return "weeks", until, f"{rule.weeks} week(s) from {long_date(since)}"
     dates: list[tuple[dt.date, Basis, str]] = []
     if item.event is not None:
-        dates.append((item.event.last_day, "event", f"event on {long_date(item.event.date)}"))
+        event = item.event
+        reason = (
+            f"event on {long_date(event.first_day)}"
+            if len(event.sessions) == 1
+            else f"last session on {long_date(max(s.date for s in event.sessions))}"
+        )
+        dates.append((event.last_day, "event", reason))
     if item.deadline is not None:
         dates.append((item.deadline, "deadline", f"deadline {long_date(item.deadline)}"))
     if dates:
@@ -112,52 +156,81 @@ def plan_for(project: Project, number: int) -> Plan:
         number,
         default_weeks=project.settings.reminders.default_weeks,
         retention_weeks=project.settings.tools.retention_weeks,
+        order=project.settings.reminders.order,
     )
 
 
-def plan_issue(issues: Iterable[Issue], number: int, *, default_weeks: int, retention_weeks: int) -> Plan:
+def plan_issue(
+    issues: Iterable[Issue], number: int, *, default_weeks: int, retention_weeks: int, order: Order = "date"
+) -> Plan:
     """The carry-forward plan of issue `number`, from that issue and those before it."""
     history = sorted((i for i in issues if i.number <= number), key=lambda i: i.number)
     if not history or history[-1].number != number:
         raise KeyError(number)
     current = history[-1]
-    return Plan(
-        issue=current,
-        reminders=tuple(_reminders(history, default_weeks)),
-        tools=tuple(_tools(history, retention_weeks)),
-    )
+    reminders = _reminders(history, default_weeks)
+    if order == "date":
+        reminders = by_next_date(reminders)
+    return Plan(issue=current, reminders=tuple(reminders), tools=tuple(_tools(history, retention_weeks)))
+
+
+def by_next_date(reminders: Sequence[Reminder]) -> list[Reminder]:
+    """Dated reminders first, soonest first; then undated ones in their order (newest first)."""
+    dated = [r for r in reminders if r.next_date is not None]
+    undated = [r for r in reminders if r.next_date is None]
+    return sorted(dated, key=lambda r: r.next_date or dt.date.max) + undated
 
 
 def _reminders(history: Sequence[Issue], default_weeks: int) -> list[Reminder]:
-    current, earlier = history[-1], history[:-1]
+    """Reminders, newest text first: this issue's updates, then earlier items and `carried:` ones."""
+    current = history[-1]
     first_seen: dict[str, int] = {}
-    latest: dict[str, tuple[Issue, int, Item]] = {}
-    for issue in earlier:
+    # id -> (issue carrying its text, date its rule counts from, place in that issue, item)
+    latest: dict[str, tuple[int, dt.date, tuple[int, int], Item]] = {}
+    for issue in history:
+        for position, carried in enumerate(issue.carried):
+            # Published before the first file: its rule counts from that Update's date, a week apart.
+            since = issue.date - dt.timedelta(weeks=issue.number - carried.first_published)
+            first_seen.setdefault(carried.id, carried.first_published)
+            latest[carried.id] = (issue.number, since, (1, position), carried)
+        if issue is current:
+            break
         for position, item in enumerate(issue.items):
             first_seen.setdefault(item.id, issue.number)
-            latest[item.id] = (issue, position, item)
+            latest[item.id] = (issue.number, issue.date, (0, position), item)
     dropped: dict[str, int] = {}
     kept: dict[str, tuple[int, dt.date]] = {}
     for issue in history:
         for item_id in issue.reminders.drop:
             dropped[item_id] = issue.number
-        for item_id, until in issue.reminders.keep.items():
-            kept[item_id] = (issue.number, until)
+        for item_id, keep_until in issue.reminders.keep.items():
+            kept[item_id] = (issue.number, keep_until)
 
+    found: list[tuple[tuple[int, int, int], Reminder]] = []
+    for position, item in enumerate(current.items):
+        if item.update and item.id in first_seen:
+            # This week's text of an earlier item: shown whatever its rule, since it is news.
+            own = _natural_rule(item, current.date, default_weeks)
+            fallback: Rule = ("until", current.date, "updated this week")
+            expired = own is None or (own[1] is not None and own[1] < current.date)
+            basis, until, reason = fallback if expired or own is None else own
+            updated = Reminder(
+                item, first_seen[item.id], current.number, basis, until, reason, current.date, True
+            )
+            found.append(((-current.number, 0, position), updated))
     new_ids = {item.id for item in current.items}
-    found: list[tuple[tuple[int, int], Reminder]] = []
-    for item_id, (source, position, item) in latest.items():
-        if item_id in new_ids or dropped.get(item_id, 0) > source.number:
+    for item_id, (version, since, place, item) in latest.items():
+        if item_id in new_ids or dropped.get(item_id, 0) > version:
             continue
-        rule = _natural_rule(item, source.date, default_weeks)
+        rule = _natural_rule(item, since, default_weeks)
         keep = kept.get(item_id)
-        if keep is not None and keep[0] > source.number:
+        if keep is not None and keep[0] > version:
             rule = "kept", keep[1], f"kept until {long_date(keep[1])} by issue {keep[0]}"
-        if rule is None or current.date > rule[1]:
+        if rule is None or (rule[1] is not None and current.date > rule[1]):
             continue
         basis, until, reason = rule
-        reminder = Reminder(item, first_seen[item_id], source.number, basis, until, reason)
-        found.append(((-source.number, position), reminder))
+        reminder = Reminder(item, first_seen[item_id], version, basis, until, reason, current.date)
+        found.append(((-version, *place), reminder))
     return [reminder for _, reminder in sorted(found, key=lambda entry: entry[0])]
 
 

@@ -6,6 +6,7 @@ One pydantic model per file format gives validation and the JSON Schema from the
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -13,8 +14,11 @@ from pydantic import (
     Discriminator,
     Field,
     HttpUrl,
+    PlainSerializer,
+    PlainValidator,
     Tag,
     field_validator,
+    model_validator,
 )
 
 from composer.content.fields import EmailAddress, Line, Markdown, Slug, Strict
@@ -25,8 +29,17 @@ class Contact(Strict):
     name: Line
     role: Line
     organisation: Line
-    email: EmailAddress
+    email: EmailAddress | None = Field(default=None, description="optional when there is a phone number")
     phone: Line | None = None
+    standing: bool = Field(
+        default=False, description="always listed under Contact Details, even when no item cites them"
+    )
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Contact:
+        if self.email is None and self.phone is None:
+            raise ValueError("give an email or a phone number (or both)")
+        return self
 
 
 class Network(Strict):
@@ -36,15 +49,64 @@ class Network(Strict):
     description: str = ""
 
 
-class Event(Strict):
+_CLOCK = re.compile(r"^(\d{1,2})[:.](\d{2})$")
+
+
+def _clock(value: Any) -> Any:
+    """10:30 or the UK habit 10.30 (YAML reads both as text, see yamlio); anything else is refused."""
+    if isinstance(value, str):
+        match = _CLOCK.match(value.strip())
+        if match is None or int(match[1]) > 23 or int(match[2]) > 59:
+            raise ValueError(f"{value!r} is not a time of day: write it as 10:30 or 10.30 (24-hour clock)")
+        return dt.time(int(match[1]), int(match[2]))
+    if isinstance(value, dt.time):
+        return value
+    raise ValueError("a time of day is written as 10:30 or 10.30 (24-hour clock)")
+
+
+Clock = Annotated[
+    dt.time,
+    PlainValidator(_clock, json_schema_input_type=str),
+    PlainSerializer(lambda value: f"{value:%H:%M}", return_type=str),
+    Field(json_schema_extra={"pattern": r"^\d{1,2}[:.]\d{2}$"}, description="24-hour time, e.g. 10:30"),
+]
+
+
+class Session(Strict):
+    """One date (or run of days) of an event, with its hours and, if it differs, its place."""
+
     date: dt.date
-    time: Line | None = Field(default=None, description='free text, e.g. "10:30–13:30"')
-    end_date: dt.date | None = Field(default=None, description="last day of a multi-day event")
-    place: Line | None = None
+    start: Clock | None = None
+    end: Clock | None = None
+    end_date: dt.date | None = Field(default=None, description="last day of a session over several days")
+    place: Line | None = Field(default=None, description="where this session is, if not the event's place")
+
+    @model_validator(mode="after")
+    def _in_order(self) -> Session:
+        if self.end is not None and self.start is None:
+            raise ValueError("an end time needs a start time")
+        if self.end_date is not None and self.end_date < self.date:
+            raise ValueError("end_date is before the date")
+        if self.start and self.end and self.end <= self.start:
+            raise ValueError(f"ends at {self.end:%H:%M}, before it starts at {self.start:%H:%M}")
+        return self
 
     @property
     def last_day(self) -> dt.date:
         return self.end_date or self.date
+
+
+class Event(Strict):
+    sessions: list[Session] = Field(min_length=1, description="one entry per date of the event")
+    place: Line | None = Field(default=None, description="where every session is, unless it says")
+
+    @property
+    def first_day(self) -> dt.date:
+        return min(session.date for session in self.sessions)
+
+    @property
+    def last_day(self) -> dt.date:
+        return max(session.last_day for session in self.sessions)
 
 
 class RemindWeeks(Strict):
@@ -61,13 +123,13 @@ def _remind_kind(value: Any) -> str | None:
         return "weeks" if isinstance(value, RemindWeeks) else "until"
     if isinstance(value, dict):
         return "until" if "until" in value else "weeks"
-    return "never"
+    return "word"
 
 
 Remind = Annotated[
     Annotated[RemindWeeks, Tag("weeks")]
     | Annotated[RemindUntil, Tag("until")]
-    | Annotated[Literal["never"], Tag("never")],
+    | Annotated[Literal["never", "open"], Tag("word")],
     Discriminator(_remind_kind),
 ]
 
@@ -82,7 +144,14 @@ class Item(Strict):
     event: Event | None = None
     deadline: dt.date | None = None
     remind: Remind | None = Field(
-        default=None, description="{weeks: N}, {until: DATE} or never; default: event/deadline"
+        default=None,
+        description="{weeks: N}, {until: DATE}, never, or open (until an issue drops it); "
+        "default: event/deadline",
+    )
+    update: bool = Field(
+        default=False,
+        description="this item updates one published earlier with the same id: it stays under the "
+        "reminders, marked Updated",
     )
 
     @field_validator("networks", "contacts")
@@ -95,6 +164,12 @@ class Item(Strict):
     @property
     def for_everyone(self) -> bool:
         return not self.networks
+
+
+class CarriedItem(Item):
+    """An item published before the programme used composer: a reminder from its first issue on."""
+
+    first_published: int = Field(ge=1, description="the number of the Update that first published it")
 
 
 class Tool(Strict):
@@ -126,8 +201,18 @@ class Issue(Strict):
     preheader: Line | None = None
     intro: Markdown | None = None
     items: list[Item] = Field(default_factory=list)
+    carried: list[CarriedItem] = Field(
+        default_factory=list,
+        description="items published in earlier Updates that have no file: shown as reminders",
+    )
     tools: list[Tool] = Field(default_factory=list)
     reminders: ReminderOverrides = Field(default_factory=ReminderOverrides)
+
+    @field_validator("items", "carried", "tools", mode="before")
+    @classmethod
+    def _empty(cls, value: Any) -> Any:
+        """`items:` with nothing under it (the scaffold's example still commented out) is no items."""
+        return [] if value is None else value
 
 
 def issue_json_schema() -> dict[str, Any]:

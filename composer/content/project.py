@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from composer.content.model import Contact, Issue, Network
+from composer.content.model import CarriedItem, Contact, Issue, Item, Network
 from composer.content.settings import Settings
 from composer.content.yamlio import Located, field_path, load_yaml
 from composer.errors import IssueNotFound, Problem, ValidationFailed, display_path
@@ -68,6 +68,7 @@ class Project:
     issues: list[SourcedIssue]
     problems: dict[Path, list[Problem]] = field(default_factory=dict)
     broken: dict[Path, int | None] = field(default_factory=dict)
+    contact_lines: dict[str, int | None] = field(default_factory=dict)
 
     def rel(self, path: Path) -> str:
         return display_path(path, self.root)
@@ -163,6 +164,10 @@ def load_project(root: Path) -> Project:
         raise ValidationFailed([p for found in problems.values() for p in found])
 
     project = Project(root, settings, settings_located, contacts, networks, [], problems)
+    project.contact_lines = {
+        contact.id: contacts_loc.line_of((index, "id")) if contacts_loc else None
+        for index, contact in enumerate(contact_list)
+    }
     for path in issue_files(root):
         _load_issue(project, path)
     project.issues.sort(key=lambda s: s.number)
@@ -181,15 +186,42 @@ def _load_issue(project: Project, path: Path) -> None:
         number = located.data.get("number") if located and isinstance(located.data, dict) else None
         stem = int(path.stem) if path.stem.isdigit() else None
         project.broken[path] = number if isinstance(number, int) else stem
+        if located is not None:
+            found += list(unknown_references(project, located, name))
     else:
+        # Kept until the sequence is checked, so that its problems join these in one report.
         sourced = SourcedIssue(issue, path, located)
+        found += list(unknown_references(project, located, name))
         found += list(_cross_check(project, sourced))
-        if not any(p.severity == "error" for p in found):
-            project.issues.append(sourced)
-        else:
-            project.broken[path] = issue.number
+        project.issues.append(sourced)
     if found:
         project.problems.setdefault(path, []).extend(found)
+
+
+def unknown_references(project: Project, located: Located, file: str) -> Iterator[Problem]:
+    """Unknown network and contact ids, read from the file as written: they are reported even
+    when another mistake in the same file (a misspelt key) fails its validation."""
+    data = located.data if isinstance(located.data, dict) else {}
+    known: dict[str, tuple[Mapping[str, object], str]] = {
+        "networks": (project.networks, NETWORKS_FILE),
+        "contacts": (project.contacts, CONTACTS_FILE),
+    }
+    for key in ("items", "carried"):
+        entries = data.get(key)
+        for index, entry in enumerate(entries if isinstance(entries, list) else []):
+            if not isinstance(entry, dict):
+                continue
+            name = entry.get("id") if isinstance(entry.get("id"), str) else index
+            for kind, (ids, source) in known.items():
+                values = entry.get(kind)
+                for position, value in enumerate(values if isinstance(values, list) else []):
+                    if isinstance(value, str) and value not in ids:
+                        yield Problem(
+                            file,
+                            f"unknown {kind[:-1]} id {value!r} (see {source})",
+                            located.line_of((key, index, kind, position)),
+                            f"{key}[{name}].{kind}",
+                        )
 
 
 def _cross_check(project: Project, sourced: SourcedIssue) -> Iterator[Problem]:
@@ -208,32 +240,27 @@ def _cross_check(project: Project, sourced: SourcedIssue) -> Iterator[Problem]:
             "warning",
         )
     seen: set[str] = set()
-    for index, item in enumerate(issue.items):
-        where = f"items[{item.id}]"
+    entries: list[tuple[str, int, Item]] = [("items", index, item) for index, item in enumerate(issue.items)]
+    entries += [("carried", index, item) for index, item in enumerate(issue.carried)]
+    for key, index, item in entries:
+        where = f"{key}[{item.id}]"
         if item.id in seen:
             yield Problem(
                 file,
                 f"duplicate item id {item.id!r}: ids must be unique in an issue",
-                at("items", index, "id"),
+                at(key, index, "id"),
                 f"{where}.id",
             )
         seen.add(item.id)
-        for position, network in enumerate(item.networks):
-            if network not in project.networks:
+        if isinstance(item, CarriedItem):
+            if item.first_published >= issue.number:
                 yield Problem(
                     file,
-                    f"unknown network id {network!r} (see {NETWORKS_FILE})",
-                    at("items", index, "networks", position),
-                    f"{where}.networks",
+                    f"first_published {item.first_published} is not before this issue ({issue.number})",
+                    at(key, index, "first_published"),
+                    f"{where}.first_published",
                 )
-        for position, contact in enumerate(item.contacts):
-            if contact not in project.contacts:
-                yield Problem(
-                    file,
-                    f"unknown contact id {contact!r} (see {CONTACTS_FILE})",
-                    at("items", index, "contacts", position),
-                    f"{where}.contacts",
-                )
+            continue
         if not item.action.strip():
             yield Problem(file, "no Action Required text", at("items", index), where, "warning")
         if item.deadline and item.deadline < issue.date:
@@ -247,18 +274,44 @@ def _cross_check(project: Project, sourced: SourcedIssue) -> Iterator[Problem]:
         if item.event and item.event.last_day < issue.date:
             yield Problem(
                 file,
-                f"event on {item.event.date} is before the issue date {issue.date}",
+                f"event on {item.event.last_day} is before the issue date {issue.date}",
                 at("items", index, "event"),
                 f"{where}.event",
                 "warning",
             )
-        if item.event and item.event.end_date and item.event.end_date < item.event.date:
-            yield Problem(
+
+
+MAX_GAP_DAYS = 14
+
+
+def sequence_warnings(
+    previous_file: str, previous: Issue, file: str, issue: Issue, located: Located | None
+) -> list[Problem]:
+    """A number that skips, or a date more than two weeks on: allowed, but worth a second look."""
+    found = []
+    if issue.number != previous.number + 1:
+        found.append(
+            Problem(
                 file,
-                "end_date is before the event date",
-                at("items", index, "event", "end_date"),
-                f"{where}.event.end_date",
+                f"issue numbers jump from {previous.number} ({previous_file}) to {issue.number}",
+                located.line_of(("number",)) if located else None,
+                "number",
+                "warning",
             )
+        )
+    gap = (issue.date - previous.date).days
+    if gap > MAX_GAP_DAYS:
+        found.append(
+            Problem(
+                file,
+                f"date {issue.date} is {gap} days after issue {previous.number}'s date {previous.date} "
+                f"({previous_file})",
+                located.line_of(("date",)) if located else None,
+                "date",
+                "warning",
+            )
+        )
+    return found
 
 
 def _check_sequence(project: Project) -> None:
@@ -287,15 +340,9 @@ def _check_sequence(project: Project) -> None:
                     "date",
                 )
             )
-        elif previous and issue.number != previous.number + 1:
-            found.append(
-                Problem(
-                    file,
-                    f"issue numbers jump from {previous.number} to {issue.number}",
-                    line,
-                    "number",
-                    "warning",
-                )
+        elif previous:
+            found += sequence_warnings(
+                project.rel(previous.path), previous.issue, file, issue, sourced.located
             )
         for index, item_id in enumerate(issue.reminders.drop):
             if item_id not in earlier_ids:
@@ -317,10 +364,32 @@ def _check_sequence(project: Project) -> None:
                         "reminders.keep",
                     )
                 )
+        for index, carried in enumerate(issue.carried):
+            if carried.id in earlier_ids:
+                found.append(
+                    Problem(
+                        file,
+                        f"an earlier issue has an item with id {carried.id!r}: give this one a new id",
+                        sourced.located.line_of(("carried", index, "id")),
+                        f"carried[{carried.id}].id",
+                    )
+                )
+        earlier_ids.update(carried.id for carried in issue.carried)
+        for index, item in enumerate(issue.items):
+            if item.update and item.id not in earlier_ids:
+                found.append(
+                    Problem(
+                        file,
+                        f"no earlier item has id {item.id!r}: `update: true` is for items published "
+                        "before; remove it for a new item",
+                        sourced.located.line_of(("items", index, "update")),
+                        f"items[{item.id}].update",
+                    )
+                )
         earlier_ids.update(item.id for item in issue.items)
         if found:
             project.problems.setdefault(sourced.path, []).extend(found)
-        if any(p.severity == "error" for p in found):
+        if any(p.severity == "error" for p in project.problems.get(sourced.path, [])):
             project.issues.remove(sourced)
             project.broken[sourced.path] = issue.number
         else:

@@ -7,23 +7,21 @@ and the same address on several rows becomes one person with the union of their 
 
 from __future__ import annotations
 
-import codecs
-import csv
 import datetime as dt
-import io
 import re
 from collections import Counter
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TextIO, overload
+from typing import overload
 
 from email_validator import EmailNotValidError
 
+from composer.content.csvfiles import Row, read_rows
 from composer.content.fields import usable_address
 from composer.content.model import Network
 from composer.content.project import NETWORKS_FILE, Project, load_project
-from composer.errors import Problem, SendingError, Severity, ValidationFailed
+from composer.errors import Problem, SendingError, ValidationFailed
 
 MEMBERS_FILE = "recipients/members.csv"
 SUPPRESSED_FILE = "recipients/suppressed.csv"
@@ -32,7 +30,6 @@ SUPPRESSED_COLUMNS = ("email", "network", "date", "reason", "issue", "detail")
 ALL_NETWORKS = None
 _SEPARATOR = "\x1f"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet takes for the start of a formula
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,40 +211,11 @@ def read_lists(project: Project) -> Lists:
     return Lists(project.networks, people, suppressed, problems, reasons)
 
 
-def _append_row(path: Path, header: tuple[str, ...], values: tuple[str, ...]) -> None:
-    """Append one ASCII row, keeping the file's line endings (ASCII is valid in UTF-8 and cp1252)."""
-    existing = path.read_bytes() if path.exists() else b""
-    newline = "\r\n" if b"\r\n" in existing else "\n"
-    text = io.StringIO()
-    if not existing.strip():
-        text.write(",".join(header) + newline)
-    elif not existing.endswith((b"\n", b"\r")):
-        text.write(newline)
-    csv.writer(text, lineterminator=newline).writerow([_neutralised(value) for value in values])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("ab") as stream:
-        stream.write(text.getvalue().encode("ascii"))
-
-
-def _neutralised(cell: str) -> str:
-    """A cell that Excel shows as text, never runs as a formula: OWASP's leading quote.
-
-    Cells that already start with quotes before a formula character get one more, so that
-    `_restored` gives every cell back exactly as it was.
-    """
-    return "'" + cell if cell.lstrip("'").startswith(_FORMULA) else cell
-
-
-def _restored(cell: str) -> str:
-    """A cell as it was before `_neutralised`."""
-    return cell[1:] if cell.startswith("'") and cell.lstrip("'").startswith(_FORMULA) else cell
-
-
 def _read_members(project: Project, problems: list[Problem]) -> People:
     """The members in file order; a repeated address is merged into its first row through a dict."""
     people = People()
     position: dict[str, int] = {}
-    for row in _rows(
+    for row in read_rows(
         project.root / MEMBERS_FILE, MEMBERS_FILE, MEMBER_COLUMNS, problems, required=("email", "networks")
     ):
         email = _address(row)
@@ -281,7 +249,7 @@ def _read_suppressed(
     path = project.root / SUPPRESSED_FILE
     if not path.exists():
         return {}
-    for row in _rows(path, SUPPRESSED_FILE, SUPPRESSED_COLUMNS, problems, required=("email",)):
+    for row in read_rows(path, SUPPRESSED_FILE, SUPPRESSED_COLUMNS, problems, required=("email",)):
         email = _address(row)
         network = row["network"].lower() or ALL_NETWORKS
         if network is not None and network not in project.networks:
@@ -301,23 +269,7 @@ def _read_suppressed(
     return {email: frozenset(networks) for email, networks in found.items()}
 
 
-@dataclass(frozen=True)
-class _Row:
-    """One data row of a CSV file: its stripped cells by column name, and where to report."""
-
-    file: str
-    line: int
-    cells: dict[str, str]
-    problems: list[Problem]
-
-    def __getitem__(self, column: str) -> str:
-        return _restored(self.cells.get(column, "").strip())
-
-    def report(self, message: str, column: str, severity: Severity = "error") -> None:
-        self.problems.append(Problem(self.file, message, self.line, column, severity))
-
-
-def _address(row: _Row) -> str | None:
+def _address(row: Row) -> str | None:
     """The address in its ASCII form, or None after reporting why it cannot be used."""
     value = row["email"]
     if not value:
@@ -330,7 +282,7 @@ def _address(row: _Row) -> str | None:
         return None
 
 
-def _text(row: _Row, column: str) -> str | None:
+def _text(row: Row, column: str) -> str | None:
     """A one-line value: line breaks and control characters could smuggle headers into a message."""
     value = row[column]
     if _CONTROL.search(value):
@@ -339,7 +291,7 @@ def _text(row: _Row, column: str) -> str | None:
     return value
 
 
-def _network_ids(row: _Row, known: dict[str, Network]) -> frozenset[str] | None:
+def _network_ids(row: Row, known: dict[str, Network]) -> frozenset[str] | None:
     ids = frozenset(part.strip().lower() for part in row["networks"].split(";") if part.strip())
     unknown = sorted(ids - known.keys())
     for network_id in unknown:
@@ -347,112 +299,3 @@ def _network_ids(row: _Row, known: dict[str, Network]) -> frozenset[str] | None:
             f"unknown network id {network_id!r} (see {NETWORKS_FILE}; separate ids with ';')", "networks"
         )
     return None if unknown else ids
-
-
-def _rows(
-    path: Path, file: str, columns: tuple[str, ...], problems: list[Problem], *, required: tuple[str, ...]
-) -> Iterator[_Row]:
-    """Each data row, streamed; header names in any case and order, line numbers as in the file."""
-    if not path.exists():
-        problems.append(Problem(file, f"missing: create it with the header {','.join(columns)}"))
-        return
-    encoding = _encoding(path, file, problems)
-    if encoding is None:
-        return
-    if encoding != "utf-8-sig":
-        problems.append(
-            Problem(
-                file,
-                "not UTF-8, read as Windows-1252: in Excel, save it as 'CSV UTF-8 (Comma delimited)'",
-                None,
-                "",
-                "warning",
-            )
-        )
-    with path.open(encoding=encoding, newline="") as stream:
-        reader = csv.reader(stream, dialect=_dialect(stream))
-        header = [name.strip().lower() for name in next(reader, [])]
-        missing = [name for name in required if name not in header]
-        if missing:
-            problems.append(
-                Problem(
-                    file, f"the header has no {', '.join(missing)} column (expected: {','.join(columns)})", 1
-                )
-            )
-            return
-        position = {name: header.index(name) for name in columns if name in header}
-        start = reader.line_num + 1
-        for cells in reader:
-            line, start = start, reader.line_num + 1
-            if not any(cell.strip() for cell in cells):
-                problems.append(Problem(file, "empty row: ignored", line, "", "warning"))
-            elif any(cell.strip() for cell in cells[len(header) :]):
-                problems.append(
-                    Problem(
-                        file,
-                        f"{len(cells)} fields but the header has {len(header)}: "
-                        "is there an unquoted comma in a name?",
-                        line,
-                    )
-                )
-            else:
-                values = {name: cells[i] for name, i in position.items() if i < len(cells)}
-                yield _Row(file, line, values, problems)
-
-
-def _encoding(path: Path, file: str, problems: list[Problem]) -> str | None:
-    """UTF-8 (with or without BOM) when the bytes decode as such, else Excel's Windows-1252.
-
-    A BOM settles it: the file claims UTF-8, so a byte that is not is an error at its line, never
-    a reason to read the file (and the BOM glued onto the first column) as Windows-1252.
-    None, after reporting the line, when the bytes cannot be read (cp1252 leaves five undefined).
-    """
-    bad = _undecodable(path, "utf-8")
-    if bad is None:
-        return "utf-8-sig"
-    with path.open("rb") as stream:
-        marked = stream.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8
-    if not marked:
-        bad = _undecodable(path, "cp1252")
-        if bad is None:
-            return "cp1252"
-    line, byte = bad
-    problems.append(
-        Problem(
-            file,
-            f"byte 0x{byte:02X} is not UTF-8, though the file starts with UTF-8's byte order mark: "
-            "save the file as UTF-8 (in Excel: 'CSV UTF-8 (Comma delimited)')"
-            if marked
-            else f"byte 0x{byte:02X} is neither UTF-8 nor Windows-1252: "
-            "in Excel, save the file as 'CSV UTF-8 (Comma delimited)'",
-            line,
-        )
-    )
-    return None
-
-
-def _undecodable(path: Path, encoding: str) -> tuple[int, int] | None:
-    """The line and value of the first byte that does not decode, read in chunks; None if all do."""
-    decoder = codecs.getincrementaldecoder(encoding)()
-    lines = 1
-    with path.open("rb") as stream:
-        while True:
-            chunk = stream.read(1 << 20)
-            try:
-                decoder.decode(chunk, final=not chunk)
-            except UnicodeDecodeError as exc:
-                return lines + exc.object[: exc.start].count(b"\n"), exc.object[exc.start]
-            if not chunk:
-                return None
-            lines += chunk.count(b"\n")
-
-
-def _dialect(stream: TextIO) -> type[csv.Dialect]:
-    """Comma by default; a header with only semicolons or tabs is Excel in another locale."""
-    first = stream.readline()
-    stream.seek(0)
-    if "," not in first:
-        for delimiter in (";", "\t"):
-            if delimiter in first:
-                return type("Excel", (csv.excel,), {"delimiter": delimiter})
-    return csv.excel

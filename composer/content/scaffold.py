@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
 
+from composer.content import templates
 from composer.content.carry import Plan, long_date, plan_issue
 from composer.content.model import Issue
-from composer.content.project import ISSUES_DIR, Project
-from composer.errors import ComposerError
+from composer.content.project import ISSUES_DIR, Project, sequence_warnings
+from composer.errors import ComposerError, Problem
 
 TEMPLATE = "new-issue.yaml.j2"
 
@@ -20,16 +21,20 @@ TEMPLATE = "new-issue.yaml.j2"
 class NewIssue:
     path: Path
     plan: Plan
+    warnings: list[Problem] = field(default_factory=list)
 
 
-def new_issue(project: Project, *, date: dt.date | None = None) -> NewIssue:
-    """Write the file for the issue after the latest one; never overwrite an existing file."""
+def new_issue(project: Project, *, date: dt.date | None = None, number: int | None = None) -> NewIssue:
+    """Write the file for the issue after the latest one (or `number`); never overwrite a file."""
     latest = project.issues[-1].issue if project.issues else None
     if date is None:
         if latest is None:
             raise ComposerError("there is no issue yet to follow: give the first one's date with --date")
         date = latest.date + dt.timedelta(weeks=1)
-    number = latest.number + 1 if latest else 1
+    if number is None:
+        number = latest.number + 1 if latest else 1
+    if latest and number <= latest.number:
+        raise ComposerError(f"--number {number} is not after the latest issue's number {latest.number}")
     if latest and date <= latest.date:
         raise ComposerError(f"--date {date} is not after the latest issue's date {latest.date}")
     path = project.root / ISSUES_DIR / f"{number}.yaml"
@@ -42,15 +47,21 @@ def new_issue(project: Project, *, date: dt.date | None = None) -> NewIssue:
         default_weeks=project.settings.reminders.default_weeks,
         retention_weeks=project.settings.tools.retention_weeks,
     )
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(project.root / "templates"),
+    env = templates.Templates(
+        project.root,
         autoescape=False,  # YAML output: values are written through the `yaml` filter below
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
     env.filters["long_date"] = long_date
-    text = env.get_template(TEMPLATE).render(issue=draft, plan=plan)
+    text = env.render(TEMPLATE, {"issue": draft, "plan": plan, "first": latest is None})
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("x", encoding="utf-8") as handle:
         handle.write(text)
-    return NewIssue(path, plan)
+    warnings = []
+    if project.issues:
+        previous = project.issues[-1]
+        warnings = sequence_warnings(
+            project.rel(previous.path), previous.issue, project.rel(path), draft, None
+        )
+    return NewIssue(path, plan, warnings)

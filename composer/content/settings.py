@@ -83,6 +83,13 @@ class Image(Strict):
     alt: Line
 
 
+class NavLink(Strict):
+    """A workstream in the email's header: a text link, which works with images off."""
+
+    label: Line
+    url: HttpUrl
+
+
 class Branding(Strict):
     primary_colour: Colour = "#1d4e6b"
     accent_colour: Colour = "#c8102e"
@@ -96,6 +103,17 @@ class Branding(Strict):
 
 class ReminderDefaults(Strict):
     default_weeks: int = Field(default=3, ge=0, le=52)
+    order: Literal["date", "issue"] = Field(
+        default="date", description="date: soonest next date first, undated after; issue: newest first"
+    )
+    open_warn_weeks: int = Field(
+        default=12, ge=1, le=520, description="`composer check` warns about open notices older than this"
+    )
+
+
+class Diary(Strict):
+    enabled: bool = True
+    weeks: int = Field(default=12, ge=1, le=104, description="how far ahead the list looks")
 
 
 class ToolsDefaults(Strict):
@@ -206,12 +224,14 @@ class Settings(Strict):
     programme: Programme
     sender: Address = Field(alias="from")
     reply_to: EmailAddress | None = None
-    subject: Line = "{programme} Update No {number} – {date}"
+    subject: Line = "{short_name} Update No {number} – {date}"
     intro: Markdown = ""
     plan: Link | None = None
     branding: Branding = Field(default_factory=Branding)
+    navigation: list[NavLink] = Field(default_factory=list)
     archive_url: HttpUrl
     reminders: ReminderDefaults = Field(default_factory=ReminderDefaults)
+    diary: Diary = Field(default_factory=Diary)
     tools: ToolsDefaults = Field(default_factory=ToolsDefaults)
     max_issue_bytes: int = Field(default=1_000_000, ge=1, description="larger issue files are refused unread")
     sending: Sending

@@ -8,24 +8,14 @@ a file written before the reason and issue columns existed gets them added to it
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from email_validator import EmailNotValidError
-
-from composer.content.fields import usable_address
-from composer.content.project import NETWORKS_FILE, Project, load_project
-from composer.content.recipients import (
-    ALL_NETWORKS,
-    SUPPRESSED_COLUMNS,
-    SUPPRESSED_FILE,
-    _append_row,
-    read_lists,
-)
-from composer.delivery.tokens import secret, verify_token
-from composer.errors import ComposerError, TokenError
+from composer.content.csvfiles import append_row
+from composer.content.project import Project
+from composer.content.recipients import ALL_NETWORKS, SUPPRESSED_COLUMNS, SUPPRESSED_FILE, read_lists
 
 Reason = Literal["unsubscribed", "bounced", "soft-bounced"]
 REASONS: tuple[Reason, ...] = ("unsubscribed", "bounced", "soft-bounced")
@@ -42,46 +32,6 @@ class Suppression:
     detail: str = ""
 
 
-@dataclass(frozen=True)
-class Unsubscribed:
-    """The outcome of `composer unsubscribe`: who, from what, and whether the file changed."""
-
-    email: str
-    network: str | None
-    added: bool
-    member: bool
-    file: Path
-
-
-def unsubscribe(
-    root: Path,
-    target: str,
-    *,
-    network: str | None = None,
-    env: Mapping[str, str] | None = None,
-    today: dt.date | None = None,
-) -> Unsubscribed:
-    """Add an address (or the address of a verified token) to the suppression file, once."""
-    project = load_project(root)
-    if "@" in target:
-        try:
-            email = usable_address(target)
-        except EmailNotValidError as exc:
-            raise ComposerError(f"{target!r} is not a usable address: {exc}") from None
-    else:
-        request = verify_token(target, key=secret(env))
-        if network and request.network and network != request.network:
-            raise TokenError(f"the token is for network {request.network!r}, not {network!r}")
-        email, network = request.email, network or request.network
-    if network is not None and network not in project.networks:
-        raise ComposerError(f"unknown network id {network!r} (see {NETWORKS_FILE})")
-    lists = read_lists(project)
-    added = add_suppressions(project, [Suppression(email, network, "unsubscribed")], today=today)
-    return Unsubscribed(
-        email, network, bool(added), lists.find(email) is not None, project.root / SUPPRESSED_FILE
-    )
-
-
 def add_suppressions(
     project: Project, wanted: Iterable[Suppression], *, today: dt.date | None = None
 ) -> list[Suppression]:
@@ -96,7 +46,7 @@ def add_suppressions(
             continue
         _upgrade_header(path)
         values = (row.email, row.network or "", date, row.reason, str(row.issue or ""), row.detail)
-        _append_row(path, SUPPRESSED_COLUMNS, values)
+        append_row(path, SUPPRESSED_COLUMNS, values)
         held.add(row.network)
         added.append(row)
     return added

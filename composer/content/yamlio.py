@@ -27,9 +27,10 @@ from yaml.events import (
 )
 from yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNode
 
-from composer.errors import Problem, ValidationFailed
+from composer.errors import Problem, ValidationFailed, not_utf8
 
 Loc = tuple[str | int, ...]
+_CLOCK_LIKE = re.compile(r"^\d{1,2}[:.]\d{2}$")
 
 FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 PURE_LOADER = yaml.SafeLoader
@@ -227,6 +228,8 @@ class _Walker:
         return self.scalar(node)
 
     def scalar(self, node: Node) -> Any:
+        if isinstance(node, ScalarNode) and not node.style and _CLOCK_LIKE.match(node.value):
+            return node.value  # a time such as 10:30 or 10.30, not YAML 1.1's base-60 int or a float
         try:
             return self.loader.construct_object(node, deep=True)
         except (ValueError, KeyError, AttributeError, yaml.YAMLError):
@@ -292,9 +295,7 @@ def load_yaml(
     except FileNotFoundError:
         return None, [Problem(display, "file not found")]
     except UnicodeDecodeError as exc:
-        line = exc.object[: exc.start].count(b"\n") + 1
-        byte = exc.object[exc.start]
-        return None, [Problem(display, f"byte 0x{byte:02X} is not UTF-8: save the file as UTF-8", line)]
+        return None, [not_utf8(display, exc)]
     except OSError as exc:
         return None, [Problem(display, f"cannot read the file: {exc}")]
     return parse_yaml(text, display, aliases=aliases)

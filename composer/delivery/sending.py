@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from email_validator import EmailNotValidError
@@ -167,7 +167,7 @@ class _Context:
         self.kind = kind
         self.outbox = self.project.root / self.sending.outbox
         self.journal_path = self.project.root / self.sending.journal
-        self._encoded: dict[EditionKey, EncodedEdition] = {}
+        self._encoded: dict[tuple[EditionKey, bool], EncodedEdition] = {}
 
     def transport(self, folder: Path) -> Transport:
         if self.kind == "outbox":
@@ -177,18 +177,22 @@ class _Context:
     def recipients(self) -> Iterator[Recipient]:
         return self.lists.recipients(networks=self.networks or None)
 
-    def encoded(self, key: EditionKey) -> EncodedEdition:
+    def encoded(self, key: EditionKey, *, test: bool = False) -> EncodedEdition:
         """Each edition is encoded once per run, when its first reader comes up.
 
         The check rendered every edition the members need; a test copy of a single network's
-        edition may ask for one it did not.
+        edition may ask for one it did not. A test copy's subject starts with [TEST], so that
+        it is never mistaken for the real Update in an inbox.
         """
-        if key not in self._encoded:
+        if (key, test) not in self._encoded:
             if key not in self._editions:
                 self._editions[key] = Renderer(self.project).edition(self.plan, key)
             edition = self._editions[key]
-            self._encoded[key] = encode_edition(edition, settings=self.settings, placeholders=PLACEHOLDERS)
-        return self._encoded[key]
+            if test:
+                edition = replace(edition, subject=f"[TEST] {edition.subject}")
+            encoded = encode_edition(edition, settings=self.settings, placeholders=PLACEHOLDERS)
+            self._encoded[key, test] = encoded
+        return self._encoded[key, test]
 
     def message(
         self,
@@ -225,7 +229,7 @@ class _Context:
             unsubscribe=list_unsubscribe(link=link, token=token, settings=self.settings),
             values=values,
         )
-        encoded = self.encoded(edition)
+        encoded = self.encoded(edition, test=test)
         data = encoded.personalise(personal, dot_stuffed=dot_stuffed)
         return Outgoing(email, encoded.name, personal.message_id, data)
 

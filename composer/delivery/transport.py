@@ -88,10 +88,14 @@ class Outbox:
         self.folder = folder
 
     async def open(self) -> Session:
+        probe = self.folder / ".composer-write-test"  # an unwritable folder stops the send at once
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(b"")
+            probe.unlink()
         except OSError as exc:
-            raise SendingError(f"cannot create the outbox folder {self.folder}: {exc}") from exc
+            where = exc.filename or self.folder
+            raise SendingError(f"cannot write the outbox folder {where}: {exc.strerror or exc}") from exc
         return self
 
     async def send(self, *, sender: str, recipient: str, data: bytes, before_data: Callable[[], None]) -> str:

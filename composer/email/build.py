@@ -95,7 +95,7 @@ def build_loaded(project: Project, ref: str | None = None, *, out: Path | None =
         index = Renderer(project).render_template(INDEX_TEMPLATE, context)
         (folder / "index.html").write_text(index, encoding="utf-8")
     except OSError as exc:
-        raise ComposerError(f"cannot write the build to {folder}: {exc.strerror or exc}") from exc
+        raise ComposerError(f"cannot write {exc.filename or folder}: {exc.strerror or exc}") from exc
     return result
 
 

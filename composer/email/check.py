@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from composer.content.advice import stale_open_notices, uncited_contacts
 from composer.content.carry import Plan, plan_for
 from composer.content.project import Project, SourcedIssue, load_project
 from composer.content.recipients import Lists, read_lists
@@ -77,7 +78,9 @@ def check_loaded(project: Project, ref: str | None = None, *, lists: Lists | Non
         lists = read_lists(project)  # read once: sending uses the same lists the editions were made for
     editions = render_editions(project, plan, edition_keys(project, lists))
     problems = problems + check_branding(project.settings.branding, project.settings_lines)
+    problems += stale_open_notices(project, plan) + uncited_contacts(project)
     if lists.nobody:
         problems.append(lists.nobody)
-    problems += check_editions(editions, project=project, sourced=sourced, plan=plan)
+    longest = max((person.name for person in lists.people), key=len, default="")
+    problems += check_editions(editions, project=project, sourced=sourced, plan=plan, reader_name=longest)
     return CheckReport(sourced, project.rel(sourced.path), plan, lists, editions, problems)

@@ -56,6 +56,6 @@ class Selection:
 def select(plan: Plan, key: EditionKey) -> Selection:
     return Selection(
         key,
-        tuple(item for item in plan.issue.items if receives(item, key)),
+        tuple(item for item in plan.items if receives(item, key)),
         tuple(r for r in plan.reminders if receives(r.item, key)),
     )

@@ -17,7 +17,9 @@ from composer.content.carry import Plan
 from composer.content.project import SETTINGS_FILE, Project, SourcedIssue
 from composer.content.settings import Branding
 from composer.content.yamlio import Loc, Located
-from composer.email.render import PLACEHOLDERS, SUBJECT_FIELDS, Edition
+from composer.email.colours import CONTRAST_MIN, WHITE, contrast
+from composer.email.render import PLACEHOLDERS, SUBJECT_FIELDS, Edition, fill_placeholders, reader_values
+from composer.email.templatechecks import check_template_css, template_line
 from composer.errors import Problem, Severity
 
 KB = 1024
@@ -25,8 +27,9 @@ HTML_WARNING = 80 * KB
 HTML_LIMIT = 102 * KB
 STYLE_LIMIT = 16 * KB
 PREHEADER_MAX = 150
-CONTRAST_MIN = 4.5  # WCAG AA for body text
-WHITE = "#ffffff"
+SUBJECT_MAX = 70  # a phone's inbox shows about this many characters of a subject
+TEXT_WIDTH = 78
+SAMPLE_TOKEN = "x" * 43  # the length of a signed unsubscribe token
 # Colours that templates/email.mjml.j2 and email.css.j2 fix rather than take from the branding
 FOOTER_TEXT = "#1f2326"  # the footer's text and links, on the body's background_colour
 ACTION_BACKGROUND = "#f6f7f9"  # the Action Required box
@@ -34,7 +37,10 @@ ACTION_BACKGROUND = "#f6f7f9"  # the Action Required box
 _TOKEN = re.compile(r"%%COMPOSER_[A-Z_]*%%")
 _TEMPLATE_SYNTAX = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
 _SUBJECT_FIELD = re.compile(r"\{[^{}]*\}")
-_SAFE_LINK = re.compile(r"^(https://|mailto:|tel:|#)", re.I)
+_SAFE_LINK = re.compile(r"^(https://|mailto:|tel:)", re.I)
+_HIDDEN = re.compile(r"display\s*:\s*none", re.I)
+_COLOUR = re.compile(r"(?<![-\w])color\s*:", re.I)
+_URL_LINE = re.compile(r"^\S*https?://\S+$")
 
 
 class _Scan(HTMLParser):
@@ -45,6 +51,7 @@ class _Scan(HTMLParser):
         self.images: list[dict[str, str | None]] = []
         self.links: list[str] = []
         self.style_bytes = 0
+        self.hidden_coloured = 0  # hidden elements with a text colour: a hidden preheader in white
         self._in_style = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -53,6 +60,9 @@ class _Scan(HTMLParser):
             self.images.append(values)
         elif tag == "a" and values.get("href") is not None:
             self.links.append(values["href"] or "")
+        style = values.get("style") or ""
+        if _HIDDEN.search(style) and _COLOUR.search(style):
+            self.hidden_coloured += 1
         self._in_style = tag == "style"
 
     def handle_endtag(self, tag: str) -> None:
@@ -64,18 +74,23 @@ class _Scan(HTMLParser):
 
 
 def check_editions(
-    editions: Sequence[Edition], *, project: Project, sourced: SourcedIssue, plan: Plan
+    editions: Sequence[Edition], *, project: Project, sourced: SourcedIssue, plan: Plan, reader_name: str = ""
 ) -> list[Problem]:
-    """Every problem of every edition, each reported once.
+    """Every problem of every edition, and of the templates' CSS, each reported once.
 
-    A problem traced to a line (an item's link, a tool added weeks ago, a setting) is the same in
-    every edition that shows it; one that no line explains names the editions it was found in.
+    A problem traced to a line (an item's link, a tool added weeks ago, a setting, a template) is
+    the same in every edition that shows it; one that no line explains names the editions it was
+    found in. `reader_name`: the longest name on the lists, spliced into the text to measure it.
     """
     sources = _sources(project, sourced, plan)
     file = project.rel(sourced.path)
-    found: dict[Problem, list[str]] = {}
+    found: dict[Problem, list[str]] = {problem: [] for problem in check_template_css(project.root)}
     for edition in editions:
-        for problem in _check(edition, sources, file):
+        problems = [
+            *_check(edition, sources, file, project),
+            *_check_spliced(edition, project, file, reader_name),
+        ]
+        for problem in problems:
             names = found.setdefault(problem, [])
             if edition.name not in names:
                 names.append(edition.name)
@@ -171,7 +186,13 @@ def _named(sources: list[_Source], field: str) -> _Source | None:
     return next((s for s in sources if s.field == field), None)
 
 
-def _check(edition: Edition, sources: list[_Source], file: str) -> Iterator[Problem]:
+def _in_template(project: Project, file: str, needle: str, message: str, suffix: str = ".mjml.j2") -> Problem:
+    """A warning at the template line that holds needle, else in the issue for its editions."""
+    template, line = template_line(project.root, needle, suffix) or (file, None)
+    return Problem(template, message, line, severity="warning")
+
+
+def _check(edition: Edition, sources: list[_Source], file: str, project: Project) -> Iterator[Problem]:
     size = len(edition.html.encode())
     if size >= HTML_LIMIT:
         yield Problem(
@@ -207,12 +228,30 @@ def _check(edition: Edition, sources: list[_Source], file: str) -> Iterator[Prob
                 file,
                 f"image {src or '(empty)'} is not an absolute https:// URL: mail clients will not show it",
             )
+    if scan.hidden_coloured:
+        yield _in_template(
+            project,
+            file,
+            "<mj-preview" if template_line(project.root, "<mj-preview") else "display:none",
+            "the hidden preheader has a text colour: SpamAssassin scores hidden coloured text "
+            "(HTML_FONT_LOW_CONTRAST); write it as a hidden <div> with no colour, as the example does",
+        )
     tokens = set(PLACEHOLDERS.values())
     for href in scan.links:
         if href in tokens or _SAFE_LINK.match(href):
             continue
         source = _locate(sources, href)
-        if href.lower().startswith("http://"):
+        if href.startswith("#"):
+            message = (
+                f"link {href} jumps within the email: Gmail for iOS and Yahoo's apps do not follow "
+                "it; link to the item's archive page or to a mailto: address"
+            )
+            yield (
+                _problem(source, file, message, "warning")
+                if source
+                else _in_template(project, file, 'href="#', message)
+            )
+        elif href.lower().startswith("http://"):
             shown = f"{source.text}…" if source and source.base else href  # one warning for them all
             yield _problem(
                 source, file, f"link {shown} is not https: use https:// if the site supports it", "warning"
@@ -243,6 +282,15 @@ def _check_text(edition: Edition, sources: list[_Source], file: str) -> Iterator
             "warning",
             "preheader",
         )
+    if len(edition.subject) > SUBJECT_MAX:
+        yield _problem(
+            _named(sources, "subject"),
+            file,
+            f"the subject has {len(edition.subject)} characters: a phone's inbox cuts it after about "
+            f"{SUBJECT_MAX}; try {{short_name}} Update No {{number}} – {{date}}",
+            "warning",
+            "subject",
+        )
     for leftover in _SUBJECT_FIELD.findall(edition.subject):
         yield _problem(
             _named(sources, "subject"),
@@ -268,6 +316,34 @@ def _check_text(edition: Edition, sources: list[_Source], file: str) -> Iterator
             "sending fills in each reader's name and unsubscribe link",
             "warning",
         )
+
+
+def _check_spliced(edition: Edition, project: Project, file: str, reader_name: str) -> Iterator[Problem]:
+    """Lines of the personalised text part over 78 columns, measured with a sample reader's values
+    spliced in (the longest name on the lists), since sending splices them after wrapping."""
+    settings = project.settings
+    values = reader_values(
+        settings,
+        html=False,
+        unsubscribe_url=f"{settings.sending.unsubscribe_url}?token={SAMPLE_TOKEN}",
+        name=reader_name,
+        networks=[project.networks[n].name for n in edition.key or () if n in project.networks],
+    )
+    by_token = {token: name for name, token in PLACEHOLDERS.items()}
+    for raw in edition.text.splitlines():
+        line = fill_placeholders(raw, values)
+        if len(line) <= TEXT_WIDTH or _URL_LINE.match(line.strip()):
+            continue
+        spliced = [by_token[token] for token in _TOKEN.findall(raw) if token in by_token]
+        if spliced:
+            yield _in_template(
+                project,
+                file,
+                f"placeholders.{spliced[0]}",
+                f"a personalised text line runs to {len(line)} columns (over {TEXT_WIDTH}): "
+                f"{line[:40]}…; put placeholders.{spliced[0]} on a line of its own",
+                ".txt.j2",
+            )
 
 
 def check_branding(branding: Branding, lines: Located) -> list[Problem]:
@@ -303,15 +379,3 @@ def check_branding(branding: Branding, lines: Located) -> list[Problem]:
         )
         for field, uses in failing.items()
     ]
-
-
-def contrast(first: str, second: str) -> float:
-    """The WCAG contrast ratio of two #rrggbb colours."""
-    lighter, darker = sorted((_luminance(first), _luminance(second)), reverse=True)
-    return (lighter + 0.05) / (darker + 0.05)
-
-
-def _luminance(colour: str) -> float:
-    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
-    red, green, blue = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
-    return 0.2126 * red + 0.7152 * green + 0.0722 * blue

@@ -7,6 +7,7 @@ and the library's link validation refuses schemes such as `javascript:`.
 from __future__ import annotations
 
 import functools
+import re
 
 from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
@@ -17,6 +18,10 @@ CODE_INDENT = "    "
 CODE_CONTINUED = "↪ "  # starts the rest of a code line too long for the width
 CODE_MIN_WIDTH = 16  # deep in lists and quotes, code overflows rather than break every few characters
 HEADING_SHIFT = 3  # sections are <h2> and item titles <h3>: a `#` heading in a body sits below
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s")
+SENTENCE_MIN = 30  # characters: shorter first sentences are lead-ins
+_WORDS = ("text", "code_inline", "softbreak", "hardbreak")
 
 _md = MarkdownIt("commonmark", {"html": False})
 # A soft line break is a space: MRML drops a newline that stands alone between two tags, which
@@ -85,6 +90,32 @@ def wrap(text: str, width: int = WIDTH, prefix: str = "") -> list[str]:
                 line += " " + word
         lines.append(line.rstrip())
     return lines
+
+
+def shorten(text: str, limit: int) -> str:
+    """text on one line of at most `limit` characters, cut at a word and marked with "…"."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ;:,–-") + "…"
+
+
+@functools.lru_cache(maxsize=1024)
+def first_sentence(source: str, limit: int) -> str:
+    """The first sentence of a Markdown text as plain words (no link markers), at most `limit`
+    characters: what a compact reminder shows of its Action Required text. A sentence of a word or
+    two (a bold lead-in such as "**Marketing.**") takes the next one with it."""
+    words: list[str] = []
+    for token in _md.parse(source):
+        if token.type == "inline":
+            words.extend(child.content or " " for child in token.children or () if child.type in _WORDS)
+            words.append(" ")
+    text = ""
+    for sentence in _SENTENCE_END.split(" ".join("".join(words).split())):
+        text = f"{text} {sentence}".strip()
+        if len(text) >= SENTENCE_MIN:
+            break
+    return shorten(text, limit)
 
 
 def _code_lines(line: str, width: int = WIDTH) -> list[str]:

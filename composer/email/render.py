@@ -8,6 +8,7 @@ is declared, premailer may not download stylesheets, and cssutils' fetcher for `
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
 import re
@@ -21,17 +22,22 @@ import jinja2
 import mjml
 from premailer import Premailer  # type: ignore[import-untyped]
 
+from composer.content import templates
 from composer.content.carry import Plan, long_date
+from composer.content.model import Contact, Item
 from composer.content.project import Project
+from composer.content.schedule import DiaryDate, diary, hours, live_deadline, upcoming, when_text
 from composer.content.settings import Settings
+from composer.email.colours import DARK, readable_on
 from composer.email.editions import EditionKey, Selection, edition_name, select
-from composer.email.markdown import TextLinks, heading, to_html, to_text, wrap
+from composer.email.markdown import TextLinks, first_sentence, heading, shorten, to_html, to_text, wrap
 from composer.errors import ComposerError
 
 HTML_TEMPLATE = "email.mjml.j2"
 CSS_TEMPLATE = "email.css.j2"
 TEXT_TEMPLATE = "email.txt.j2"
 PREHEADER_LENGTH = 140
+ACTION_LINE = 80  # characters of Action Required text that a compact reminder shows
 
 PLACEHOLDERS: dict[str, str] = {
     "name": "%%COMPOSER_NAME%%",
@@ -65,6 +71,12 @@ def archive_page_url(settings: Settings, number: int) -> str:
 _page_url = archive_page_url  # Renderer's parameter of the same name would shadow it
 
 
+def item_url(page_url: Callable[[int], str], number: int, item_id: str) -> str:
+    """An item on the archive page of issue `number`: an absolute link that every client follows,
+    where an in-message `#fragment` fails in Gmail for iOS and Yahoo's apps."""
+    return f"{page_url(number)}#item-{item_id}"
+
+
 def calendar_url(settings: Settings, number: int, item_id: str) -> str:
     """The .ics file of an item's event, published with the archive page of issue `number`."""
     return f"{archive_page_url(settings, number)}{item_id}.ics"
@@ -90,11 +102,38 @@ def reader_values(
 
     "colleague" for no name; network names as "A, B and C"; escaped when they go into HTML as is.
     """
-    names = sorted(networks)
-    joined = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
-    values = {"name": name or "colleague", "unsubscribe_url": unsubscribe_url, "networks": joined}
-    values["token"] = token
+    values = {
+        "name": name or "colleague",
+        "unsubscribe_url": unsubscribe_url,
+        "networks": join_names(networks),
+        "token": token,
+    }
     return {key: html_escape(value) for key, value in values.items()} if html else values
+
+
+def join_names(names: Iterable[str]) -> str:
+    """Names sorted and joined as "A, B and C"."""
+    ordered = sorted(names)
+    return ", ".join(ordered[:-1]) + " and " + ordered[-1] if len(ordered) > 1 else "".join(ordered)
+
+
+def phone_text(phone: str) -> str:
+    """A phone number that never wraps: its spaces made non-breaking."""
+    return phone.replace(" ", "\u00a0")
+
+
+def tel_url(phone: str) -> str:
+    """The tel: link of a phone number as written ("07700 900123" → tel:07700900123)."""
+    return "tel:" + re.sub(r"[^0-9+]", "", phone)
+
+
+def reminder_when(item: Item, on: dt.date) -> str:
+    """What a compact reminder says of when: the next session still to come, or the live deadline."""
+    sessions, deadline = upcoming(item.event, on), live_deadline(item, on)
+    if sessions and (deadline is None or max(sessions[0].date, on) <= deadline):
+        day, session = max(sessions[0].date, on), sessions[0]
+        return f"{day:%A} {long_date(day)}" + (f", {hours(session)}" if session.start else "")
+    return f"Deadline {deadline:%A} {long_date(deadline)}" if deadline else ""
 
 
 def subject_line(pattern: str, *, settings: Settings, plan: Plan) -> str:
@@ -117,6 +156,23 @@ def default_preheader(selection: Selection, *, limit: int = PREHEADER_LENGTH) ->
     return text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ;:,–-") + "…"
 
 
+def cited_contacts(contacts: Mapping[str, Contact], selection: Selection) -> dict[str, Contact]:
+    """The edition's Contact Details: contacts its items cite, in order of first mention, then standing."""
+    items: list[Item] = [*selection.items, *(r.item for r in selection.reminders)]
+    cited = [contact_id for item in items for contact_id in item.contacts]
+    cited += [contact.id for contact in contacts.values() if contact.standing]
+    return {contact_id: contacts[contact_id] for contact_id in dict.fromkeys(cited)}
+
+
+def diary_dates(settings: Settings, plan: Plan, selection: Selection) -> list[DiaryDate]:
+    """ "Dates for your diary": the edition's sessions still to come (empty when switched off)."""
+    if not settings.diary.enabled:
+        return []
+    entries = [(item, plan.issue.number) for item in selection.items]
+    entries += [(r.item, r.version_issue) for r in selection.reminders]
+    return diary(entries, plan.issue.date, settings.diary.weeks)
+
+
 class _TextHelper:
     """What the plain-text template needs from Python: Markdown, wrapping and link references."""
 
@@ -125,6 +181,14 @@ class _TextHelper:
 
     def markdown(self, source: str) -> str:
         return to_text(source, self.links)
+
+    @staticmethod
+    def line(text: str, width: int = 78) -> str:
+        return shorten(text, width)
+
+    @staticmethod
+    def action(source: str) -> str:
+        return first_sentence(source, 76)
 
     def ref(self, url: object) -> str:
         return self.links.ref(str(url))
@@ -202,8 +266,8 @@ class Renderer:
         self.project = project
         self.settings = project.settings
         self.page_url = archive_page_url or functools.partial(_page_url, self.settings)
-        self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(project.root / "templates"),
+        self.env = templates.Templates(
+            project.root,
             autoescape=jinja2.select_autoescape(
                 enabled_extensions=("mjml.j2", "html.j2"), disabled_extensions=("txt.j2", "css.j2")
             ),
@@ -213,20 +277,14 @@ class Renderer:
         )
         self.env.filters["long_date"] = long_date
         self.env.filters["markdown"] = to_html
+        self.env.filters["first_sentence"] = functools.partial(first_sentence, limit=ACTION_LINE)
+        self.env.filters["phone"] = phone_text
+        self.env.filters["tel"] = tel_url
         self._css: str | None = None
 
     def render_template(self, name: str, context: Mapping[str, Any]) -> str:
         """Render one of the project's templates; a broken or missing one is named with its line."""
-        try:
-            return self.env.get_template(name).render(context)
-        except jinja2.TemplateNotFound as exc:
-            raise ComposerError(
-                f"templates/{exc.name} is missing from {self.project.root}: copy it from the example project"
-            ) from exc
-        except jinja2.TemplateSyntaxError as exc:
-            raise ComposerError(f"templates/{exc.name}:{exc.lineno}: {exc.message}") from exc
-        except jinja2.TemplateError as exc:
-            raise ComposerError(f"templates/{name}: {exc.message}") from exc
+        return self.env.render(name, context)
 
     def context(self, plan: Plan, key: EditionKey) -> dict[str, Any]:
         """Everything the templates see for one edition."""
@@ -234,16 +292,17 @@ class Renderer:
         selection = select(plan, key)
         return {
             "settings": settings,
-            "branding": settings.branding,
+            **self.colours,
             "issue": issue,
             "edition": selection,
             "full": key is None,
             "items": selection.items,
             "reminders": selection.reminders,
             "tools": plan.tools,
-            "contacts": self.project.contacts,
+            "contacts": cited_contacts(self.project.contacts, selection),
             "contacts_of": lambda item: [self.project.contacts[id_] for id_ in item.contacts],
             "network_names": lambda item: [self.project.networks[id_].name for id_ in item.networks],
+            "edition_networks": join_names(self.project.networks[id_].name for id_ in key or ()),
             "intro": settings.intro if issue.intro is None else issue.intro,
             "subject": subject_line(issue.subject or settings.subject, settings=settings, plan=plan),
             "preheader": issue.preheader or default_preheader(selection),
@@ -252,7 +311,12 @@ class Renderer:
             "unsubscribe_mailto": settings.sending.unsubscribe_address(settings.sender.email),
             "view_url": self.page_url(issue.number),
             "page_url": self.page_url,
+            "item_url": functools.partial(item_url, self.page_url),
+            "next_date": lambda item: reminder_when(item, issue.date),
             "calendar_url": lambda number, item_id: calendar_url(settings, number, item_id),
+            "when": lambda item: when_text(item.event, issue.date) if item.event else "",
+            "deadline_of": lambda item: live_deadline(item, issue.date),
+            "diary": diary_dates(settings, plan, selection),
         }
 
     def mjml(self, context: Mapping[str, Any]) -> str:
@@ -262,8 +326,19 @@ class Renderer:
     def css(self) -> str:
         """The CSS to inline; it depends on the branding only, so it is rendered once."""
         if self._css is None:
-            self._css = self.render_template(CSS_TEMPLATE, {"branding": self.settings.branding})
+            self._css = self.render_template(CSS_TEMPLATE, self.colours)
         return self._css
+
+    @functools.cached_property
+    def colours(self) -> dict[str, Any]:
+        """The branding, and the dark-mode palette with the branding colours made readable on it."""
+        branding = self.settings.branding
+        dark = {
+            **DARK,
+            "primary": readable_on(branding.primary_colour, DARK["box"]),
+            "accent": readable_on(branding.accent_colour, DARK["box"]),
+        }
+        return {"branding": branding, "dark": dark}
 
     def text(self, context: Mapping[str, Any]) -> str:
         """The plain-text part, with runs of blank lines that the template's ifs leave reduced to one."""

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import jinja2
 
+from composer.content import templates
 from composer.content.carry import long_date, plan_for
 from composer.content.model import Issue
 from composer.content.project import load_project
@@ -21,7 +22,6 @@ from composer.email.render import Edition, Renderer, fill_placeholders, reader_v
 from composer.errors import ComposerError, ValidationFailed
 from composer.web.calendar import issue_calendars
 
-TEMPLATES = Path("templates") / "archive"
 INDEX = "index.html"
 _BODY = re.compile(r"<body\b[^>]*>", re.I)
 
@@ -49,8 +49,9 @@ def build_archive(root: Path, *, out: Path | None = None) -> ArchiveResult:
     if not project.issues:
         raise ComposerError("there are no issues to publish yet")
     out = (out or project.root / "site").resolve()
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(project.root / TEMPLATES),
+    env = templates.Templates(
+        project.root,
+        "archive",
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
@@ -60,17 +61,18 @@ def build_archive(root: Path, *, out: Path | None = None) -> ArchiveResult:
     result = ArchiveResult(out, [out / INDEX])
     entries = []
     for position, number in enumerate(numbers):
-        nav = env.get_template("nav.html.j2").render(
-            previous=numbers[position - 1] if position else None,
-            next=numbers[position + 1] if position + 1 < len(numbers) else None,
-            colour=project.settings.branding.primary_colour,
-        )
+        links = {
+            "previous": numbers[position - 1] if position else None,
+            "next": numbers[position + 1] if position + 1 < len(numbers) else None,
+            "colour": project.settings.branding.primary_colour,
+        }
+        nav = env.render("nav.html.j2", links)
         plan = plan_for(project, number)
         edition = renderer.edition(plan, FULL)
         _write_issue(project.settings, plan.issue, edition, nav, out / str(number), result)
         entries.append((plan.issue, edition))
-    index = env.get_template("index.html.j2").render(settings=project.settings, entries=entries[::-1])
-    (out / INDEX).write_text(index, encoding="utf-8")
+    context = {"settings": project.settings, "entries": entries[::-1]}
+    _write(out / INDEX, env.render("index.html.j2", context).encode())
     return result
 
 
@@ -78,7 +80,6 @@ def _write_issue(
     settings: Settings, issue: Issue, edition: Edition, nav: str, folder: Path, result: ArchiveResult
 ) -> None:
     """One issue's page (the full edition with the archive's navigation) and its calendar files."""
-    folder.mkdir(parents=True, exist_ok=True)
     html = relative_links(
         fill_placeholders(
             edition.html,
@@ -87,9 +88,18 @@ def _write_issue(
         settings,
     )
     page = folder / INDEX
-    page.write_text(_BODY.sub(lambda match: match[0] + nav, html, count=1), encoding="utf-8")
+    _write(page, _BODY.sub(lambda match: match[0] + nav, html, count=1).encode())
     result.pages.append(page)
     for item_id, data in issue_calendars(settings, issue).items():
         calendar = folder / f"{item_id}.ics"
-        calendar.write_bytes(data)
+        _write(calendar, data)
         result.calendars.append(calendar)
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write one file of the archive; a folder that cannot be written is the user's to fix."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    except OSError as exc:
+        raise ComposerError(f"cannot write {exc.filename or path}: {exc.strerror or exc}") from exc

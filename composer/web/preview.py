@@ -17,6 +17,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from html import escape
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -25,6 +26,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import jinja2
 
+from composer.content import templates
 from composer.content.carry import long_date
 from composer.content.model import Issue
 from composer.content.project import CONTACTS_FILE, ISSUES_DIR, SETTINGS_FILE, Project, load_project
@@ -39,7 +41,6 @@ from composer.web.calendar import issue_calendars
 
 DEFAULT_HOST = "127.0.0.1"  # loopback: nobody but this computer's users sees the members' addresses
 WATCHED = (SETTINGS_FILE, CONTACTS_FILE, ISSUES_DIR, "templates", "recipients")
-TEMPLATES = Path("templates") / "preview"
 WIDTHS = {"desktop": 800, "phone": 375}
 VIEWS = {"html": "HTML", "text": "Plain text", "source": "HTML source"}
 EMAIL_TYPES = {"html": "text/html", "txt": "text/plain", "html.txt": "text/plain"}
@@ -62,6 +63,11 @@ class Response:
 
 
 NOT_FOUND = Response(HTTPStatus.NOT_FOUND, b"Not found", "text/plain; charset=utf-8")
+
+
+def error_page(message: str) -> bytes:
+    """A page for an error that the preview's own templates cannot show (one of them is broken)."""
+    return f"<!doctype html><title>Preview error</title><h1>Preview error</h1><p>{escape(message)}".encode()
 
 
 def describe(exc: Exception) -> str:
@@ -191,8 +197,9 @@ class Preview:
         self._changed = threading.Condition(self._lock)
         self._stopped = threading.Event()
         self._last_good: dict[int, tuple[int, IssueView]] = {}  # by issue: the build id and its view
-        self.pages = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(self.root / TEMPLATES),
+        self.pages = templates.Templates(
+            self.root,
+            "preview",
             autoescape=True,
             undefined=jinja2.StrictUndefined,
         )
@@ -322,11 +329,13 @@ class Preview:
             if match := _CALENDAR.fullmatch(path):
                 return self._calendar(build, int(match[1]), match[2])
         except (IssueNotFound, LookupError):
-            pass
+            return NOT_FOUND
+        except ComposerError as exc:  # a template that is missing, unreadable or broken, named
+            return Response(HTTPStatus.INTERNAL_SERVER_ERROR, error_page(str(exc)))
         return NOT_FOUND
 
     def _page(self, template: str, build: Build, **context: Any) -> Response:
-        html = self.pages.get_template(template).render(build=build, **context)
+        html = self.pages.render(template, {"build": build, **context})
         return Response(HTTPStatus.OK, html.encode())
 
     def _issue_page(self, build: Build, number: int, query: dict[str, str]) -> Response:
@@ -366,6 +375,8 @@ class Preview:
         if choice is None or edition_name(choice.key) != name:
             return NOT_FOUND
         state = self.issue(build, number)
+        if state.render_error and state.view is None:  # a template that does not render: say which
+            return Response(HTTPStatus.INTERNAL_SERVER_ERROR, error_page(state.render_error))
         if state.view is None or build.project is None:
             return NOT_FOUND
         edition = state.view.edition(choice.key)

@@ -1,0 +1,149 @@
+"""What is still to come on an issue's date: the sessions and deadlines an Update may show.
+
+One place decides "past" for the email, the text part, the preview and the plan, so that a past
+deadline or session is never shown in one and hidden in another.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from composer.content.model import Event, Item, Session
+
+
+def long_date(day: dt.date) -> str:
+    """18 October 2019: the form the Update uses everywhere."""
+    return f"{day.day} {day:%B %Y}"
+
+
+def upcoming(event: Event | None, today: dt.date) -> list[Session]:
+    """The sessions not yet over on `today`, soonest first."""
+    if event is None:
+        return []
+    live = [session for session in event.sessions if session.last_day >= today]
+    return sorted(live, key=lambda s: (s.date, s.start or dt.time()))
+
+
+def live_deadline(item: Item, today: dt.date) -> dt.date | None:
+    """The item's deadline, unless it has passed by `today`."""
+    return item.deadline if item.deadline is not None and item.deadline >= today else None
+
+
+def next_date(item: Item, today: dt.date) -> dt.date | None:
+    """The soonest date still to come (a session's first day, or the deadline); None if undated."""
+    dates = [max(session.date, today) for session in upcoming(item.event, today)]
+    deadline = live_deadline(item, today)
+    if deadline is not None:
+        dates.append(deadline)
+    return min(dates, default=None)
+
+
+def hours(session: Session) -> str:
+    """10:00–16:00, or 10:00 alone, or "" for a session without a time."""
+    if session.start is None:
+        return ""
+    return f"{session.start:%H:%M}" + (f"–{session.end:%H:%M}" if session.end else "")
+
+
+def _day(day: dt.date) -> str:
+    return f"{day:%A} {day.day}"
+
+
+def _span(session: Session, end: dt.date) -> str:
+    """A session over several days: "Thursday 5 to Friday 6 December 2019"."""
+    start = session.date
+    if start.year != end.year:
+        left = f"{start:%A} {long_date(start)}"
+    elif start.month != end.month:
+        left = f"{_day(start)} {start:%B}"
+    else:
+        left = _day(start)
+    return f"{left} to {_day(end)} {end:%B %Y}"
+
+
+def _joins(previous: Session, session: Session) -> bool:
+    """Single days of one month with the same hours and place read as one phrase."""
+    return (
+        previous.end_date in (None, previous.date)
+        and session.end_date in (None, session.date)
+        and (previous.date.year, previous.date.month, previous.start, previous.end, previous.place)
+        == (session.date.year, session.date.month, session.start, session.end, session.place)
+    )
+
+
+def _phrase(sessions: list[Session], event: Event) -> str:
+    first, last = sessions[0], sessions[-1]
+    if last.end_date and last.end_date != last.date:
+        text = _span(last, last.end_date)
+    else:
+        names = [_day(session.date) for session in sessions]
+        joined = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+        text = f"{joined} {last.date:%B %Y}"
+    if first.start:
+        text += f", {hours(first)}"
+    if first.place and first.place != event.place:
+        text += f", {first.place}"
+    return text
+
+
+def when_text(event: Event, today: dt.date) -> str:
+    """The "When" line of what is still to come, read as a person would write it.
+
+    "Thursday 27 and Friday 28 January 2022, 10:00–16:00; Wednesday 4 May 2022, 13:30–15:00"
+    """
+    groups: list[list[Session]] = []
+    for session in upcoming(event, today):
+        if groups and _joins(groups[-1][-1], session):
+            groups[-1].append(session)
+        else:
+            groups.append([session])
+    return "; ".join(_phrase(group, event) for group in groups)
+
+
+@dataclass(frozen=True)
+class DiaryDate:
+    """One line of "Dates for your diary": a session of an item, and the issue carrying its text."""
+
+    session: Session
+    item: Item
+    number: int
+
+    @property
+    def when(self) -> str:
+        """Thu 27 January 2022, 10:00–16:00: the date column of the list."""
+        session = self.session
+        text = f"{session.date:%a} {long_date(session.date)}"
+        if session.end_date and session.end_date != session.date:
+            text += f" to {session.end_date:%a} {long_date(session.end_date)}"
+        return text + (f", {hours(session)}" if session.start else "")
+
+    @property
+    def place(self) -> str | None:
+        event = self.item.event
+        return self.session.place or (event.place if event else None)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "date": self.session.date.isoformat(),
+            "end_date": self.session.end_date.isoformat() if self.session.end_date else None,
+            "time": hours(self.session) or None,
+            "id": self.item.id,
+            "title": self.item.title,
+            "place": self.place,
+        }
+
+
+def diary(entries: Iterable[tuple[Item, int]], today: dt.date, weeks: int) -> list[DiaryDate]:
+    """Every session still to come within `weeks` of `today`, soonest first."""
+    horizon = today + dt.timedelta(weeks=weeks)
+    found = [
+        DiaryDate(session, item, number)
+        for item, number in entries
+        for session in upcoming(item.event, today)
+        if session.date <= horizon
+    ]
+    return sorted(
+        found, key=lambda d: (max(d.session.date, today), d.session.start or dt.time(), d.item.title)
+    )

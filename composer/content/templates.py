@@ -1,0 +1,128 @@
+"""Templates: the project's own `templates/` first, file by file, then the defaults in the package.
+
+A programme restyles one template by adding that one file; everything it has not copied keeps
+coming from the installed package. Every way a template can fail (missing, unreadable, not
+UTF-8, broken Jinja) becomes one ComposerError naming the file, and its line when there is one.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from composer.errors import ComposerError, display_path
+
+TEMPLATES_DIR = "templates"
+
+
+def packaged(*parts: str) -> Traversable:
+    """A file or folder shipped inside the package: templates/, schema/, example/ or starter/."""
+    resource = files("composer")
+    for part in parts:
+        resource = resource / part
+    return resource
+
+
+class Templates(jinja2.Environment):
+    """A Jinja environment over `<root>/templates/<folder>`, falling back to the packaged defaults."""
+
+    def __init__(self, root: Path, folder: str = "", **options: Any):
+        self.root, self.folder = root, folder
+        package_path = f"{TEMPLATES_DIR}/{folder}".rstrip("/")
+        loader = jinja2.ChoiceLoader(
+            [jinja2.FileSystemLoader(root / package_path), jinja2.PackageLoader("composer", package_path)]
+        )
+        super().__init__(loader=loader, **options)
+
+    def render(self, name: str, context: Mapping[str, Any]) -> str:
+        """Render a template; any failure is a ComposerError naming the template (and its line)."""
+        shown = f"{TEMPLATES_DIR}/{self.folder}/{name}" if self.folder else f"{TEMPLATES_DIR}/{name}"
+        try:
+            return self.get_template(name).render(context)
+        except jinja2.TemplateNotFound as exc:
+            raise ComposerError(
+                f"{TEMPLATES_DIR}/{exc.name}: no such template in {display_path(self.root / TEMPLATES_DIR)} "
+                "nor among the packaged ones: check the name (`composer templates list`)"
+            ) from exc
+        except jinja2.TemplateSyntaxError as exc:
+            where = _shown(exc.filename, self.root) if exc.filename else shown
+            raise ComposerError(f"{where}:{exc.lineno}: {exc.message}") from exc
+        except jinja2.TemplateError as exc:
+            raise ComposerError(f"{shown}: {exc.message}") from exc
+        except UnicodeDecodeError as exc:
+            raise ComposerError(f"{shown}: not UTF-8 text: save it as UTF-8") from exc
+        except OSError as exc:
+            file = _shown(exc.filename, self.root) if exc.filename else shown
+            raise ComposerError(f"{file}: cannot be read: {exc.strerror or exc}") from exc
+
+
+def _shown(filename: str, root: Path) -> str:
+    """A template's file as the user knows it: in the project, or one of the packaged defaults."""
+    path = Path(filename)
+    try:
+        return f"{TEMPLATES_DIR}/{path.resolve().relative_to((root / TEMPLATES_DIR).resolve())}"
+    except ValueError:
+        pass
+    packaged_root = Path(str(packaged(TEMPLATES_DIR))).resolve()
+    try:
+        return f"the packaged {TEMPLATES_DIR}/{path.resolve().relative_to(packaged_root)}"
+    except ValueError:
+        return display_path(path, root)
+
+
+def packaged_names() -> list[str]:
+    """Every packaged template, as the path to give `composer templates copy`."""
+    names: list[str] = []
+
+    def walk(folder: Traversable, prefix: str) -> None:
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+            if entry.is_dir():
+                walk(entry, f"{prefix}{entry.name}/")
+            elif entry.name.endswith(".j2"):
+                names.append(prefix + entry.name)
+
+    walk(packaged(TEMPLATES_DIR), "")
+    return names
+
+
+@dataclass
+class CopiedTemplates:
+    copied: list[Path] = field(default_factory=list)
+    kept: list[Path] = field(default_factory=list)
+
+
+def copy_templates(root: Path, names: Iterable[str] = (), *, force: bool = False) -> CopiedTemplates:
+    """Copy packaged templates (default: all) into the project's templates/ to customise them.
+
+    A template the project already has is kept unless `force`: it may hold the programme's work.
+    A folder name (`preview`) copies every template in it.
+    """
+    available = packaged_names()
+    wanted: list[str] = []
+    for name in names or available:
+        name = name.removeprefix(f"{TEMPLATES_DIR}/").strip("/")
+        matches = [n for n in available if n == name or n.startswith(f"{name}/")]
+        if not matches:
+            raise ComposerError(f"no packaged template {name!r}: choose from {', '.join(available)}")
+        wanted += [n for n in matches if n not in wanted]
+    result = CopiedTemplates()
+    for name in wanted:
+        target = root / TEMPLATES_DIR / name
+        if target.exists() and not force:
+            result.kept.append(target)
+            continue
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with packaged(TEMPLATES_DIR, *name.split("/")).open("rb") as source, target.open("wb") as out:
+                shutil.copyfileobj(source, out)
+        except OSError as exc:
+            raise ComposerError(f"cannot write {exc.filename or target}: {exc.strerror or exc}") from exc
+        result.copied.append(target)
+    return result

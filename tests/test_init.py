@@ -1,0 +1,131 @@
+"""`composer init` and `composer templates`: a programme folder of its own, restyled file by file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_docs import setting_names
+
+from composer.content.project import load_project
+from composer.content.settings import Settings
+from composer.content.starter import init_project
+from composer.content.templates import copy_templates, packaged, packaged_names
+from composer.email.build import build_issue
+from composer.email.check import check_issue
+from composer.errors import ComposerError
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def composer(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "composer", *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+
+
+def test_init_writes_a_starter_that_checks_clean(tmp_path: Path) -> None:
+    folder = tmp_path / "programme"
+    written = init_project(folder, today=dt.date(2026, 1, 9))
+    names = sorted(str(path.relative_to(folder)) for path in written)
+    assert names == [
+        ".gitignore",
+        "composer.yaml",
+        "contacts.yaml",
+        "issues/1.yaml",
+        "recipients/members.csv",
+        "recipients/networks.yaml",
+        "recipients/suppressed.csv",
+        "schema/issue.schema.json",
+    ]
+    assert not (folder / "templates").exists()
+    assert (folder / "recipients" / "members.csv").read_text() == "email,name,organisation,networks\n"
+    assert set((folder / ".gitignore").read_text().split()) >= {"build/", "outbox/", "site/", ".composer/"}
+    report = check_issue(folder, None)
+    assert report.errors == []
+    assert report.issue.number == 1 and report.issue.issue.date == dt.date(2026, 1, 9)
+
+
+def test_the_starter_settings_show_every_setting() -> None:
+    text = packaged("starter", "composer.yaml").read_text(encoding="utf-8")
+    keys = set(re.findall(r"\b([a-z_]+):", text))
+    missing = sorted(setting_names(Settings) - keys)
+    assert not missing, f"settings missing from the starter composer.yaml: {missing}"
+
+
+def test_init_example_writes_the_example_programme(tmp_path: Path) -> None:
+    folder = tmp_path / "example"
+    init_project(folder, example=True)
+    for name in ("composer.yaml", "contacts.yaml", "recipients/members.csv", "issues/377.yaml"):
+        assert (folder / name).read_bytes() == (REPO / name).read_bytes()
+    assert not (folder / "templates").exists()
+    assert check_issue(folder, None).errors == []
+
+
+def test_init_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+    result = composer("init", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"{tmp_path} is not an empty folder" in result.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_init_then_check_from_the_command_line(tmp_path: Path) -> None:
+    created = composer("init", "programme", cwd=tmp_path)
+    assert created.returncode == 0, created.stderr
+    checked = composer("check", cwd=tmp_path / "programme")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "0 error(s)" in checked.stdout
+
+
+def test_overriding_one_template_changes_only_that_part(tmp_path: Path) -> None:
+    folder = tmp_path / "programme"
+    init_project(folder, example=True)
+    before = build_issue(folder, "377", out=tmp_path / "before")
+    (folder / "templates").mkdir()
+    text = packaged("templates", "email.txt.j2").read_text(encoding="utf-8")
+    own = text.replace("{% set rule", "OUR OWN HEADER\n{% set rule", 1)
+    (folder / "templates" / "email.txt.j2").write_text(own, encoding="utf-8")
+    after = build_issue(folder, "377", out=tmp_path / "after")
+    for old, new in zip(before.editions, after.editions, strict=True):
+        assert new.text.read_text() == "OUR OWN HEADER\n" + old.text.read_text()
+        assert new.html.read_text() == old.html.read_text()
+    (folder / "templates" / "email.txt.j2").unlink()
+    (folder / "templates" / "_item.txt.j2").write_text("ITEM {{ item.id }}\n", encoding="utf-8")
+    items = build_issue(folder, "377", out=tmp_path / "items")
+    full = items.editions[0].text.read_text()
+    assert "ITEM " + load_project(folder).issues[-1].issue.items[0].id in full
+    assert full.splitlines()[0] == before.editions[0].text.read_text().splitlines()[0]
+
+
+def test_templates_copy_never_overwrites_silently(tmp_path: Path) -> None:
+    ours = tmp_path / "templates" / "email.css.j2"
+    ours.parent.mkdir()
+    ours.write_text("/* ours */\n", encoding="utf-8")
+    result = copy_templates(tmp_path, ["email.css.j2", "preview"])
+    assert result.kept == [ours] and ours.read_text() == "/* ours */\n"
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in result.copied) == [
+        "templates/preview/base.html.j2",
+        "templates/preview/index.html.j2",
+        "templates/preview/issue.html.j2",
+    ]
+    assert copy_templates(tmp_path, ["templates/email.css.j2"], force=True).copied == [ours]
+    assert ours.read_bytes() == packaged("templates", "email.css.j2").read_bytes()
+    with pytest.raises(ComposerError, match="no packaged template 'emial.css.j2'"):
+        copy_templates(tmp_path, ["emial.css.j2"])
+
+
+def test_templates_copy_all_from_the_command_line(tmp_path: Path) -> None:
+    result = composer("templates", "copy", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    folder = tmp_path / "templates"
+    copied = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.j2"))
+    assert copied == packaged_names()
+    again = composer("templates", "copy", "email.mjml.j2", cwd=tmp_path)
+    assert again.returncode == 0 and "kept" in again.stderr and "--force" in again.stderr
+    listed = composer("templates", "list", cwd=tmp_path)
+    assert "email.mjml.j2  (the project's own)" in listed.stdout

@@ -1,0 +1,138 @@
+"""A user's mistake with templates or output folders: one line naming the file, exit 1, no traceback.
+
+Every case runs the real command in a child process, as the user would.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import SECRET, set_sending
+
+MISSING_INCLUDE = '{% include "_nowhere.j2" %}\n'
+NOT_UTF8 = b"\xff\xfe not UTF-8 \xe9\n"
+
+
+def run(project: Path | None, *args: str) -> subprocess.CompletedProcess[str]:
+    where = ["--project", str(project)] if project else []
+    return subprocess.run(
+        [sys.executable, "-m", "composer", *args, *where],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "COMPOSER_SECRET": SECRET},
+    )
+
+
+def assert_fails_cleanly(result: subprocess.CompletedProcess[str], *expected: str) -> None:
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "Traceback" not in output
+    for text in expected:
+        assert text in output
+
+
+@pytest.mark.parametrize(
+    ("template", "command"),
+    [
+        ("email.mjml.j2", ["check"]),
+        ("email.txt.j2", ["build"]),
+        ("_item.mjml.j2", ["archive"]),
+        ("archive/nav.html.j2", ["archive"]),
+        ("build-index.html.j2", ["build"]),
+        ("new-issue.yaml.j2", ["new"]),
+        ("email.css.j2", ["send", "--dry-run"]),
+    ],
+)
+def test_a_template_that_includes_a_missing_one_is_named(
+    example: Path, template: str, command: list[str]
+) -> None:
+    (example / "templates" / template).write_text(MISSING_INCLUDE, encoding="utf-8")
+    assert_fails_cleanly(run(example, *command), "templates/_nowhere.j2: no such template")
+
+
+@pytest.mark.parametrize(
+    ("template", "command"),
+    [("email.txt.j2", ["build"]), ("archive/index.html.j2", ["archive"]), ("new-issue.yaml.j2", ["new"])],
+)
+def test_an_unreadable_template_is_named(example: Path, template: str, command: list[str]) -> None:
+    (example / "templates" / template).write_bytes(NOT_UTF8)
+    assert_fails_cleanly(run(example, *command), f"templates/{template}: not UTF-8")
+
+
+def test_a_template_missing_from_the_project_comes_from_the_package(example: Path) -> None:
+    (example / "templates" / "email.txt.j2").unlink()
+    (example / "templates" / "archive" / "nav.html.j2").unlink()
+    assert run(example, "build", "--out", str(example / "out")).returncode == 0
+    assert run(example, "archive").returncode == 0
+    assert "UPDATE NO 377" in (example / "out" / "full.txt").read_text()
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("preview/index.html.j2", "templates/_nowhere.j2: no such template"),
+        ("preview/base.html.j2", "templates/_nowhere.j2: no such template"),
+    ],
+)
+def test_the_preview_shows_a_broken_page_template(example: Path, template: str, expected: str) -> None:
+    (example / "templates" / template).write_text(MISSING_INCLUDE, encoding="utf-8")
+    command = [sys.executable, "-m", "composer", "preview", "--port", "0", "--project", str(example)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline() if process.stdout else ""
+        url = re.search(r"http://\S+/", line)
+        assert url, line
+        with pytest.raises(urllib.error.HTTPError) as failure:
+            urllib.request.urlopen(url[0], timeout=30)
+        assert failure.value.code == 500
+        assert expected in failure.value.read().decode()
+    finally:
+        process.terminate()
+        _, errors = process.communicate(timeout=30)
+    assert "Traceback" not in errors
+
+
+def test_the_preview_names_an_unreadable_email_template(example: Path) -> None:
+    from composer.web.preview import Preview
+
+    (example / "templates" / "email.txt.j2").write_bytes(NOT_UTF8)
+    app = Preview(example)
+    assert b"templates/email.txt.j2: not UTF-8" in app.respond("/issue/377/").body
+    frame = app.respond("/issue/377/email/full.txt")
+    assert frame.status == 500 and b"templates/email.txt.j2: not UTF-8" in frame.body
+
+
+@pytest.fixture
+def blocker(tmp_path: Path) -> Path:
+    """A file where a folder should go: no folder can be made under it, even by root."""
+    path = tmp_path / "a-file"
+    path.write_text("not a folder", encoding="utf-8")
+    return path
+
+
+def test_build_into_a_folder_that_cannot_be_written(example: Path, blocker: Path) -> None:
+    assert_fails_cleanly(run(example, "build", "--out", str(blocker / "out")), f"cannot write {blocker}")
+
+
+def test_archive_into_a_folder_that_cannot_be_written(example: Path, blocker: Path) -> None:
+    assert_fails_cleanly(run(example, "archive", "--out", str(blocker / "site")), f"cannot write {blocker}")
+
+
+def test_schema_into_a_file_that_cannot_be_written(blocker: Path) -> None:
+    result = run(None, "schema", "--out", str(blocker / "schema.json"))
+    assert_fails_cleanly(result, f"cannot write {blocker}")
+
+
+def test_an_outbox_that_cannot_be_written(example: Path, blocker: Path) -> None:
+    set_sending(example, outbox=str(blocker / "outbox"))
+    result = run(example, "send", "--yes", "--transport", "outbox")
+    assert_fails_cleanly(result, f"cannot write the outbox folder {blocker}")
+    assert "Sending" not in result.stderr  # stopped before the first message

@@ -1,0 +1,212 @@
+"""The example's latest issue (377) uses every feature of real Updates: each is checked where a
+reader or an editor sees it: the HTML, the text part, the `check --json` plan and the .ics files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import icalendar
+import lxml.html
+import pytest
+import yaml
+from conftest import copy_example, run_composer
+
+from composer.content.carry import plan_for
+from composer.content.project import load_project
+from composer.email.editions import FULL
+from composer.email.render import Edition, Renderer
+from composer.web.archive import build_archive
+
+LONDON = ZoneInfo("Europe/London")
+NUMBER = 377
+
+
+@pytest.fixture(scope="module")
+def project_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_example(tmp_path_factory.mktemp("real") / "project")
+
+
+@pytest.fixture(scope="module")
+def full(project_dir: Path) -> Edition:
+    project = load_project(project_dir)
+    return Renderer(project).edition(plan_for(project, NUMBER), FULL)
+
+
+@pytest.fixture(scope="module")
+def plan(project_dir: Path) -> dict:  # type: ignore[type-arg]
+    result = run_composer(project_dir, "check", str(NUMBER), "--json", "--strict")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)["plan"]
+
+
+def item_div(full: Edition, item_id: str) -> lxml.html.HtmlElement:
+    (div,) = lxml.html.fromstring(full.html).xpath(f"//div[@id='item-{item_id}']")
+    return div
+
+
+def text_block(full: Edition, title_start: str) -> str:
+    """An item's block of the text part: from its underlined title to the next item's title."""
+    start = full.text.index("\n" + title_start) + 1
+    end = full.text.find("\n-----", full.text.index("\n-----", start) + 1)
+    return full.text[start : end if end > 0 else None]
+
+
+def test_two_session_event_with_times(full: Edition) -> None:
+    when = "Friday 17 January 2020, 09:30–13:30; Friday 17 January 2020, 14:00–17:00"
+    div = " ".join(item_div(full, "complex-lac-hold-the-date").text_content().split())
+    assert when in div and "Where: Friends House, 173–177 Euston Road, London NW1 2BJ" in div
+    assert when in " ".join(text_block(full, "Complex LAC project, Friday 17 January").split())
+    three = " ".join(item_div(full, "asglb-data-workshops").text_content().split())
+    assert "Wednesday 18 December 2019, 10:00–15:30; Friday 31 January 2020, 10:00–15:30; Friday 14" in three
+
+
+def test_past_booking_deadline_is_hidden_but_the_event_stays(full: Edition, plan: dict) -> None:  # type: ignore[type-arg]
+    (reminder,) = [r for r in plan["reminders"] if r["id"] == "ad-education-next-meeting"]
+    assert reminder["deadline"] is None
+    assert reminder["sessions"] == [{"date": "2019-12-13", "time": "10:30–13:30"}]
+    div = " ".join(item_div(full, "ad-education-next-meeting").text_content().split())
+    assert "Friday 13 December 2019, 10:30–13:30" in div and "Deadline" not in div
+    block = text_block(full, "AD Education Network – next meeting Friday 13 December")
+    assert "When: Friday 13 December 2019" in block and "Deadline" not in block
+    (conference,) = [r for r in plan["reminders"] if r["id"] == "send-conference-december"]
+    assert conference["deadline"] == "2019-11-22", "a deadline still to come shows"
+    assert "Deadline: Friday 22 November 2019" in text_block(full, "South East SEND conference")
+
+
+def test_updated_reminder_stays_under_reminders_marked_updated(full: Edition, plan: dict) -> None:  # type: ignore[type-arg]
+    (reminder,) = [r for r in plan["reminders"] if r["id"] == "complex-lac-hold-the-date"]
+    assert reminder["updated"] is True
+    assert (reminder["first_issue"], reminder["version_issue"]) == (376, 377)
+    assert "complex-lac-hold-the-date" not in plan["items"]
+    doc = lxml.html.fromstring(full.html)
+    (div,) = doc.xpath("//div[@id='item-complex-lac-hold-the-date']")
+    (reminders_heading,) = doc.xpath("//h2[normalize-space()='Reminders from previous weeks']")
+    order = list(doc.iter())
+    assert order.index(div) > order.index(reminders_heading), "shown after the Reminders heading"
+    (badge,) = div.xpath(".//*[@class='u']")
+    assert badge.text_content() == "Updated"
+    text = " ".join(div.text_content().split())
+    assert "From Update No 376, updated in No 377" in text
+    assert "opposite Euston station" in text, "this week's new text is shown"
+    reminders_part = full.text[full.text.index("REMINDERS FROM PREVIOUS WEEKS") :]
+    assert "[UPDATED] From Update No 376, updated in No 377" in reminders_part
+    this_week = full.text[full.text.index("THIS WEEK") : full.text.index("REMINDERS FROM PREVIOUS WEEKS")]
+    assert "venue confirmed" not in this_week
+
+
+def test_check_shows_why_each_reminder_is_there(project_dir: Path) -> None:
+    result = run_composer(project_dir, "check", str(NUMBER))
+    assert result.returncode == 0, result.stderr
+    assert "from issue 376, updated in No 377" in result.stdout
+    assert "kinship-advice-line" in result.stdout and "until an issue drops it" in result.stdout
+
+
+def test_open_notice_stays_until_dropped(plan: dict) -> None:  # type: ignore[type-arg]
+    (reminder,) = [r for r in plan["reminders"] if r["id"] == "kinship-advice-line"]
+    assert (reminder["basis"], reminder["until"]) == ("open", None)
+
+
+def test_reminders_are_ordered_by_next_date(plan: dict) -> None:  # type: ignore[type-arg]
+    dates = [r["next_date"] for r in plan["reminders"]]
+    dated = [d for d in dates if d]
+    assert dated and dates[: len(dated)] == sorted(dated) and not any(dates[len(dated) :])
+
+
+def test_dates_for_your_diary(full: Edition) -> None:
+    doc = lxml.html.fromstring(full.html)
+    (heading,) = doc.xpath("//h2[@id='diary']")
+    lines = [" ".join(li.text_content().split()) for li in heading.getnext().xpath("li")]
+    assert lines[0].startswith("Thu 14 November 2019, 10:00–16:00: Education Data sub-group")
+    assert any(line.startswith("Wed 18 December 2019, 10:00–15:30: ASGLB workshops") for line in lines)
+    assert not any("14 February 2020" in line for line in lines), "beyond the 12 weeks ahead"
+    links = heading.getnext().xpath("li/a/@href")
+    assert "#item-education-data-subgroup" in links
+    assert "https://updates.secip.example.org/377/complex-lac-hold-the-date.ics" in links
+    diary = full.text[full.text.index("DATES FOR YOUR DIARY") : full.text.index("THIS WEEK")]
+    assert "- Thu 14 November 2019, 10:00–16:00: Education Data sub-group" in diary
+    assert diary.index("14 November") < diary.index("18 December 2019") < diary.index("31 January 2020")
+
+
+def test_contact_details_list_cited_and_standing_contacts_only(project_dir: Path, full: Edition) -> None:
+    project = load_project(project_dir)
+    doc = lxml.html.fromstring(full.html)
+    listed = [p.get("id").removeprefix("contact-") for p in doc.xpath("//p[starts-with(@id, 'contact-')]")]
+    plan = plan_for(project, NUMBER)
+    cited = [c for item in [*plan.items, *(r.item for r in plan.reminders)] for c in item.contacts]
+    assert listed == list(dict.fromkeys([*cited, "amira-khan"]))
+    assert "kinship-advice-line" in listed, "a phone-only contact"
+    (card,) = doc.xpath("//p[@id='contact-kinship-advice-line']")
+    assert "07700 900112" in card.text_content() and "mailto:" not in lxml.html.tostring(card).decode()
+    assert "Kinship Care Advice Line" in full.text and "07700 900112" in full.text
+
+
+def test_calendar_files_have_one_vevent_per_session(project_dir: Path, tmp_path: Path) -> None:
+    result = build_archive(project_dir, out=tmp_path / "site")
+    path = tmp_path / "site" / "377" / "complex-lac-hold-the-date.ics"
+    assert path in result.calendars
+    data = path.read_bytes()
+    events = icalendar.Calendar.from_ical(data).walk("VEVENT")
+    assert [(e.decoded("dtstart"), e.decoded("dtend")) for e in events] == [
+        (dt.datetime(2020, 1, 17, 9, 30, tzinfo=LONDON), dt.datetime(2020, 1, 17, 13, 30, tzinfo=LONDON)),
+        (dt.datetime(2020, 1, 17, 14, 0, tzinfo=LONDON), dt.datetime(2020, 1, 17, 17, 0, tzinfo=LONDON)),
+    ]
+    assert b"DTSTART;TZID=Europe/London:20200117T093000" in data
+    page = " ".join((tmp_path / "site" / "377" / "index.html").read_text().split())
+    assert "Deadline" not in page.split('id="item-ad-education-next-meeting"')[1].split("</div>")[0]
+    assert ">Updated<" in page
+
+
+def edit(path: Path, change: dict[str, object]) -> None:
+    data = yaml.safe_load(path.read_text())
+    data.update(change)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+
+
+def test_update_of_an_unknown_id_is_an_error_at_its_line(tmp_path: Path) -> None:
+    project = copy_example(tmp_path / "project")
+    path = project / "issues" / "377.yaml"
+    path.write_text(
+        path.read_text().replace("- id: complex-lac-hold-the-date", "- id: complex-lac-hold-the-dat")
+    )
+    result = run_composer(project, "check", "377")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if "update: true" in text)
+    assert f"issues/377.yaml:{line}: items[complex-lac-hold-the-dat].update: no earlier item" in result.stderr
+
+
+def test_an_old_open_notice_is_a_warning(tmp_path: Path) -> None:
+    project = copy_example(tmp_path / "project")
+    settings = project / "composer.yaml"
+    settings.write_text(
+        settings.read_text().replace("  default_weeks: 3", "  default_weeks: 3\n  open_warn_weeks: 1")
+    )
+    (project / "issues" / "378.yaml").write_text("number: 378\ndate: 2019-11-15\npreheader: Nothing new\n")
+    result = run_composer(project, "check", "378", "--strict")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    line = next(
+        n
+        for n, text in enumerate((project / "issues" / "376.yaml").read_text().splitlines(), 1)
+        if "remind: open" in text
+    )
+    assert f"issues/376.yaml:{line}: warning: items[kinship-advice-line].remind" in result.stderr
+    assert "open notice shown since 2019-11-01" in result.stderr
+
+
+def test_contacts_need_an_email_or_a_phone_and_a_citation(tmp_path: Path) -> None:
+    project = copy_example(tmp_path / "project")
+    contacts = project / "contacts.yaml"
+    contacts.write_text(
+        contacts.read_text() + "\n- id: nobody-cites\n  name: N\n  role: R\n  organisation: O\n  phone: '1'\n"
+    )
+    result = run_composer(project, "check", "--strict")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert (
+        "contacts.yaml:" in result.stderr
+        and "no item or network cites contact 'nobody-cites'" in result.stderr
+    )
+    contacts.write_text(contacts.read_text().replace("  phone: '1'\n", ""))
+    result = run_composer(project, "check")
+    assert result.returncode == 1 and "give an email or a phone number" in result.stderr
