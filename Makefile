@@ -7,7 +7,7 @@ CHROMIUM ?= /usr/bin/chromium
 # The demo signs unsubscribe links with a throwaway secret; real sends take it from the environment.
 DEMO_SECRET := demo-only-secret-not-for-real-sends
 
-.PHONY: install demo test lint preview schema bench browser spamassassin screenshots constraints clean
+.PHONY: install demo test lint preview schema bench browser spamassassin dovecot screenshots constraints clean
 
 # constraints.txt pins every package's version, so that every install (and CI) is repeatable.
 $(STAMP): pyproject.toml constraints.txt
@@ -32,6 +32,14 @@ spamassassin:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq spamassassin >/dev/null) ; } || \
 	  echo "spamassassin is not installed: the spam test will be skipped (and fail under CI=true)"
 
+# The inbox tests run a real IMAP server: Debian's Dovecot, installed the same way. Under CI a
+# missing Dovecot fails those tests rather than skipping them.
+DOVECOT ?= /usr/sbin/dovecot
+dovecot:
+	@test -x $(DOVECOT) || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null) ; } || \
+	  echo "dovecot-imapd is not installed: the IMAP tests will be skipped (they fail under CI=true)"
+
 # The main job on the example programme: the plan and checks, every edition, the web archive,
 # and the send itself into outbox/ (the built-in transport when no SMTP server is configured).
 demo: install
@@ -45,7 +53,7 @@ lint: install
 	$(BIN)/mypy composer
 
 # The suite includes tests/test_wheel.py: the wheel built, installed outside the repository, and used.
-test: install browser spamassassin lint
+test: install browser spamassassin dovecot lint
 	$(BIN)/python -m pytest
 
 # After changing the dependencies: pin what is installed now (then `make install` on a fresh clone).

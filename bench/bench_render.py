@@ -83,7 +83,12 @@ def main() -> None:
 
     people = list(read_lists(project).recipients())
     recipients = list(itertools.islice(itertools.cycle(people), args.recipients))
-    values = {"name": "Alex Example", "unsubscribe_url": "https://example.org/u/abc", "networks": "SEND"}
+    values = {
+        "name": "Alex Example",
+        "unsubscribe_url": "https://example.org/u/abc",
+        "networks": "SEND",
+        "token": "t",
+    }
     distinct = sorted({r.edition for r in recipients}, key=lambda key: sorted(key))
 
     def ours() -> None:

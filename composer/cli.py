@@ -20,6 +20,7 @@ from composer.errors import ComposerError, ValidationFailed
 from composer.views import (
     echo_json,
     format_build,
+    format_inbox,
     format_lists,
     format_plan,
     format_send_plan,
@@ -282,6 +283,28 @@ def unsubscribe(target: str, network: str | None, root: Path) -> None:
         click.echo(f"{result.email} was already unsubscribed from {scope}: nothing changed")
     if not result.member:
         click.echo(f"note: {result.email} is not in the members list", err=True)
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Change nothing: show what would be done, with the evidence.")
+@click.option(
+    "--from-folder",
+    "folder",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Read saved .eml files from DIR instead of the mailbox (handled ones move to DIR/processed/).",
+)
+@project_option
+@json_option
+@handle_errors
+def inbox(dry_run: bool, folder: Path | None, root: Path, as_json: bool) -> None:
+    """Read the programme's mailbox: act on unsubscribe replies and bounces, leave the rest."""
+    from composer.mailbox.inbox import read_inbox
+
+    report = read_inbox(root, dry_run=dry_run, folder=folder)
+    if as_json:
+        echo_json(report.as_dict())
+    else:
+        click.echo(format_inbox(report))
 
 
 @main.command()

@@ -78,6 +78,9 @@ def format_lists(data: dict[str, Any]) -> str:
         f"{n['id'].ljust(width)}  {n['members']:7}  {n['suppressed']:12}  {n['receiving']:9}  {n['name']}"
         for n in data["networks"]
     ]
+    if data["suppressions"]:
+        reasons = ", ".join(f"{count} {reason}" for reason, count in data["suppressions"].items())
+        lines.append(f"Suppressions (recipients/suppressed.csv): {reasons}")
     errors = sum(p["severity"] == "error" for p in data["problems"])
     lines.append(
         f"{data['people']} people, {data['recipients']} receiving the Update in {data['editions']} "
@@ -144,4 +147,26 @@ def format_send_report(report: Any) -> str:
         lines += [f"  {email}" for email in report.plan.uncertain]
     if report.stopped:
         lines.append(f"Stopped: {report.stopped}")
+    return "\n".join(lines)
+
+
+def format_inbox(report: Any) -> str:
+    """One block per message acted on or ignored, then the counts; a dry run says so first."""
+    verb = "Would do" if report.dry_run else "Done"
+    lines = [f"{'Dry run: nothing is changed. ' if report.dry_run else ''}Reading {report.source}"]
+    for action in report.actions:
+        lines.append(
+            f"  {action.kind}: {action.subject or '(no subject)'}  [{action.sender}, {action.handle}]"
+        )
+        lines.append(f"      {action.summary}")
+        if action.evidence:
+            lines.append(f"      evidence: {action.evidence}")
+        for s in action.suppressed:
+            scope = f"network {s.network}" if s.network else "every network"
+            detail = f" ({s.detail})" if s.detail else ""
+            lines.append(f"      {verb}: suppress {s.email} from {scope} as {s.reason}{detail}")
+        for email, issue in action.counted:
+            lines.append(f"      {verb}: count a soft bounce for {email} (Update No {issue})")
+    counts = ", ".join(f"{n} {kind}" for kind, n in report.counts.items())
+    lines.append(f"{counts}; {report.already_seen} already handled in an earlier run.")
     return "\n".join(lines)

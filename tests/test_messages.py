@@ -49,7 +49,8 @@ def personal(
         name,
         message_id(issue=374, email=email, settings=settings),
         list_unsubscribe(link=link, token=token, settings=settings),
-        values or {"name": name, "unsubscribe_url": link, "networks": "SEND Network and DCS Group"},
+        values
+        or {"name": name, "unsubscribe_url": link, "networks": "SEND Network and DCS Group", "token": token},
     )
 
 
@@ -142,6 +143,7 @@ def test_splicing_equals_filling_for_any_text_and_value(
         edition(text, "<p>" + text + "</p>"), settings=project_settings, placeholders=PLACEHOLDERS
     )
     values = {"name": name, "unsubscribe_url": "https://example.org/u?token=abc", "networks": ".DCS Group"}
+    values["token"] = "abc.def"
     data = encoded.personalise(personal(project_settings, name="Ann", values=values))
     plain, markup = (part.get_content().replace("\r\n", "\n") for part in parse(data).iter_parts())
     assert plain.rstrip("\n") == fill_placeholders(text, values).rstrip("\n")

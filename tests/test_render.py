@@ -214,7 +214,12 @@ def test_text_is_wrapped_and_free_of_markup(largest: Rendered) -> None:
 
 
 def test_placeholders_survive_and_fill(largest: Rendered) -> None:
-    values = {"name": "Zoë Whitfield", "unsubscribe_url": "https://u.example/t?x=1", "networks": "SEND"}
+    values = {
+        "name": "Zoë Whitfield",
+        "unsubscribe_url": "https://u.example/t?x=1",
+        "networks": "SEND",
+        "token": "t.k",
+    }
     for edition in largest.editions:
         network_edition = bool(edition.key)
         for part in (edition.html, edition.text):

@@ -17,7 +17,7 @@ from typing import overload
 
 from email_validator import EmailNotValidError
 
-from composer.content.csvfiles import Row, append_row, read_rows
+from composer.content.csvfiles import Row, read_rows
 from composer.content.fields import usable_address
 from composer.content.model import Network
 from composer.content.project import NETWORKS_FILE, Project, load_project
@@ -26,7 +26,7 @@ from composer.errors import Problem, SendingError, ValidationFailed
 MEMBERS_FILE = "recipients/members.csv"
 SUPPRESSED_FILE = "recipients/suppressed.csv"
 MEMBER_COLUMNS = ("email", "name", "organisation", "networks")
-SUPPRESSED_COLUMNS = ("email", "network", "date")
+SUPPRESSED_COLUMNS = ("email", "network", "date", "reason", "issue", "detail")
 ALL_NETWORKS = None
 _SEPARATOR = "\x1f"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -112,6 +112,7 @@ class Lists:
     people: People
     suppressed: dict[str, frozenset[str | None]]
     problems: list[Problem] = field(default_factory=list)
+    reasons: Counter[str] = field(default_factory=Counter)
 
     @property
     def errors(self) -> list[Problem]:
@@ -193,6 +194,7 @@ class Lists:
                 }
                 for network_id, network in self.networks.items()
             ],
+            "suppressions": dict(sorted(self.reasons.items())),
             "problems": [p.as_dict() for p in self.problems],
         }
 
@@ -208,18 +210,10 @@ def lists_overview(root: Path) -> Lists:
 def read_lists(project: Project) -> Lists:
     """Read members.csv and suppressed.csv; problems are collected, never raised."""
     problems: list[Problem] = []
-    suppressed = _read_suppressed(project, problems)
+    reasons: Counter[str] = Counter()
+    suppressed = _read_suppressed(project, problems, reasons)
     people = _read_members(project, problems)
-    return Lists(project.networks, people, suppressed, problems)
-
-
-def suppress(project: Project, lists: Lists, email: str, network: str | None, *, today: dt.date) -> bool:
-    """Add one row to the suppression file unless it already stops `email` there; True if added."""
-    blocked = lists.suppressed.get(email.lower(), frozenset())
-    if ALL_NETWORKS in blocked or network in blocked:
-        return False
-    append_row(project.root / SUPPRESSED_FILE, SUPPRESSED_COLUMNS, (email, network or "", today.isoformat()))
-    return True
+    return Lists(project.networks, people, suppressed, problems, reasons)
 
 
 def _read_members(project: Project, problems: list[Problem]) -> People:
@@ -253,7 +247,9 @@ def _read_members(project: Project, problems: list[Problem]) -> People:
     return people
 
 
-def _read_suppressed(project: Project, problems: list[Problem]) -> dict[str, frozenset[str | None]]:
+def _read_suppressed(
+    project: Project, problems: list[Problem], reasons: Counter[str]
+) -> dict[str, frozenset[str | None]]:
     found: dict[str, set[str | None]] = {}
     path = project.root / SUPPRESSED_FILE
     if not path.exists():
@@ -274,6 +270,7 @@ def _read_suppressed(project: Project, problems: list[Problem]) -> dict[str, fro
                 row.report(f"{row['date']!r} is not a date like 2019-10-18", "date", "warning")
         if email is not None:
             found.setdefault(email.lower(), set()).add(network)
+            reasons[row["reason"].lower() or "unsubscribed"] += 1
     return {email: frozenset(networks) for email, networks in found.items()}
 
 

@@ -6,7 +6,7 @@ import os
 import re
 from collections.abc import Mapping
 from functools import partial
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, Field, HttpUrl, ValidationError, field_validator
@@ -48,6 +48,8 @@ ImageUrl = Annotated[HttpUrl, AfterValidator(partial(_https, why="mail clients d
 UnsubscribeUrl = Annotated[
     HttpUrl, AfterValidator(partial(_https, why="one-click unsubscribe (RFC 8058) works only over https"))
 ]
+
+M = TypeVar("M", bound=Strict)
 
 
 class Programme(Strict):
@@ -151,28 +153,71 @@ class Sending(Strict):
         default=10, ge=1, description="stop after this many failed attempts in a row (server or account down)"
     )
     list_id: Line
-    unsubscribe_url: UnsubscribeUrl
-    unsubscribe_mailto: EmailAddress | None = None
+    unsubscribe_url: UnsubscribeUrl | None = Field(
+        default=None, description="your web page that takes ?token=...; without it, mailto links only"
+    )
+    unsubscribe_mailto: EmailAddress | None = Field(
+        default=None, description="where unsubscribe replies go (default: the from address): composer inbox"
+    )
+
+    def unsubscribe_address(self, sender: str) -> str:
+        """The mailbox the unsubscribe mailto links write to: the one `composer inbox` reads."""
+        return self.unsubscribe_mailto or sender
 
     def with_environment(self, env: Mapping[str, str] | None = None) -> Sending:
         """SMTP settings as overridden by COMPOSER_SMTP_* variables, as deployments expect."""
-        env = os.environ if env is None else env
-        overrides: dict[str, object] = {}
-        for key in ("host", "port", "username", "security"):
-            value = env.get(f"COMPOSER_SMTP_{key.upper()}", "").strip()
-            if value:
-                overrides[key] = value.lower() if key == "security" else value
-        if not overrides:
-            return self
-        try:
-            smtp = Smtp.model_validate({**self.smtp.model_dump(), **overrides})
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            key = str(error["loc"][0])
-            raise ComposerError(
-                f"COMPOSER_SMTP_{key.upper()}={overrides.get(key)!r}: {error['msg']}"
-            ) from None
-        return self.model_copy(update={"smtp": smtp})
+        smtp = _overridden(self.smtp, "COMPOSER_SMTP_", env)
+        return self if smtp is self.smtp else self.model_copy(update={"smtp": smtp})
+
+
+class Inbox(Strict):
+    """The programme's mailbox, read by `composer inbox` for unsubscribe replies and bounces."""
+
+    host: Line | None = None
+    port: int | None = Field(default=None, ge=1, le=65535, description="default: 993, or 143 for starttls")
+    security: Security = "tls"
+    username: Line | None = None
+    allow_plaintext: bool = Field(
+        default=False, description="allow security: none to a host that is not loopback"
+    )
+    ca_file: Line | None = Field(
+        default=None,
+        description="a CA certificate (PEM) to trust instead of the system's, for a private server",
+    )
+    timeout: float = Field(default=60, gt=0, description="seconds to wait for each reply")
+    folder: Line = "INBOX"
+    processed_folder: Line = Field(default="composer/processed", description="where handled messages go")
+    soft_bounce_limit: int = Field(
+        default=3,
+        ge=1,
+        le=52,
+        description="soft bounces in consecutive Updates before a person is suppressed",
+    )
+
+    def with_environment(self, env: Mapping[str, str] | None = None) -> Inbox:
+        """IMAP settings as overridden by COMPOSER_IMAP_* variables, like SMTP's."""
+        return _overridden(self, "COMPOSER_IMAP_", env)
+
+
+_ENVIRONMENT_KEYS = ("host", "port", "username", "security")
+
+
+def _overridden(model: M, prefix: str, env: Mapping[str, str] | None) -> M:
+    """The model with host, port, username and security taken from `prefix`-named variables."""
+    env = os.environ if env is None else env
+    overrides: dict[str, object] = {}
+    for key in _ENVIRONMENT_KEYS:
+        value = env.get(f"{prefix}{key.upper()}", "").strip()
+        if value:
+            overrides[key] = value.lower() if key == "security" else value
+    if not overrides:
+        return model
+    try:
+        return type(model).model_validate({**model.model_dump(), **overrides})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = str(error["loc"][0])
+        raise ComposerError(f"{prefix}{key.upper()}={overrides.get(key)!r}: {error['msg']}") from None
 
 
 class Settings(Strict):
@@ -190,3 +235,4 @@ class Settings(Strict):
     tools: ToolsDefaults = Field(default_factory=ToolsDefaults)
     max_issue_bytes: int = Field(default=1_000_000, ge=1, description="larger issue files are refused unread")
     sending: Sending
+    inbox: Inbox = Field(default_factory=Inbox)

@@ -134,10 +134,12 @@ class SendContext:
     ) -> Outgoing:
         """One person's message: the edition's encoded bytes with their values spliced in."""
         token = make_token(email, key=key)
-        link = unsubscribe_link(str(self.sending.unsubscribe_url), token)
+        url = self.sending.unsubscribe_url
+        link = unsubscribe_link(str(url), token) if url else None
         values = reader_values(
             self.settings,
-            unsubscribe_url=link,
+            token=token,
+            unsubscribe_url=link or "",
             html=False,
             name=name,
             networks=[self.project.networks[n].name for n in networks],

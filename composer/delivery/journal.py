@@ -267,6 +267,21 @@ class Journal:
         )
         return int(count)
 
+    def sent_as(self, message_id: str) -> tuple[int, str] | None:
+        """The issue and address a Message-ID of ours went to, through any transport (for bounces)."""
+        row = self._db.execute(
+            "SELECT issue, email FROM delivery WHERE message_id = ? LIMIT 1", (message_id,)
+        ).fetchone()
+        return (int(row[0]), str(row[1])) if row else None
+
+    def issues_sent(self, email: str) -> list[int]:
+        """The issues this address was sent, through any transport, in order."""
+        rows = self._db.execute(
+            "SELECT DISTINCT issue FROM delivery WHERE email = ? AND state = 'sent' ORDER BY issue",
+            (email.lower(),),
+        )
+        return [int(issue) for (issue,) in rows]
+
     @contextmanager
     def _transaction(self) -> Iterator[None]:
         try:

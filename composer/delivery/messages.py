@@ -23,9 +23,9 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 from composer.content.settings import Settings
+from composer.delivery.tokens import unsubscribe_mailto
 from composer.errors import SendingError
 
 if TYPE_CHECKING:
@@ -117,7 +117,8 @@ def encode_edition(
         f"{safe_header(settings.programme.short_name, 'programme.short_name')} Update "
         f"<{safe_header(sending.list_id, 'sending.list_id')}>"
     )
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if sending.unsubscribe_url is not None:  # RFC 8058: one-click needs an https URI
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(edition.text, subtype="plain", charset="utf-8", cte="quoted-printable")
     message.add_alternative(edition.html, subtype="html", charset="utf-8", cte="quoted-printable")
     *_, html_part = message.iter_parts()
@@ -146,16 +147,25 @@ def message_id(*, issue: int, email: str, settings: Settings, test: bool = False
     return f"<update-{issue}.{digest[:24]}@{domain}>"
 
 
-def list_unsubscribe(*, link: str, token: str, settings: Settings) -> tuple[str, ...]:
-    """RFC 2369 / 8058: the one-click https link and, when configured, a mailto fallback."""
+OUR_MESSAGE_ID = re.compile(r"<update-(\d+)\.[0-9a-f]{24}@[^>\s]+>")
+
+
+def issue_of(message_id: str) -> int | None:
+    """The Update number in one of our Message-IDs (see `message_id`); None for any other."""
+    match = OUR_MESSAGE_ID.fullmatch(message_id.strip())
+    return int(match[1]) if match else None
+
+
+def list_unsubscribe(*, link: str | None, token: str, settings: Settings) -> tuple[str, ...]:
+    """RFC 2369 / 8058: the one-click https link when there is one, and the mailto `composer inbox` reads."""
+    mailto = unsubscribe_mailto(settings.sending.unsubscribe_address(settings.sender.email), token)
+    if link is None:
+        return (mailto,)
     if not link.startswith("https://"):
         raise SendingError(
             "sending.unsubscribe_url must be an https:// URL (one-click unsubscribe, RFC 8058)"
         )
-    mailto = settings.sending.unsubscribe_mailto
-    if not mailto:
-        return (link,)
-    return link, f"mailto:{mailto}?subject={quote('unsubscribe ' + token)}"
+    return link, mailto
 
 
 def _to(name: str, email: str) -> bytes:

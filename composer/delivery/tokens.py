@@ -68,6 +68,15 @@ def unsubscribe_link(base_url: str, token: str) -> str:
     return f"{base_url}{separator}token={quote(token, safe='')}"
 
 
+def unsubscribe_mailto(address: str, token: str, network: str | None = None) -> str:
+    """A mailto link whose subject carries the token, and the network when it asks for one only.
+
+    The token names the person; naming a network in the subject only narrows what it asks for.
+    """
+    subject = f"unsubscribe {token}" + (f" network={network}" if network else "")
+    return f"mailto:{address}?subject={quote(subject)}"
+
+
 def _payload(email: str, network: str | None) -> bytes:
     return f"{email.lower()}\x00{network or ''}".encode()
 

@@ -136,11 +136,9 @@ class SmtpTransport:
         env = os.environ if env is None else env
         if not smtp.host:
             raise SendingError("no SMTP host: set sending.smtp.host in composer.yaml or COMPOSER_SMTP_HOST")
-        if smtp.security == "none" and not (smtp.allow_plaintext or _is_loopback(smtp.host)):
-            raise SendingError(
-                f"security: none would send in plain text to {smtp.host}: use starttls or tls, "
-                "or set sending.smtp.allow_plaintext: true if that network is trusted"
-            )
+        require_encryption(
+            smtp.host, smtp.security, allow_plaintext=smtp.allow_plaintext, section="sending.smtp"
+        )
         self.password = env.get(PASSWORD_VARIABLE) if smtp.username else None
         if smtp.username and not self.password:
             raise SendingError(
@@ -161,7 +159,7 @@ class SmtpTransport:
             port=self.port,
             use_tls=self.smtp.security == "tls",
             start_tls=self.smtp.security == "starttls",
-            tls_context=ssl.create_default_context() if self.smtp.security != "none" else None,
+            tls_context=tls_context() if self.smtp.security != "none" else None,
             timeout=self.smtp.timeout,
         )
 
@@ -284,6 +282,23 @@ class _SmtpSession:
                 await self.client.quit()
             except (TimeoutError, aiosmtplib.SMTPException, OSError):
                 self.client.close()
+
+
+def require_encryption(host: str, security: str, *, allow_plaintext: bool, section: str) -> None:
+    """Plain text (a password, the members' addresses) only to a loopback host or when allowed."""
+    if security == "none" and not (allow_plaintext or _is_loopback(host)):
+        raise SendingError(
+            f"security: none would talk in plain text to {host}: use starttls or tls, "
+            f"or set {section}.allow_plaintext: true if that network is trusted"
+        )
+
+
+def tls_context(ca_file: str | None = None) -> ssl.SSLContext:
+    """Certificates and host names checked: against the system's CAs, or against `ca_file` alone."""
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise SendingError(f"cannot read the CA file {ca_file}: {exc}") from None
 
 
 def _is_loopback(host: str) -> bool:

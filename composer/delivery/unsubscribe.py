@@ -11,7 +11,8 @@ from email_validator import EmailNotValidError
 
 from composer.content.fields import usable_address
 from composer.content.project import NETWORKS_FILE, load_project
-from composer.content.recipients import SUPPRESSED_FILE, read_lists, suppress
+from composer.content.recipients import SUPPRESSED_FILE, read_lists
+from composer.content.suppressions import Suppression, add_suppressions
 from composer.delivery.tokens import secret, verify_token
 from composer.errors import ComposerError, TokenError
 
@@ -50,5 +51,7 @@ def unsubscribe(
     if network is not None and network not in project.networks:
         raise ComposerError(f"unknown network id {network!r} (see {NETWORKS_FILE})")
     lists = read_lists(project)
-    added = suppress(project, lists, email, network, today=today or dt.date.today())
-    return Unsubscribed(email, network, added, lists.find(email) is not None, project.root / SUPPRESSED_FILE)
+    added = add_suppressions(project, [Suppression(email, network, "unsubscribed")], today=today)
+    return Unsubscribed(
+        email, network, bool(added), lists.find(email) is not None, project.root / SUPPRESSED_FILE
+    )

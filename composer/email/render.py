@@ -44,6 +44,7 @@ PLACEHOLDERS: dict[str, str] = {
     "name": "%%COMPOSER_NAME%%",
     "unsubscribe_url": "%%COMPOSER_UNSUBSCRIBE_URL%%",
     "networks": "%%COMPOSER_NETWORKS%%",
+    "token": "%%COMPOSER_TOKEN%%",
 }
 
 SUBJECT_FIELDS = ("programme", "short_name", "number", "date")
@@ -99,7 +100,13 @@ def fill_placeholders(text: str, values: Mapping[str, str]) -> str:
 
 
 def reader_values(
-    settings: Settings, *, unsubscribe_url: str, html: bool, name: str = "", networks: Iterable[str] = ()
+    settings: Settings,
+    *,
+    unsubscribe_url: str,
+    html: bool,
+    name: str = "",
+    networks: Iterable[str] = (),
+    token: str = "",
 ) -> dict[str, str]:
     """Placeholder values for one reader, worded the same for sending, preview and archive.
 
@@ -110,6 +117,7 @@ def reader_values(
         "name": name or "colleague",
         "unsubscribe_url": unsubscribe_url,
         "networks": join_names(networks) if html else "\n".join(wrap(join_names(networks))),
+        "token": token,
     }
     return {key: html_escape(value) for key, value in values.items()} if html else values
 
@@ -320,6 +328,8 @@ class Renderer:
             "subject": subject_line(issue.subject or settings.subject, settings=settings, plan=plan),
             "preheader": issue.preheader or default_preheader(selection),
             "placeholders": PLACEHOLDERS,
+            "networks": self.project.networks,
+            "unsubscribe_mailto": settings.sending.unsubscribe_address(settings.sender.email),
             "view_url": self.page_url(issue.number),
             "page_url": self.page_url,
             "item_url": functools.partial(item_url, self.page_url),

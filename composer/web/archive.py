@@ -123,7 +123,7 @@ class _Writer:
         if self.fresh(page, digest(self.shared, plan, nav)):
             html = self.renderer.edition(plan, FULL).html
             values = reader_values(
-                self.settings, html=True, unsubscribe_url=str(self.settings.sending.unsubscribe_url)
+                self.settings, html=True, unsubscribe_url=str(self.settings.sending.unsubscribe_url or "")
             )
             html = relative_links(fill_placeholders(html, values), self.settings)
             self.write(page, _BODY.sub(lambda match: match[0] + nav, html, count=1).encode())

@@ -11,6 +11,7 @@ Every URL is matched against a fixed set of routes, so no request ever reaches t
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import threading
@@ -34,6 +35,7 @@ from composer.email.editions import FULL, EditionKey, edition_name
 from composer.email.emailchecks import HTML_LIMIT
 from composer.email.render import Edition, Renderer, fill_placeholders
 from composer.errors import ComposerError, IssueNotFound, Problem, ValidationFailed, display_path
+from composer.mailbox.journal import LastRun, journal_path, last_run
 from composer.web.calendar import issue_calendars
 from composer.web.preview.builds import (
     MEMBER,
@@ -116,6 +118,7 @@ class Preview:
         )
         self.pages.filters["long_date"] = long_date
         self.pages.filters["kb"] = lambda size: f"{size / 1024:.1f} KB"
+        self.pages.filters["timestamp"] = lambda at: f"{dt.datetime.fromtimestamp(at):%d %B %Y %H:%M}"
         self.build = Build(0, None, None, None, [])
         self.rebuild()
 
@@ -288,7 +291,9 @@ class Preview:
                 return Response(HTTPStatus.OK, body.encode(), "application/json")
             if path == "/":
                 count = build.complete  # counted first: a check that ends meanwhile reloads the page
-                return self._page("index.html.j2", build, rows=index_rows(build), checked=count)
+                return self._page(
+                    "index.html.j2", build, rows=index_rows(build), checked=count, inbox=inbox_run(build)
+                )
             if match := _ISSUE.fullmatch(path):
                 return self._issue_page(build, int(match[1]), query)
             if match := _EMAIL.fullmatch(path):
@@ -361,3 +366,10 @@ class Preview:
             return NOT_FOUND
         files = issue_calendars(build.project.settings, state.view.checked.plan.issue)
         return Response(HTTPStatus.OK, files[item_id], "text/calendar; charset=utf-8")
+
+
+def inbox_run(build: Build) -> LastRun | None:
+    """The last `composer inbox` run, shown on the index so staff see the lists being kept."""
+    if build.project is None:
+        return None
+    return last_run(journal_path(build.project.root / build.project.settings.sending.journal))

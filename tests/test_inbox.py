@@ -1,0 +1,287 @@
+"""`composer inbox`: unsubscribe replies and bounces read from a real Dovecot, or from saved files."""
+
+from __future__ import annotations
+
+import csv
+import html as html_module
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from email import message_from_bytes, policy
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+import yaml
+from conftest import SECRET
+from imap_server import DOVECOT, USER, ImapServer
+from mailbox_messages import EXPECTED, LEFT_ALONE, SOFT, fixture_messages, unsubscribe_request
+from test_preview import get
+
+from composer.content.project import load_project
+from composer.content.recipients import SUPPRESSED_FILE, read_lists
+from composer.delivery.messages import message_id
+from composer.delivery.transport import eml_name
+from composer.web.preview import open_preview
+
+CANARY = "canary-Pa55word-never-printed"
+PETER = "peter.greaves@eastsussex.example"  # networks: ad-education, send, data-benchmarking
+
+
+@pytest.fixture
+def dovecot() -> Iterator[ImapServer]:
+    if not DOVECOT.exists():
+        message = f"Debian's dovecot-imapd is not installed at {DOVECOT} (make test installs it)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    server = ImapServer(CANARY).start()
+    yield server
+    server.stop()
+
+
+def composer(
+    project: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The real command in a child process, with only the environment the test gives it."""
+    base = {"PATH": os.environ["PATH"], "COMPOSER_SECRET": SECRET, "COMPOSER_IMAP_PASSWORD": CANARY}
+    result = subprocess.run(
+        [sys.executable, "-m", "composer", *args, "--project", str(project)],
+        env={**base, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "Traceback" not in result.stdout + result.stderr
+    assert CANARY not in result.stdout + result.stderr
+    return result
+
+
+def set_inbox(project: Path, server: ImapServer, **fields: object) -> None:
+    path = project / "composer.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["inbox"] = {
+        "host": "127.0.0.1",
+        "port": server.tls_port,
+        "security": "tls",
+        "username": USER,
+        "ca_file": str(server.cert),
+        **fields,
+    }
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def suppressed_rows(project: Path) -> list[dict[str, str]]:
+    with (project / SUPPRESSED_FILE).open(encoding="utf-8-sig", newline="") as stream:
+        return list(csv.DictReader(stream))
+
+
+def saved_folder(folder: Path, names: tuple[str, ...] | None = None) -> Path:
+    folder.mkdir()
+    for name, data in fixture_messages(SECRET).items():
+        if names is None or name in names:
+            (folder / name).write_bytes(data)
+    return folder
+
+
+def test_inbox_over_imap_suppresses_the_right_people_and_deletes_nothing(
+    example: Path, dovecot: ImapServer
+) -> None:
+    sent = composer(example, "send", "376", "--yes", "--transport", "outbox")
+    assert sent.returncode == 0, sent.stderr
+    messages = fixture_messages(SECRET)
+    for name, data in messages.items():
+        dovecot.deliver(name, data)
+    set_inbox(example, dovecot)
+    before = suppressed_rows(example)
+
+    result = composer(example, "inbox", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+
+    added = {row["email"]: row for row in suppressed_rows(example)[len(before) :]}
+    forwarded = ("rhys.morgan@brighton-hove.example", "", "bounced", "5.1.1")  # by our Message-ID
+    for email, network, reason, status in [*EXPECTED.values(), forwarded]:
+        row = added.pop(email)
+        assert (row["network"], row["reason"], row["detail"]) == (network, reason, status)
+        assert row["issue"] == "376" and row["date"]  # the Update they answer or bounced
+    assert added == {}
+    assert report["counts"] == {"unsubscribe": 2, "bounce": 5, "soft-bounce": 1, "ignored": 4}
+    femi = next(a for a in report["actions"] if a["kind"] == "soft-bounce")
+    assert femi["soft_bounces_counted"] == [{"email": "femi.adebayo@brighton-hove.example", "issue": 376}]
+    assert "4.2.2" in femi["evidence"]
+
+    left = dovecot.messages()
+    assert sorted(left) == sorted(messages[name] for name in LEFT_ALONE)
+    assert len(dovecot.messages("composer/processed")) == len(messages) - len(LEFT_ALONE)
+
+    csv_before = (example / SUPPRESSED_FILE).read_bytes()
+    again = composer(example, "inbox", "--json")
+    assert again.returncode == 0, again.stderr
+    second = json.loads(again.stdout)
+    assert second["actions"] == [] and second["already_seen"] == len(LEFT_ALONE)
+    assert (example / SUPPRESSED_FILE).read_bytes() == csv_before
+    for path in (example / ".composer").iterdir():
+        assert CANARY.encode() not in path.read_bytes()
+
+    shown = composer(example, "lists")
+    assert "Suppressions (recipients/suppressed.csv):" in shown.stdout and "5 bounced" in shown.stdout
+
+    assert composer(example, "send", "377", "--yes", "--transport", "outbox").returncode == 0
+    written = {path.name for path in (example / "outbox" / "377").glob("*.eml")}
+    project = load_project(example)
+    everyone = {person.email for person in read_lists(project).people}
+    gone = {email for email, network, _, _ in [*EXPECTED.values(), forwarded] if not network}
+    assert written == {eml_name(email) for email in everyone - gone - {"ben.walsh@milton-keynes.example"}}
+    zoe = read_lists(project).find("zoe.whitfield@brighton-hove.example")
+    assert zoe is not None and read_lists(project).networks_of(zoe) == {
+        "ad-safeguarding",
+        "quality-assurance",
+    }
+
+
+def test_a_self_signed_certificate_is_refused_unless_its_ca_is_named(
+    example: Path, dovecot: ImapServer
+) -> None:
+    dovecot.deliver("unrelated.eml", fixture_messages(SECRET)["unrelated.eml"])
+    set_inbox(example, dovecot, ca_file=None)
+    refused = composer(example, "inbox", "--dry-run")
+    assert refused.returncode == 1
+    assert "certificate is not trusted" in refused.stderr and "inbox.ca_file" in refused.stderr
+
+    set_inbox(example, dovecot, port=dovecot.port, security="starttls", ca_file=None)
+    assert "certificate is not trusted" in composer(example, "inbox", "--dry-run").stderr
+    set_inbox(example, dovecot, port=dovecot.port, security="starttls", ca_file=str(dovecot.cert))
+    trusted = composer(example, "inbox", "--dry-run")
+    assert trusted.returncode == 0, trusted.stderr
+    assert "1 ignored" in trusted.stdout and len(dovecot.messages()) == 1
+
+
+def test_plain_text_only_to_loopback_and_a_wrong_password_is_named_not_shown(
+    example: Path, dovecot: ImapServer
+) -> None:
+    set_inbox(example, dovecot, port=dovecot.port, security="none")
+    remote = composer(example, "inbox", "--dry-run", env={"COMPOSER_IMAP_HOST": "imap.secip.example.org"})
+    assert (
+        remote.returncode == 1 and "plain text" in remote.stderr and "inbox.allow_plaintext" in remote.stderr
+    )
+    assert composer(example, "inbox", "--dry-run").returncode == 0
+
+    wrong = composer(example, "inbox", env={"COMPOSER_IMAP_PASSWORD": "not-" + CANARY})
+    assert wrong.returncode == 1 and "refused the login" in wrong.stderr
+    assert CANARY not in wrong.stderr
+    missing = composer(example, "inbox", env={"COMPOSER_IMAP_PASSWORD": ""})
+    assert missing.returncode == 1 and "COMPOSER_IMAP_PASSWORD" in missing.stderr
+    set_inbox(example, dovecot, host=None)
+    nowhere = composer(example, "inbox")
+    assert nowhere.returncode == 1 and "no IMAP host: set inbox.host" in nowhere.stderr
+
+
+def test_dry_run_from_a_folder_shows_the_evidence_and_changes_nothing(example: Path, tmp_path: Path) -> None:
+    folder = saved_folder(tmp_path / "saved")
+    files = sorted(path.name for path in folder.iterdir())
+    csv_before = (example / SUPPRESSED_FILE).read_bytes()
+    result = composer(example, "inbox", "--dry-run", "--from-folder", str(folder))
+    assert result.returncode == 0, result.stderr
+    assert "Dry run: nothing is changed." in result.stdout
+    assert (
+        "evidence: Diagnostic-Code: smtp; 550 5.1.1 <oliver.pratt@bracknell-forest.example>" in result.stdout
+    )
+    assert (
+        "Would do: suppress harriet.cole@buckinghamshire.example from every network as bounced"
+        in result.stdout
+    )
+    assert "token is not valid (forged or damaged)" in result.stdout
+    assert sorted(path.name for path in folder.iterdir()) == files
+    assert (example / SUPPRESSED_FILE).read_bytes() == csv_before
+    assert not (example / ".composer").exists()
+
+
+def test_a_folder_run_moves_handled_files_and_leaves_the_rest(example: Path, tmp_path: Path) -> None:
+    folder = saved_folder(tmp_path / "saved")
+    result = composer(example, "inbox", "--from-folder", str(folder))
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in folder.glob("*.eml")) == sorted(LEFT_ALONE + ("postfix-forwarded.eml",))
+    assert {p.name for p in (folder / "processed").iterdir()} == {*EXPECTED, SOFT}
+    preview = open_preview(example, port=0).start()
+    try:
+        _, _, body = get(preview, "/")
+    finally:
+        preview.close()
+    shown = " ".join(body.split('id="inbox">')[1].split("</p>")[0].split())
+    assert shown.endswith(": 2 unsubscribe, 4 bounce, 1 soft-bounce, 5 ignored.")
+    assert (
+        "0 unsubscribe, 0 bounce, 0 soft-bounce, 0 ignored; 5 already handled"
+        in composer(example, "inbox", "--from-folder", str(folder)).stdout
+    )
+
+
+def mailbox_full(issue: int) -> bytes:
+    """A 4.2.2 report about femi's copy of Update `issue` (its Message-ID returned in the headers)."""
+    project = load_project(Path(__file__).resolve().parent.parent)
+    ours = message_id(issue=issue, email="femi.adebayo@brighton-hove.example", settings=project.settings)
+    data = fixture_messages(SECRET)[SOFT]
+    data = data.replace(b"<update-376.8996a9adc9d2725d42b0d524@secip.example.org>", ours.encode())
+    return data.replace(b"7E1F2A3B4C@", f"7E1F2A3B4C.{issue}@".encode())
+
+
+@pytest.mark.parametrize(("issues", "suppressed"), [((375, 376, 377), True), ((374, 375, 377), False)])
+def test_soft_bounces_suppress_after_three_consecutive_updates(
+    example: Path, tmp_path: Path, issues: tuple[int, ...], suppressed: bool
+) -> None:
+    folder = tmp_path / "saved"
+    folder.mkdir()
+    for issue in issues:
+        (folder / f"full-{issue}.eml").write_bytes(mailbox_full(issue))
+    result = composer(example, "inbox", "--from-folder", str(folder))
+    assert result.returncode == 0, result.stderr
+    rows = [row for row in suppressed_rows(example) if row["email"] == "femi.adebayo@brighton-hove.example"]
+    if suppressed:
+        assert [(r["reason"], r["issue"]) for r in rows] == [("soft-bounced", "377")]
+        assert rows[0]["detail"] == "3 soft bounces in a row; last 4.2.2"
+    else:
+        assert rows == []
+        assert result.stdout.count("count a soft bounce for femi.adebayo@brighton-hove.example") == 3
+
+
+def test_the_footer_offers_each_network_by_mailto_and_one_click_only_with_https(
+    example: Path, tmp_path: Path
+) -> None:
+    assert composer(example, "send", "376", "--yes", "--transport", "outbox").returncode == 0
+    sent = message_from_bytes(
+        (example / "outbox" / "376" / eml_name(PETER)).read_bytes(), policy=policy.default
+    )
+    assert sent["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert sent["List-Unsubscribe"].startswith("<https://updates.secip.example.org/unsubscribe?token=")
+    html = sent.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    links = dict(re.findall(r'<a [^>]*href="(mailto:[^"]+)"[^>]*>([^<]+)</a>', html))
+    names = {"Stop receiving news of SEND Network", "Stop receiving news of Data Benchmarking Group"}
+    assert names | {"Unsubscribe from all"} <= set(links.values())
+    send_link = next(link for link, text in links.items() if text.endswith("SEND Network"))
+    assert send_link in sent.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+    # The reader clicks "Stop receiving news of SEND Network"; their mail client sends the reply.
+    folder = tmp_path / "replies"
+    folder.mkdir()
+    subject = unquote(html_module.unescape(send_link).partition("?subject=")[2])
+    (folder / "reply.eml").write_bytes(unsubscribe_request("", sender=PETER, subject=subject))
+    assert composer(example, "inbox", "--from-folder", str(folder)).returncode == 0
+    assert [(r["email"], r["network"]) for r in suppressed_rows(example)][-1] == (PETER, "send")
+
+    path = example / "composer.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    del data["sending"]["unsubscribe_url"]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    assert composer(example, "send", "377", "--yes", "--transport", "outbox").returncode == 0
+    later = message_from_bytes(
+        (example / "outbox" / "377" / eml_name(PETER)).read_bytes(), policy=policy.default
+    )
+    assert "List-Unsubscribe-Post" not in later
+    assert later["List-Unsubscribe"].startswith(
+        "<mailto:unsubscribe@secip.example.org?subject=unsubscribe%20"
+    )
+    assert "Unsubscribe on the web" not in later.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "SEND Network" not in " ".join(re.findall(r"Stop receiving news of [^<]+", later.as_string()))
