@@ -25,7 +25,7 @@ from composer.content.project import load_project
 from composer.content.recipients import SUPPRESSED_FILE, read_lists
 from composer.delivery.messages import message_id
 from composer.delivery.transport import eml_name
-from composer.web.preview import open_preview
+from composer.web.preview.server import open_preview
 
 CANARY = "canary-Pa55word-never-printed"
 PETER = "peter.greaves@eastsussex.example"  # networks: ad-education, send, data-benchmarking

@@ -55,18 +55,28 @@ class Selection:
         return edition_name(self.key)
 
     @property
+    def news_networks(self) -> frozenset[str]:
+        """The reader's networks with news in this edition: the footer offers to stop each."""
+        if not self.key:
+            return frozenset()
+        shown = (*self.items, *(reminder.item for reminder in self.reminders))
+        return frozenset(network for item in shown for network in item.networks if network in self.key)
+
+    @property
     def content(self) -> Hashable:
         """What the templates can tell apart: selections with the same content render the same.
 
-        Besides the items and reminders, the templates see only whether the edition is the full
-        one and whether it has networks (the footer's wording); the network names themselves are
-        a placeholder, filled per reader.
+        Besides the items and reminders, the templates see whether the edition is the full one,
+        whether it has networks (the footer's wording) and which of its networks have news (the
+        footer's per-network unsubscribe links); the network names themselves are a placeholder,
+        filled per reader.
         """
         return (
             self.key is None,
             bool(self.key),
             tuple(item.id for item in self.items),
             tuple(reminder.item.id for reminder in self.reminders),
+            self.news_networks,
         )
 
 
