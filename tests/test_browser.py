@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from conftest import BROWSER_REQUIRED, CHROMIUM, copy_example
 from playwright.sync_api import Browser, Frame, FrameLocator, Locator, Page, expect
+from playwright.sync_api import Error as PlaywrightError
 
 from composer.content.project import SourcedIssue, load_project
 from composer.email.editions import edition_key, receives
@@ -69,6 +70,21 @@ def no_horizontal_scroll(frame: Page | Frame) -> bool:
     return bool(frame.evaluate(f"() => {root}.scrollWidth <= {root}.clientWidth"))
 
 
+def in_email(page: Page, check: Callable[[Frame], object]) -> object:
+    """`check` run in the email's frame; the preview reloads that frame when its background
+    checks finish, so a frame that goes away meanwhile is looked up again (a few times)."""
+    for attempt in range(5):
+        frame = page.frame(url=re.compile(r"/email/"))
+        try:
+            if frame is not None:
+                return check(frame)
+        except PlaywrightError:
+            if attempt == 4:
+                raise
+        page.wait_for_timeout(500)
+    raise AssertionError("the email frame never settled")
+
+
 def test_index_editions_phone_width_and_plain_text(page: Page, server: PreviewServer, project: Path) -> None:
     issue = latest(project)
     page.goto(server.url)
@@ -91,10 +107,8 @@ def test_index_editions_phone_width_and_plain_text(page: Page, server: PreviewSe
     page.select_option("select[name=width]", "phone")
     expect(page.locator("#email")).to_have_attribute("width", "375")
     expect(heading(email, f"UPDATE NO {issue.number}")).to_be_visible()
-    frame = page.frame(url=re.compile(r"/email/"))
-    assert frame is not None
-    assert frame.evaluate("() => document.documentElement.clientWidth") <= 375
-    assert no_horizontal_scroll(frame)
+    assert in_email(page, lambda frame: frame.evaluate("() => document.documentElement.clientWidth")) <= 375
+    assert in_email(page, no_horizontal_scroll)
 
     page.select_option("select[name=view]", "text")
     expect(page.locator("#email")).to_have_attribute("src", re.compile(r"\.txt$"))

@@ -40,7 +40,7 @@ _SUBJECT_FIELD = re.compile(r"\{[^{}]*\}")
 _SAFE_LINK = re.compile(r"^(https://|mailto:|tel:)", re.I)
 _HIDDEN = re.compile(r"display\s*:\s*none", re.I)
 _COLOUR = re.compile(r"(?<![-\w])color\s*:", re.I)
-_URL_LINE = re.compile(r"^\S*https?://\S+$")
+_URL_LINE = re.compile(r"^\S*(https?://|mailto:)\S+$")  # a link alone on its line may run long
 
 
 class _Scan(HTMLParser):
@@ -334,6 +334,7 @@ def _check_spliced(edition: Edition, project: Project, file: str, reader_name: s
         settings,
         html=False,
         unsubscribe_url=f"{settings.sending.unsubscribe_url}?token={SAMPLE_TOKEN}",
+        token=SAMPLE_TOKEN,
         name=reader_name,
         networks=[project.networks[n].name for n in edition.key or () if n in project.networks],
     )
