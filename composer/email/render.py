@@ -270,13 +270,21 @@ def inline_css(html: str, css: str) -> str:
     return "<!doctype html>" + minify(inliner.transform(pretty_print=False))
 
 
-@functools.lru_cache(maxsize=8)
 def _environment(root: Path) -> templates.Templates:
-    """One Jinja environment per project, so a process compiles each template once.
+    """One Jinja environment per project and set of its own templates, compiled once a process.
 
     Compiling is slower than rendering an edition; Jinja still notices a template edited since
-    (by its modification time), so the preview shows every save.
+    (by its modification time), so the preview shows every save, and a template the project adds
+    (which shadows a packaged one Jinja already compiled) makes a new environment.
     """
+    folder = root / templates.TEMPLATES_DIR
+    own = tuple(sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))) if folder.is_dir() else ()
+    return _compiled(root, own)
+
+
+@functools.lru_cache(maxsize=8)
+def _compiled(root: Path, own: tuple[str, ...]) -> templates.Templates:
+    """The environment of `_environment`; `own` takes part only as the cache's key."""
     env = templates.Templates(
         root,
         autoescape=jinja2.select_autoescape(
