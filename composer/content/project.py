@@ -372,26 +372,15 @@ def _check_sequence(project: Project) -> None:
             found += sequence_warnings(
                 project.rel(previous.path), previous.issue, file, issue, sourced.located
             )
-        for index, item_id in enumerate(issue.reminders.drop):
+        drops = enumerate(issue.reminders.drop)
+        overrides: list[tuple[tuple[str | int, ...], str, str]] = [
+            (("reminders", "drop", i), "reminders.drop", id_) for i, id_ in drops
+        ]
+        overrides += [(("reminders", "keep", id_), "reminders.keep", id_) for id_ in issue.reminders.keep]
+        for path, field_name, item_id in overrides:
             if item_id not in earlier_ids:
-                found.append(
-                    Problem(
-                        file,
-                        f"no earlier item has id {item_id!r}",
-                        sourced.located.line_of(("reminders", "drop", index)),
-                        "reminders.drop",
-                    )
-                )
-        for item_id in issue.reminders.keep:
-            if item_id not in earlier_ids:
-                found.append(
-                    Problem(
-                        file,
-                        f"no earlier item has id {item_id!r}",
-                        sourced.located.line_of(("reminders", "keep", item_id)),
-                        "reminders.keep",
-                    )
-                )
+                message = f"no earlier item has id {item_id!r}"
+                found.append(Problem(file, message, sourced.located.line_of(path), field_name))
         for index, carried in enumerate(issue.carried):
             if carried.id in earlier_ids:
                 found.append(
