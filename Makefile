@@ -7,7 +7,7 @@ CHROMIUM ?= /usr/bin/chromium
 # The demo signs unsubscribe links with a throwaway secret; real sends take it from the environment.
 DEMO_SECRET := demo-only-secret-not-for-real-sends
 
-.PHONY: install demo test lint preview schema bench browser spamassassin dovecot screenshots constraints clean
+.PHONY: install demo test lint preview schema bench browser spamassassin dovecot postfix screenshots constraints clean
 
 # constraints.txt pins every package's version, so that every install (and CI) is repeatable.
 $(STAMP): pyproject.toml constraints.txt
@@ -40,6 +40,14 @@ dovecot:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null) ; } || \
 	  echo "dovecot-imapd is not installed: the IMAP tests will be skipped (they fail under CI=true)"
 
+# The benchmarks send to Postfix's smtp-sink and compare with smtp-source (C, the ceiling);
+# installed the same way, without starting a mail server.
+SMTP_SINK ?= /usr/sbin/smtp-sink
+postfix:
+	@test -x $(SMTP_SINK) || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix >/dev/null) ; } || \
+	  echo "postfix is not installed: the benchmarks send to aiosmtpd instead of smtp-sink"
+
 # The main job on the example programme: the plan and checks, every edition, the web archive,
 # and the send itself into outbox/ (the built-in transport when no SMTP server is configured).
 demo: install
@@ -67,7 +75,7 @@ preview: install
 schema: install
 	$(BIN)/composer schema --out schema/issue.schema.json
 
-bench: install
+bench: install postfix
 	$(BIN)/python bench/bench_render.py
 	$(BIN)/python bench/bench_send.py
 	$(BIN)/python bench/bench_lists.py

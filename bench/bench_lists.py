@@ -39,17 +39,22 @@ def write_members(path: Path, people: int, networks: list[str]) -> int:
         writer.writerow(MEMBER_COLUMNS)
         for index in range(people):
             chosen = [networks[(index + step * 5) % len(networks)] for step in range(1 + index % 3)]
-            person = [f"Person.{index}@council-{index % 97}.example", f"Person {index}", "A Council"]
+            person = {
+                "email": f"Person.{index}@council-{index % 97}.example",
+                "first_name": "Person",
+                "name": f"Person {index}",
+                "organisation": "A Council",
+            }
             lines = [[n] for n in chosen] if index % 2 == 0 else [chosen]
             for ids in lines:
-                writer.writerow([*person, ";".join(ids)])
+                writer.writerow([{**person, "networks": ";".join(ids)}[column] for column in MEMBER_COLUMNS])
                 rows += 1
     return rows
 
 
-def dict_merge(path: Path, known: set[str]) -> dict[str, tuple[str, str, str, set[str]]]:
+def dict_merge(path: Path, known: set[str]) -> dict[str, tuple[str, str, str, str, set[str]]]:
     """The baseline: one pass, a dict keyed by the lowercased address, the same checks."""
-    people: dict[str, tuple[str, str, str, set[str]]] = {}
+    people: dict[str, tuple[str, str, str, str, set[str]]] = {}
     with path.open(encoding="utf-8-sig", newline="") as stream:
         for row in csv.DictReader(stream):
             try:
@@ -57,11 +62,12 @@ def dict_merge(path: Path, known: set[str]) -> dict[str, tuple[str, str, str, se
             except ValueError:
                 continue
             name, organisation = row["name"].strip(), row["organisation"].strip()
+            first_name = row["first_name"].strip()
             ids = {part.strip().lower() for part in row["networks"].split(";") if part.strip()}
-            if CONTROL.search(name) or CONTROL.search(organisation) or ids - known:
+            if any(CONTROL.search(value) for value in (name, organisation, first_name)) or ids - known:
                 continue
-            first = people.setdefault(email.lower(), (email, name, organisation, set()))
-            first[3].update(ids)
+            first = people.setdefault(email.lower(), (email, name, organisation, first_name, set()))
+            first[4].update(ids)
     return people
 
 

@@ -125,7 +125,8 @@ def run_naive(root: Path, port: int, number: int, count: int) -> dict[str, float
             token = make_token(person.email, key=b"x" * 16)
             link = unsubscribe_link(str(settings.sending.unsubscribe_url), token)
             names = ", ".join(project.networks[n].name for n in sorted(recipient.networks))
-            values = {"name": person.name, "unsubscribe_url": link, "networks": names, "token": token}
+            values = {"greeting": f"Dear {person.first_name},", "unsubscribe_url": link}
+            values |= {"networks": names, "token": token}
             message = EmailMessage()
             message["From"] = f"{settings.sender.name} <{settings.sender.email}>"
             message["To"] = f"{person.name} <{person.email}>"
@@ -203,7 +204,7 @@ def message_size(root: Path, number: int) -> int:
         recipient.person.name,
         message_id(issue=number, email=email, settings=project.settings),
         list_unsubscribe(link=link, token="x", settings=project.settings),
-        {"name": recipient.person.name, "unsubscribe_url": link, "networks": "DCS Group", "token": "x"},
+        {"greeting": "Dear colleague,", "unsubscribe_url": link, "networks": "DCS Group", "token": "x"},
     )
     return len(encoded.personalise(personal))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -104,17 +105,20 @@ def test_every_problem_is_reported_at_once(next_issue: tuple[Path, str]) -> None
     )
     text = text.replace("    contacts: [", "    contacts: [nobody-at-all, ")
     text = text.replace("    networks: [", "    networks: [no-such-network, ")
+    text += "reminders:\n  drop: [no-such-item]\n  keep: {no-such-kept: 2019-12-20}\n"
     path.write_text(text)
     result = run_composer(path.parent.parent, "check")
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    for marker in ("netwroks", "2019-13-45", "nobody-at-all", "no-such-network"):
+    markers = ("netwroks", "2019-13-45", "nobody-at-all", "no-such-network", "no-such-item", "no-such-kept")
+    for marker in markers:
         assert f"{path.name}:{line_of(path, marker)}:" in result.stderr, marker
-    # a schema-valid file: unknown ids, a typo in reminders.drop and a misplaced update, in one run
+    # the same file without its schema errors: the same reference errors, nothing lost or added
     text = text.replace("\n    netwroks: [x]\n    deadline: 2019-13-45", "")
-    path.write_text(text + "reminders: {drop: [no-such-item]}\n")
-    result = run_composer(path.parent.parent, "check")
-    for marker in ("nobody-at-all", "no-such-network", "no-such-item"):
-        assert f"{path.name}:{line_of(path, marker)}:" in result.stderr, marker
+    path.write_text(text)
+    again = run_composer(path.parent.parent, "check")
+    for marker in markers[2:]:
+        assert f"{path.name}:{line_of(path, marker)}:" in again.stderr, marker
+    assert again.stderr.count("no earlier item") == result.stderr.count("no earlier item") == 2
 
 
 def test_broken_shared_files_are_named(example: Path) -> None:
@@ -127,6 +131,19 @@ def test_broken_shared_files_are_named(example: Path) -> None:
     assert f"composer.yaml:{line_of(settings, 'unknown_setting')}: unknown_setting:" in result.stderr
     assert f"contacts.yaml:{line_of(contacts, 'Bad Id')}:" in result.stderr
     assert "role: required field is missing" in result.stderr
+
+
+def test_a_greeting_names_only_a_members_fields(example: Path) -> None:
+    settings = example / "composer.yaml"
+    text = settings.read_text(encoding="utf-8")
+    text = re.sub(r'  text: "Dear \{first_name\},"', '  text: "Dear {surname},"', text)
+    settings.write_text(text.replace("  fallback: Dear colleague,", '  fallback: "Dear {first_name}"'))
+    result = run_composer(example, "check")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    line = line_of(settings, "{surname}")
+    assert f"composer.yaml:{line}: greeting.text: {{surname}} is not a member's field" in result.stderr
+    line = line_of(settings, "Dear {first_name}")
+    assert f"composer.yaml:{line}: greeting.fallback: 'Dear {{first_name}}' is used when" in result.stderr
 
 
 def test_warnings_do_not_fail_unless_strict(next_issue: tuple[Path, str]) -> None:

@@ -43,7 +43,8 @@ def test_init_writes_a_starter_that_checks_clean(tmp_path: Path) -> None:
         "schema/issue.schema.json",
     ]
     assert not (folder / "templates").exists()
-    assert (folder / "recipients" / "members.csv").read_text() == "email,name,organisation,networks\n"
+    header = "email,first_name,name,organisation,networks\n"
+    assert (folder / "recipients" / "members.csv").read_text() == header
     assert set((folder / ".gitignore").read_text().split()) >= {"build/", "outbox/", "site/", ".composer/"}
     report = check_issue(folder, None)
     assert report.errors == []

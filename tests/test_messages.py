@@ -21,7 +21,7 @@ from composer.email.render import PLACEHOLDERS, fill_placeholders
 from composer.errors import ComposerError, SendingError, TokenError
 
 KEY = b"a-test-secret-of-enough-length"
-NAME, URL, NETWORKS = PLACEHOLDERS["name"], PLACEHOLDERS["unsubscribe_url"], PLACEHOLDERS["networks"]
+NAME, URL, NETWORKS = PLACEHOLDERS["greeting"], PLACEHOLDERS["unsubscribe_url"], PLACEHOLDERS["networks"]
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,7 @@ def personal(
         message_id(issue=374, email=email, settings=settings),
         list_unsubscribe(link=link, token=token, settings=settings),
         values
-        or {"name": name, "unsubscribe_url": link, "networks": "SEND Network and DCS Group", "token": token},
+        or {"greeting": name, "unsubscribe_url": link, "networks": "SEND and DCS Group", "token": token}
     )
 
 
@@ -111,7 +111,7 @@ def test_structure_and_headers(project_settings: Settings) -> None:
 def test_personal_values_arrive_intact_in_both_parts(project_settings: Settings) -> None:
     encoded = encode_edition(edition(TEXT, MARKUP), settings=project_settings, placeholders=PLACEHOLDERS)
     values = {
-        "name": ".Seán O'Neill & <Co>",
+        "greeting": ".Seán O'Neill & <Co>",
         "unsubscribe_url": "https://example.org/u?a=1&token=x=y",
         "networks": "AD Education Network and SEND Network",
     }
@@ -142,7 +142,7 @@ def test_splicing_equals_filling_for_any_text_and_value(
     encoded = encode_edition(
         edition(text, "<p>" + text + "</p>"), settings=project_settings, placeholders=PLACEHOLDERS
     )
-    values = {"name": name, "unsubscribe_url": "https://example.org/u?token=abc", "networks": ".DCS Group"}
+    values = {"greeting": name, "unsubscribe_url": "https://example.org/u?token=abc", "networks": ".DCS"}
     values["token"] = "abc.def"
     data = encoded.personalise(personal(project_settings, name="Ann", values=values))
     plain, markup = (part.get_content().replace("\r\n", "\n") for part in parse(data).iter_parts())
@@ -168,7 +168,7 @@ def test_every_body_line_fits_76_characters_whatever_is_spliced(
     encoded = encode_edition(
         edition(text, "<p>" + text + "</p>"), settings=project_settings, placeholders=PLACEHOLDERS
     )
-    values = {"name": value, "unsubscribe_url": value, "networks": "DCS Group"}
+    values = {"greeting": value, "unsubscribe_url": value, "networks": "DCS Group"}
     data = encoded.personalise(personal(project_settings, name="Ann", values=values))
     body = data.split(b"\r\n\r\n", 1)[1]
     assert max(len(line) for line in body.split(b"\r\n")) <= 76

@@ -199,7 +199,9 @@ def test_member_edition_is_personalised(server: PreviewServer, project_root: Pat
     src = f"/issue/{latest}/email/{edition_name(recipient.edition)}.html?member="
     assert src in page
     body = get(server, src + recipient.person.email)[2]
-    assert html.escape(recipient.person.name) in body
+    first_name = recipient.person.first_name
+    greeting = f"Dear {first_name}," if first_name else "Dear colleague,"  # composer.yaml's greeting
+    assert f">{html.escape(greeting)}<" in body
     assert not any(token in body for token in PLACEHOLDERS.values())
     for network in recipient.networks:
         assert html.escape(project.networks[network].name) in body

@@ -216,7 +216,7 @@ def test_text_is_wrapped_and_free_of_markup(largest: Rendered) -> None:
 
 def test_placeholders_survive_and_fill(largest: Rendered) -> None:
     values = {
-        "name": "Zoë Whitfield",
+        "greeting": "Dear Zoë,",
         "unsubscribe_url": "https://u.example/t?x=1",
         "networks": "SEND",
         "token": "t.k",
@@ -224,10 +224,10 @@ def test_placeholders_survive_and_fill(largest: Rendered) -> None:
     for edition in largest.editions:
         network_edition = bool(edition.key)
         for part in (edition.html, edition.text):
-            assert PLACEHOLDERS["name"] in part and PLACEHOLDERS["unsubscribe_url"] in part
+            assert PLACEHOLDERS["greeting"] in part and PLACEHOLDERS["unsubscribe_url"] in part
             assert (PLACEHOLDERS["networks"] in part) == network_edition
             filled = fill_placeholders(part, values)
-            assert "%%COMPOSER_" not in filled and "Dear Zoë Whitfield," in filled
+            assert "%%COMPOSER_" not in filled and "Dear Zoë," in filled
         assert parse(edition.html).xpath(f"//a[@href='{PLACEHOLDERS['unsubscribe_url']}']")
     assert "full edition" in largest.full.text and "for programme staff" in flat(largest.full.text)
     # the text's network names go on lines of their own, wrapped as they are filled in
@@ -426,3 +426,50 @@ def test_navigation_works_with_images_off(largest: Rendered) -> None:
         assert logo.get("alt") == settings.branding.logo.alt and re.search(r"color:#fff\b", logo.get("style"))
         assert "icon" not in doc.text_content()
         assert all(str(link.url) in edition.text for link in settings.navigation)
+
+
+def tools_section(edition: Edition) -> tuple[str, str]:
+    """The Tools & Templates section of both parts, as flat text."""
+    page = parse(edition.html).text_content()
+    html_part = page.split("Tools & Templates", 1)[1].split("Contact details", 1)[0]
+    text_part = edition.text.split("TOOLS & TEMPLATES", 1)[1].split("CONTACT DETAILS", 1)[0]
+    return flat(html_part), flat(text_part)
+
+
+def test_tools_note_standing_or_the_issues_own(example: Path) -> None:
+    project = load_project(example)
+    standing = "All our tools and templates are on the SECIP website"
+    own = "Every tool we have listed is kept on the SECIP website"
+    renderer = Renderer(project)
+    sections = {n: tools_section(renderer.edition(plan_for(project, n), FULL)) for n in (376, 377)}
+    assert all(standing in part and own not in part for part in sections[376])
+    assert all(own in part and standing not in part for part in sections[377])
+    assert "https://secip.example.org/tools" in renderer.edition(plan_for(project, 377), FULL).html
+    # an empty note in the issue: no note this week, the list alone
+    issue = example / "issues" / "377.yaml"
+    source = issue.read_text(encoding="utf-8")
+    issue.write_text(re.sub(r"tools_note: \|\n(  .*\n)+", 'tools_note: ""\n', source), encoding="utf-8")
+    project = load_project(example)
+    assert not project.problems, project.problems
+    html_part, text_part = tools_section(Renderer(project).edition(plan_for(project, 377), FULL))
+    assert standing not in html_part + text_part and own not in html_part + text_part
+    assert "Further education pathways" in html_part and "Further education pathways" in flat(text_part)
+
+
+def test_greeting_from_first_name_or_the_fallback(example: Path) -> None:
+    settings = example / "composer.yaml"
+    text = settings.read_text(encoding="utf-8")
+    start, end = text.index("greeting:"), text.index("plan:")
+    settings.write_text(
+        text[:start] + 'greeting: {text: "Hello {first_name} ({name}),", fallback: "Hello,"}\n' + text[end:],
+        encoding="utf-8",
+    )
+    project = load_project(example)
+
+    def greeting(html: bool, **reader: str) -> str:
+        return reader_values(project.settings, html=html, unsubscribe_url="", **reader)["greeting"]
+
+    assert greeting(False, name="Ann <Lee>", first_name="Ann & co") == "Hello Ann & co (Ann <Lee>),"
+    assert greeting(True, name="Ann <Lee>", first_name="Ann & co") == "Hello Ann &amp; co (Ann &lt;Lee&gt;),"
+    assert greeting(False, name="Ann Lee", first_name=" ") == "Hello,"  # a field it uses is empty
+    assert greeting(False) == "Hello,"  # a reader nobody knows: the preview's editions, the archive

@@ -119,7 +119,7 @@ def test_style_block_over_16_kb_and_unknown_placeholder(example: Path) -> None:
     rules = "".join(f".unused-rule-{n} a:hover{{color:#123456}}\n" for n in range(600))
     source = template.read_text(encoding="utf-8")
     source = source.replace("</mj-head>", f"<mj-style>{rules}</mj-style>\n</mj-head>")
-    source = source.replace("Dear {{ placeholders.name }}", "Dear %%COMPOSER_FIRSTNAME%%")
+    source = source.replace("{{ placeholders.greeting }}", "Dear %%COMPOSER_FIRSTNAME%%")
     template.write_text(source, encoding="utf-8")
     project = load_project(example)
     plan = plan_for(project, 374)
@@ -127,7 +127,7 @@ def test_style_block_over_16_kb_and_unknown_placeholder(example: Path) -> None:
     found = check_editions([edition], project=project, sourced=project.find("374"), plan=plan)
     assert any("<style> blocks hold" in p.message and p.severity == "error" for p in found)
     assert any("unknown placeholder %%COMPOSER_FIRSTNAME%% in the HTML part" in p.message for p in found)
-    assert PLACEHOLDERS["name"] not in edition.html
+    assert PLACEHOLDERS["greeting"] not in edition.html
 
 
 def test_pale_branding_colours_are_flagged(example: Path) -> None:
@@ -181,7 +181,7 @@ def test_tool_reminder_and_settings_links_are_located_once(example: Path) -> Non
 def test_problems_of_many_editions_are_reported_once(example: Path) -> None:
     template = example / "templates" / "email.mjml.j2"
     source = template.read_text(encoding="utf-8")
-    template.write_text(source.replace("Dear {{ placeholders.name }}", "Dear %%COMPOSER_FIRSTNAME%%"))
+    template.write_text(source.replace("{{ placeholders.greeting }}", "Dear %%COMPOSER_FIRSTNAME%%"))
     report = check_loaded(load_project(example), "374")
     assert len(report.editions) > 3
     (unknown,) = [p for p in report.problems if "%%COMPOSER_FIRSTNAME%%" in p.message]

@@ -60,7 +60,7 @@ def test_shared_editions_give_byte_identical_messages(example: Path, monkeypatch
         message_id="<update-1@example.org>",
         unsubscribe=("https://example.org/u?token=t",),
         values={
-            "name": "Zoë Reader",
+            "greeting": "Dear Zoë,",
             "unsubscribe_url": "https://example.org/u?token=t",
             "networks": "A and B",
             "token": "t",

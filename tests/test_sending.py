@@ -87,6 +87,7 @@ def test_every_member_gets_exactly_one_message_with_their_edition(fast: Path, sm
     messages = received_once(smtp_server.recorder)
     assert set(messages) == set(expected)
     ids = set()
+    greetings: set[str] = set()
     for address, received in messages.items():
         recipient = expected[address]
         assert received.sender == "update@secip.example.org"  # type: ignore[attr-defined]
@@ -113,7 +114,10 @@ def test_every_member_gets_exactly_one_message_with_their_edition(fast: Path, sm
         assert UTF8_TITLE in page and "“SEND pilots” inbox; up to £250,000" in flat
         to = message["To"].addresses[0]
         assert (to.addr_spec.lower(), to.display_name) == (address, recipient.person.name)
-        assert f"Dear {recipient.person.name}," in text
+        first_name = recipient.person.first_name
+        greeting = f"Dear {first_name}," if first_name else "Dear colleague,"  # composer.yaml's greeting
+        assert greeting in text.splitlines() and f">{greeting}<" in page
+        greetings.add(greeting)
         assert message["Subject"] == "SECIP Update No 377 – 8 November 2019"
         long = [line for line in text.splitlines() if len(line) > 78 and " " in line.strip()]
         assert not long, long  # the personal values are spliced in without breaking the wrap
@@ -122,6 +126,7 @@ def test_every_member_gets_exactly_one_message_with_their_edition(fast: Path, sm
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         ids.add(message["Message-ID"])
     assert len(ids) == len(messages)
+    assert {"Dear colleague,", "Dear Sunita,", "Dear Zoë,"} <= greetings  # "Cllr Sunita Bains" on the list
     assert journal_counts(fast)["sent"] == len(expected)
 
     again = send_issue(fast, env=send_env)

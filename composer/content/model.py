@@ -206,6 +206,11 @@ class Issue(Strict):
         description="items published in earlier Updates that have no file: shown as reminders",
     )
     tools: list[Tool] = Field(default_factory=list)
+    tools_note: Markdown | None = Field(
+        default=None,
+        description="a line under Tools & Templates this week, in place of tools.note in composer.yaml "
+        "(empty: none this week)",
+    )
     reminders: ReminderOverrides = Field(default_factory=ReminderOverrides)
 
     @field_validator("items", "carried", "tools", mode="before")

@@ -177,14 +177,17 @@ def load_project(root: Path, *, parsed: ParsedIssues | None = None) -> Project:
         contact.id: contacts_loc.line_of((index, "id")) if contacts_loc else None
         for index, contact in enumerate(contact_list)
     }
+    unparsed: dict[Path, Located] = {}
     for path in issue_files(root):
-        _load_issue(project, path, parsed)
+        _load_issue(project, path, parsed, unparsed)
     project.issues.sort(key=lambda s: s.number)
-    _check_sequence(project)
+    _check_sequence(project, unparsed)
     return project
 
 
-def _load_issue(project: Project, path: Path, parsed: ParsedIssues | None) -> None:
+def _load_issue(
+    project: Project, path: Path, parsed: ParsedIssues | None, unparsed: dict[Path, Located]
+) -> None:
     name = project.rel(path)
     located, found, issue = _parse_issue(project, path, name, parsed)
     if issue is None or located is None:
@@ -193,6 +196,7 @@ def _load_issue(project: Project, path: Path, parsed: ParsedIssues | None) -> No
         project.broken[path] = number if isinstance(number, int) else stem
         if located is not None:
             found += list(unknown_references(project, located, name))
+            unparsed[path] = located
     else:
         # Kept until the sequence is checked, so that its problems join these in one report.
         sourced = SourcedIssue(issue, path, located)
@@ -342,72 +346,115 @@ def sequence_warnings(
     return found
 
 
-def _check_sequence(project: Project) -> None:
-    """Numbers unique and in date order, overrides naming real earlier items; gaps are warnings."""
+def _check_sequence(project: Project, unparsed: Mapping[Path, Located]) -> None:
+    """Numbers unique and in date order, ids naming real earlier items; gaps are warnings.
+
+    Files that failed validation (`unparsed`) take their place by number for the ids, read as
+    written, so that a typo in `reminders.drop` shows in the same run as a misspelt key.
+    """
+    files: list[tuple[int | float, Path, Located, SourcedIssue | None]] = [
+        (sourced.number, sourced.path, sourced.located, sourced) for sourced in project.issues
+    ]
+    for path, located in unparsed.items():
+        number = project.broken.get(path)
+        files.append((float("inf") if number is None else number, path, located, None))
+    files.sort(key=lambda entry: entry[0])
     previous: SourcedIssue | None = None
     earlier_ids: set[str] = set()
-    for sourced in list(project.issues):
-        issue, file = sourced.issue, project.rel(sourced.path)
-        found: list[Problem] = []
-        line = sourced.located.line_of(("number",))
-        if previous and previous.number == issue.number:
-            found.append(
-                Problem(
-                    file,
-                    f"issue number {issue.number} is also used by {project.rel(previous.path)}",
-                    line,
-                    "number",
-                )
-            )
-        elif previous and issue.date <= previous.issue.date:
-            found.append(
-                Problem(
-                    file,
-                    f"date {issue.date} is not after issue {previous.number}'s date {previous.issue.date}",
-                    sourced.located.line_of(("date",)),
-                    "date",
-                )
-            )
-        elif previous:
-            found += sequence_warnings(
-                project.rel(previous.path), previous.issue, file, issue, sourced.located
-            )
-        drops = enumerate(issue.reminders.drop)
-        overrides: list[tuple[tuple[str | int, ...], str, str]] = [
-            (("reminders", "drop", i), "reminders.drop", id_) for i, id_ in drops
-        ]
-        overrides += [(("reminders", "keep", id_), "reminders.keep", id_) for id_ in issue.reminders.keep]
-        for path, field_name, item_id in overrides:
-            if item_id not in earlier_ids:
-                message = f"no earlier item has id {item_id!r}"
-                found.append(Problem(file, message, sourced.located.line_of(path), field_name))
-        for index, carried in enumerate(issue.carried):
-            if carried.id in earlier_ids:
-                found.append(
-                    Problem(
-                        file,
-                        f"an earlier issue has an item with id {carried.id!r}: give this one a new id",
-                        sourced.located.line_of(("carried", index, "id")),
-                        f"carried[{carried.id}].id",
-                    )
-                )
-        earlier_ids.update(carried.id for carried in issue.carried)
-        for index, item in enumerate(issue.items):
-            if item.update and item.id not in earlier_ids:
-                found.append(
-                    Problem(
-                        file,
-                        f"no earlier item has id {item.id!r}: `update: true` is for items published "
-                        "before; remove it for a new item",
-                        sourced.located.line_of(("items", index, "update")),
-                        f"items[{item.id}].update",
-                    )
-                )
-        earlier_ids.update(item.id for item in issue.items)
+    for _, path, located, sourced in files:
+        file = project.rel(path)
+        found = _sequence_problems(project, previous, sourced, file) if sourced else []
+        found += _reference_problems(located, file, earlier_ids)
         if found:
-            project.problems.setdefault(sourced.path, []).extend(found)
-        if any(p.severity == "error" for p in project.problems.get(sourced.path, [])):
+            project.problems.setdefault(path, []).extend(found)
+        if sourced is None:
+            continue
+        if any(p.severity == "error" for p in project.problems.get(path, [])):
             project.issues.remove(sourced)
-            project.broken[sourced.path] = issue.number
+            project.broken[path] = sourced.number
         else:
             previous = sourced
+
+
+def _sequence_problems(
+    project: Project, previous: SourcedIssue | None, sourced: SourcedIssue, file: str
+) -> list[Problem]:
+    issue = sourced.issue
+    if previous and previous.number == issue.number:
+        return [
+            Problem(
+                file,
+                f"issue number {issue.number} is also used by {project.rel(previous.path)}",
+                sourced.located.line_of(("number",)),
+                "number",
+            )
+        ]
+    if previous and issue.date <= previous.issue.date:
+        return [
+            Problem(
+                file,
+                f"date {issue.date} is not after issue {previous.number}'s date {previous.issue.date}",
+                sourced.located.line_of(("date",)),
+                "date",
+            )
+        ]
+    if previous:
+        return sequence_warnings(project.rel(previous.path), previous.issue, file, issue, sourced.located)
+    return []
+
+
+def _entries(data: Mapping[str, Any], key: str) -> list[tuple[int, str, Mapping[str, Any]]]:
+    """The (index, id, entry) of a list of items as written; entries without a text id are skipped."""
+    values = data.get(key)
+    return [
+        (index, entry["id"], entry)
+        for index, entry in enumerate(values if isinstance(values, list) else [])
+        if isinstance(entry, dict) and isinstance(entry.get("id"), str)
+    ]
+
+
+def _reference_problems(located: Located, file: str, earlier_ids: set[str]) -> list[Problem]:
+    """Ids that must (or must not) name an item of an earlier issue, read from the file as written;
+    adds this file's item ids to `earlier_ids`."""
+    data = located.data if isinstance(located.data, dict) else {}
+    reminders = data.get("reminders")
+    if not isinstance(reminders, dict):
+        reminders = {}
+    drop, keep = reminders.get("drop"), reminders.get("keep")
+    overrides: list[tuple[tuple[str | int, ...], str, object]] = [
+        (("reminders", "drop", index), "reminders.drop", id_)
+        for index, id_ in enumerate(drop if isinstance(drop, list) else [])
+    ]
+    kept = keep if isinstance(keep, dict) else {}
+    overrides += [(("reminders", "keep", id_), "reminders.keep", id_) for id_ in kept]
+    found = [
+        Problem(file, f"no earlier item has id {item_id!r}", located.line_of(loc), field_name)
+        for loc, field_name, item_id in overrides
+        if isinstance(item_id, str) and item_id not in earlier_ids
+    ]
+    carried = _entries(data, "carried")
+    found += [
+        Problem(
+            file,
+            f"an earlier issue has an item with id {item_id!r}: give this one a new id",
+            located.line_of(("carried", index, "id")),
+            f"carried[{item_id}].id",
+        )
+        for index, item_id, _ in carried
+        if item_id in earlier_ids
+    ]
+    earlier_ids.update(item_id for _, item_id, _ in carried)
+    items = _entries(data, "items")
+    found += [
+        Problem(
+            file,
+            f"no earlier item has id {item_id!r}: `update: true` is for items published before; "
+            "remove it for a new item",
+            located.line_of(("items", index, "update")),
+            f"items[{item_id}].update",
+        )
+        for index, item_id, entry in items
+        if entry.get("update") is True and item_id not in earlier_ids
+    ]
+    earlier_ids.update(item_id for _, item_id, _ in items)
+    return found

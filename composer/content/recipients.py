@@ -25,7 +25,7 @@ from composer.errors import Problem, SendingError, ValidationFailed
 
 MEMBERS_FILE = "recipients/members.csv"
 SUPPRESSED_FILE = "recipients/suppressed.csv"
-MEMBER_COLUMNS = ("email", "name", "organisation", "networks")
+MEMBER_COLUMNS = ("email", "first_name", "name", "organisation", "networks")
 SUPPRESSED_COLUMNS = ("email", "network", "date", "reason", "issue", "detail")
 ALL_NETWORKS = None
 _SEPARATOR = "\x1f"
@@ -41,6 +41,7 @@ class Person:
     organisation: str
     networks: frozenset[str]
     line: int
+    first_name: str = ""  # for the greeting; the lists may leave it out
 
 
 class People(Sequence[Person]):
@@ -83,12 +84,12 @@ class People(Sequence[Person]):
         if number == len(self._networks):
             self._networks.append(person.networks)
         return _SEPARATOR.join(
-            (person.email, person.name, person.organisation, str(number), str(person.line))
+            (person.email, person.name, person.organisation, str(number), str(person.line), person.first_name)
         )
 
     def _unpack(self, row: str) -> Person:
-        email, name, organisation, number, line = row.split(_SEPARATOR)
-        return Person(email, name, organisation, self._networks[int(number)], int(line))
+        email, name, organisation, number, line, first_name = row.split(_SEPARATOR)
+        return Person(email, name, organisation, self._networks[int(number)], int(line), first_name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,8 +226,9 @@ def _read_members(project: Project, problems: list[Problem]) -> People:
     ):
         email = _address(row)
         name, organisation = _text(row, "name"), _text(row, "organisation")
+        first_name = _text(row, "first_name")
         networks = _network_ids(row, project.networks)
-        if email is None or name is None or organisation is None or networks is None:
+        if email is None or name is None or organisation is None or first_name is None or networks is None:
             continue
         key = email.lower()
         index = position.setdefault(key, len(people))
@@ -234,7 +236,12 @@ def _read_members(project: Project, problems: list[Problem]) -> People:
             first = people[index]
             merged = first.networks | networks
             people[index] = Person(
-                first.email, first.name or name, first.organisation or organisation, merged, first.line
+                first.email,
+                first.name or name,
+                first.organisation or organisation,
+                merged,
+                first.line,
+                first.first_name or first_name,
             )
             row.report(
                 f"{email} is also on line {first.line}: merged into one person with networks "
@@ -243,7 +250,7 @@ def _read_members(project: Project, problems: list[Problem]) -> People:
                 "warning",
             )
             continue
-        people.append(Person(email, name, organisation, networks, row.line))
+        people.append(Person(email, name, organisation, networks, row.line, first_name))
     return people
 
 

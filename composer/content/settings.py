@@ -118,6 +118,45 @@ class Diary(Strict):
 
 class ToolsDefaults(Strict):
     retention_weeks: int = Field(default=12, ge=1, le=520)
+    note: Markdown = Field(
+        default="", description="a standing line under Tools & Templates; an issue's own note replaces it"
+    )
+
+
+GREETING_FIELDS = ("first_name", "name")
+_GREETING_FIELD = re.compile(r"\{([^{}]*)\}")
+
+
+def _greeting(value: str) -> str:
+    for name in _GREETING_FIELD.findall(value):
+        if name not in GREETING_FIELDS:
+            raise ValueError(f"{{{name}}} is not a member's field: use {{first_name}} or {{name}}")
+    if re.search(r"[{}]", _GREETING_FIELD.sub("", value)):
+        raise ValueError(f"{value!r} has a {{ or }} without its pair")
+    return value
+
+
+def _no_fields(value: str) -> str:
+    if re.search(r"[{}]", value):
+        raise ValueError(f"{value!r} is used when a member's field is empty: it cannot name a field")
+    return value
+
+
+class Greeting(Strict):
+    """The line each email opens with, from the member's own fields where the lists have them."""
+
+    text: Annotated[Line, AfterValidator(_greeting)] = Field(
+        default="Dear {first_name},", description="may use {first_name} and {name}"
+    )
+    fallback: Annotated[Line, AfterValidator(_no_fields)] = Field(
+        default="Dear colleague,", description="for a reader without the fields that text uses"
+    )
+
+    def for_reader(self, *, name: str = "", first_name: str = "") -> str:
+        values = {"first_name": first_name.strip(), "name": name.strip()}
+        if not all(values[field] for field in _GREETING_FIELD.findall(self.text)):
+            return self.fallback
+        return _GREETING_FIELD.sub(lambda match: values[match[1]], self.text)
 
 
 Security = Literal["starttls", "tls", "none"]
@@ -226,6 +265,7 @@ class Settings(Strict):
     reply_to: EmailAddress | None = None
     subject: Line = "{short_name} Update No {number} – {date}"
     intro: Markdown = ""
+    greeting: Greeting = Field(default_factory=Greeting)
     plan: Link | None = None
     branding: Branding = Field(default_factory=Branding)
     navigation: list[NavLink] = Field(default_factory=list)

@@ -15,7 +15,7 @@ from composer.content.carry import Plan, plan_for
 from composer.content.project import Project, SourcedIssue, load_project
 from composer.content.recipients import Lists, read_lists
 from composer.email.editions import FULL, EditionKey, edition_name
-from composer.email.emailchecks import check_branding, check_editions
+from composer.email.emailchecks import check_branding, check_editions, longest_greeting
 from composer.email.render import Edition, Renderer, render_editions
 from composer.errors import Problem, ValidationFailed
 
@@ -94,6 +94,6 @@ def check_loaded(
     problems += stale_open_notices(project, plan) + uncited_contacts(project)
     if lists.nobody:
         problems.append(lists.nobody)
-    longest = max((person.name for person in lists.people), key=len, default="")
-    problems += check_editions(editions, project=project, sourced=sourced, plan=plan, reader_name=longest)
+    reader = longest_greeting(project.settings, lists.people)
+    problems += check_editions(editions, project=project, sourced=sourced, plan=plan, reader=reader)
     return CheckReport(sourced, project.rel(sourced.path), plan, lists, editions, problems)

@@ -9,13 +9,14 @@ tool in the earlier issue that wrote it, or a setting in composer.yaml.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from html.parser import HTMLParser
 
 from composer.content.carry import Plan
 from composer.content.project import SETTINGS_FILE, Project, SourcedIssue
-from composer.content.settings import Branding
+from composer.content.recipients import Person
+from composer.content.settings import Branding, Settings
 from composer.content.yamlio import Loc, Located
 from composer.email.colours import CONTRAST_MIN, WHITE, contrast
 from composer.email.render import PLACEHOLDERS, SUBJECT_FIELDS, Edition, fill_placeholders, reader_values
@@ -74,15 +75,21 @@ class _Scan(HTMLParser):
 
 
 def check_editions(
-    editions: Sequence[Edition], *, project: Project, sourced: SourcedIssue, plan: Plan, reader_name: str = ""
+    editions: Sequence[Edition],
+    *,
+    project: Project,
+    sourced: SourcedIssue,
+    plan: Plan,
+    reader: Person | None = None,
 ) -> list[Problem]:
     """Every problem of every edition, and of the templates' CSS, each reported once.
 
     A problem traced to a line (an item's link, a tool added weeks ago, a setting, a template) is
     the same in every edition that shows it; one that no line explains names the editions it was
-    found in. `reader_name`: the longest name on the lists, spliced into the text to measure it.
+    found in. `reader`: the member with the longest greeting (see `longest_greeting`), whose
+    values are spliced into the text to measure it.
     """
-    check = edition_checker(project=project, sourced=sourced, plan=plan, reader_name=reader_name)
+    check = edition_checker(project=project, sourced=sourced, plan=plan, reader=reader)
     found: dict[Problem, list[str]] = {problem: [] for problem in check_template_css(project.root)}
     for edition in editions:
         for problem in check(edition):
@@ -96,7 +103,7 @@ def check_editions(
 
 
 def edition_checker(
-    *, project: Project, sourced: SourcedIssue, plan: Plan, reader_name: str = ""
+    *, project: Project, sourced: SourcedIssue, plan: Plan, reader: Person | None = None
 ) -> Callable[[Edition], list[Problem]]:
     """The checks of one edition, with where its texts come from worked out once for all of them
     (a send checks each edition as it makes it ready)."""
@@ -104,7 +111,7 @@ def edition_checker(
     file = project.rel(sourced.path)
     return lambda edition: [
         *_check(edition, sources, file, project),
-        *_check_spliced(edition, project, file, reader_name),
+        *_check_spliced(edition, project, file, reader),
     ]
 
 
@@ -326,16 +333,25 @@ def _check_text(edition: Edition, sources: list[_Source], file: str) -> Iterator
         )
 
 
-def _check_spliced(edition: Edition, project: Project, file: str, reader_name: str) -> Iterator[Problem]:
+def longest_greeting(settings: Settings, people: Iterable[Person]) -> Person | None:
+    """The member whose greeting is the longest: the sample reader of `_check_spliced`."""
+    greeting = settings.greeting
+    return max(
+        people, key=lambda p: len(greeting.for_reader(name=p.name, first_name=p.first_name)), default=None
+    )
+
+
+def _check_spliced(edition: Edition, project: Project, file: str, reader: Person | None) -> Iterator[Problem]:
     """Lines of the personalised text part over 78 columns, measured with a sample reader's values
-    spliced in (the longest name on the lists), since sending splices them after wrapping."""
+    spliced in (the longest greeting on the lists), since sending splices them after wrapping."""
     settings = project.settings
     values = reader_values(
         settings,
         html=False,
         unsubscribe_url=f"{settings.sending.unsubscribe_url}?token={SAMPLE_TOKEN}",
         token=SAMPLE_TOKEN,
-        name=reader_name,
+        name=reader.name if reader else "",
+        first_name=reader.first_name if reader else "",
         networks=[project.networks[n].name for n in edition.key or () if n in project.networks],
     )
     by_token = {token: name for name, token in PLACEHOLDERS.items()}

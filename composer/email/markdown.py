@@ -66,20 +66,28 @@ class TextLinks:
         return "\n".join(lines)
 
 
+_REFERENCE = re.compile(r"\[\d+\][.,;:!?)]*")
+
+
 def wrap(text: str, width: int = WIDTH, prefix: str = "") -> list[str]:
     """Wrap at width, never breaking a word (a long URL overflows whole); newlines are hard breaks.
 
     Greedy and much faster than textwrap, which dominated building the plain text.
-    Only spaces and tabs separate words: a no-break space keeps its words together.
+    Only spaces and tabs separate words: a no-break space keeps its words together, and a link
+    reference ("[12]") stays on the line of the word it follows.
     """
     indent = " " * len(prefix)
     lines: list[str] = []
     for index, paragraph in enumerate(text.split("\n")):
         line = prefix if index == 0 else indent
         empty = True
+        words: list[str] = []
         for word in paragraph.replace("\t", " ").split(" "):
-            if not word:
-                continue
+            if words and _REFERENCE.fullmatch(word):
+                words[-1] += " " + word
+            elif word:
+                words.append(word)
+        for word in words:
             if empty:
                 line += word
                 empty = False

@@ -41,7 +41,7 @@ PREHEADER_LENGTH = 140
 ACTION_LINE = 80  # characters of Action Required text that a compact reminder shows
 
 PLACEHOLDERS: dict[str, str] = {
-    "name": "%%COMPOSER_NAME%%",
+    "greeting": "%%COMPOSER_GREETING%%",
     "unsubscribe_url": "%%COMPOSER_UNSUBSCRIBE_URL%%",
     "networks": "%%COMPOSER_NETWORKS%%",
     "token": "%%COMPOSER_TOKEN%%",
@@ -105,16 +105,18 @@ def reader_values(
     unsubscribe_url: str,
     html: bool,
     name: str = "",
+    first_name: str = "",
     networks: Iterable[str] = (),
     token: str = "",
 ) -> dict[str, str]:
     """Placeholder values for one reader, worded the same for sending, preview and archive.
 
-    "colleague" for no name; network names as "A, B and C", wrapped for the text part, where the
-    template gives them lines of their own; escaped when they go into HTML as is.
+    The greeting of settings (its fallback for a reader nobody knows); network names as "A, B and
+    C", wrapped for the text part, where the template gives them lines of their own; escaped when
+    they go into HTML as is.
     """
     values = {
-        "name": name or "colleague",
+        "greeting": settings.greeting.for_reader(name=name, first_name=first_name),
         "unsubscribe_url": unsubscribe_url,
         "networks": join_names(networks) if html else "\n".join(wrap(join_names(networks))),
         "token": token,
@@ -329,6 +331,7 @@ class Renderer:
             "items": selection.items,
             "reminders": selection.reminders,
             "tools": plan.tools,
+            "tools_note": settings.tools.note if issue.tools_note is None else issue.tools_note,
             "contacts": cited_contacts(self.project.contacts, selection),
             "contacts_of": lambda item: [self.project.contacts[id_] for id_ in item.contacts],
             "network_names": lambda item: [self.project.networks[id_].name for id_ in item.networks],

@@ -83,6 +83,7 @@ class Choice:
             unsubscribe_url=str(project.settings.sending.unsubscribe_url),
             html=html,
             name=self.recipient.person.name if self.recipient else "",
+            first_name=self.recipient.person.first_name if self.recipient else "",
             networks=[project.networks[n].name for n in self.key or ()],
         )
 
