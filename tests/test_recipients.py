@@ -10,8 +10,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import SECRET, write_members
+from email_validator import EmailNotValidError, validate_email
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from composer.cli import main
+from composer.content.fields import usable_address
 from composer.content.project import load_project
 from composer.content.recipients import MEMBERS_FILE, SUPPRESSED_FILE, read_lists
 from composer.delivery.tokens import make_token
@@ -226,3 +230,43 @@ def test_bytes_that_are_neither_utf8_nor_windows_1252_are_reported_with_their_li
     assert f"{MEMBERS_FILE}:3: byte 0x81 is neither UTF-8 nor Windows-1252" in result.stderr
     assert f"{SUPPRESSED_FILE}:4: byte 0x9D" in result.stderr
     assert "CSV UTF-8" in result.stderr
+
+
+def validator_says(value: str) -> str | None:
+    """email-validator's own answer for a whole address: its ASCII form, or None when it refuses."""
+    try:
+        valid = validate_email(value.strip(), check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError:
+        return None
+    return valid.ascii_email or valid.normalized
+
+
+LOCAL_CHARS = "aZ09.-_+!#$%&'*/=?^`{|}~\" @(),:;<>[]éß"
+DOMAIN_CHARS = "aZ09.-_éü"
+domains = st.one_of(
+    st.sampled_from(["example.org", "Council-3.Example", "bücher.example", "b.test", "x.local", "1.2.3.4"]),
+    st.text(DOMAIN_CHARS, min_size=1, max_size=70),
+    st.lists(st.text("az09-", min_size=1, max_size=63), min_size=2, max_size=5).map(".".join),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    local=st.one_of(
+        st.text(LOCAL_CHARS, min_size=0, max_size=70),
+        st.from_regex(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,40}(\.[A-Za-z0-9+_-]{1,30}){0,2}", fullmatch=True),
+    ),
+    domain=domains,
+)
+@example(local="a" * 64, domain="b" * 63 + "." + "c" * 63 + "." + "d" * 63 + "." + "e" * 57 + ".org")
+@example(local="a..b", domain="example.org")
+@example(local="zoë", domain="example.org")
+def test_an_address_is_what_email_validator_makes_of_it(local: str, domain: str) -> None:
+    """The quick path for plain addresses gives exactly email-validator's answer, accepted or not."""
+    value = f"{local}@{domain}"
+    expected = validator_says(value)
+    if expected is None:
+        with pytest.raises(EmailNotValidError):
+            usable_address(value)
+    else:
+        assert usable_address(value) == expected

@@ -42,13 +42,36 @@ Markdown = Annotated[
 ]
 
 
+# RFC 5322's dot-atom: what nearly every address before the @ is, and what needs no normalising.
+_DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+_LOCAL_MAX, _ADDRESS_MAX = 64, 254
+
+
 def usable_address(value: str) -> str:
     """The ASCII form of an address for envelopes and headers (no DNS lookup); raises if unusable.
 
-    No server is assumed to offer SMTPUTF8, so a non-ASCII local part (zoë@…) is refused.
+    No server is assumed to offer SMTPUTF8, so a non-ASCII local part (zoë@…) is refused. The
+    domain is validated once however many members share it (email-validator takes 60 µs an
+    address: 6 s for 100,000 people); anything but a plain dot-atom before the @, and any
+    domain it refuses, goes through email-validator whole, so the result and the message are its.
     """
-    valid = validate_email(value.strip(), check_deliverability=False, allow_smtputf8=False)
+    value = value.strip()
+    local, at, domain = value.rpartition("@")
+    if at and len(local) <= _LOCAL_MAX and _DOT_ATOM.fullmatch(local):
+        ascii_domain = _usable_domain(domain)
+        if ascii_domain is not None and len(local) + 1 + len(ascii_domain) <= _ADDRESS_MAX:
+            return f"{local}@{ascii_domain}"
+    valid = validate_email(value, check_deliverability=False, allow_smtputf8=False)
     return valid.ascii_email or valid.normalized
+
+
+@functools.lru_cache(maxsize=4096)
+def _usable_domain(domain: str) -> str | None:
+    """The ASCII form of a domain email-validator accepts after the shortest local part, or None."""
+    try:
+        return validate_email(f"a@{domain}", check_deliverability=False, allow_smtputf8=False).ascii_domain
+    except EmailNotValidError:
+        return None
 
 
 def _usable(value: str) -> str:
