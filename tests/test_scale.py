@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import random
+import re
 from collections import Counter
+from dataclasses import replace
+from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
@@ -40,8 +43,7 @@ def members(project: Path, count: int, *, networks: int = 0, most: int = 4) -> l
 
 def test_shared_editions_give_byte_identical_messages(example: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each sampled member's message is the one rendering their own set of networks would give."""
-    # Networks with no news this week: sets that differ only in them share one edition (the
-    # footer offers to stop only the networks with news, so it reads the same for all of them).
+    # Networks with no news this week: more sets of networks that share an edition.
     with (example / "recipients" / "networks.yaml").open("a", encoding="utf-8") as networks:
         for index in range(3):
             networks.write(f"\n- id: quiet-{index}\n  name: Quiet Network {index}\n")
@@ -77,9 +79,10 @@ def test_shared_editions_give_byte_identical_messages(example: Path, monkeypatch
             placeholders=PLACEHOLDERS,
             date=DATE,
         )
+        reader = replace(personal, networks=recipient.networks)  # the footer's sections are theirs
         for stuffed in (False, True):
-            assert ours.personalise(personal, dot_stuffed=stuffed) == today.personalise(
-                personal, dot_stuffed=stuffed
+            assert ours.personalise(reader, dot_stuffed=stuffed) == today.personalise(
+                reader, dot_stuffed=stuffed
             )
         shared += ours.name != edition_name(recipient.edition)
     assert shared > 0  # the sample holds members whose edition is named after another set of networks
@@ -88,6 +91,33 @@ def test_shared_editions_give_byte_identical_messages(example: Path, monkeypatch
     assert sorted(name for e in summary.editions for name in e.serves) == sorted(
         {edition_name(r.edition) for r in recipients}
     )
+
+
+def test_readers_of_a_shared_edition_are_offered_only_their_own_networks(example: Path) -> None:
+    """One edition serves both sets of networks (the same items); each reader's footer offers to
+    stop only their own networks with news, in both parts."""
+    header = "email,first_name,name,organisation,networks"
+    one, two = "one@kent.example,,One,Kent,ad-education", "two@kent.example,,Two,Kent,ad-education;send"
+    write_members(example, one, two, header=header)
+    env = {"COMPOSER_SECRET": SECRET}
+    summary = plan_send(example, env=env)
+    assert [sorted(e.serves) for e in summary.editions] == [["ad-education", "ad-education+send"]]
+    assert send_issue(example, transport="outbox", env=env).sent == 2
+    offered = {}
+    for path in (example / "outbox" / "377").glob("*.eml"):
+        message = message_from_bytes(path.read_bytes(), policy=policy.default)
+        assert not message.defects and not any(part.defects for part in message.iter_parts())
+        assert all(len(line) <= 76 for line in path.read_bytes().split(b"\r\n")[20:])
+        text, markup = (part.get_content() for part in message.iter_parts())
+        assert "%%COMPOSER" not in text + markup
+        in_text = set(re.findall(r"^Stop receiving news of (.+):\r?$", text, re.M))
+        in_html = set(re.findall(r">Stop receiving news of ([^<]+)</a>", markup))
+        assert in_text == in_html
+        offered[message["To"].addresses[0].addr_spec] = in_text
+    assert offered == {
+        "one@kent.example": {"AD Education Network"},
+        "two@kent.example": {"AD Education Network", "SEND Network"},
+    }
 
 
 def test_a_streamed_send_interrupted_midway_resumes_exactly_once(

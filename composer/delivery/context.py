@@ -157,6 +157,7 @@ class SendContext:
             message_id=message_id(issue=self.number, email=email, settings=self.settings, test=test),
             unsubscribe=list_unsubscribe(link=link, token=token, settings=self.settings),
             values=values,
+            networks=frozenset(networks),
         )
         encoded = self.encoded(edition, test=test)
         data = encoded.personalise(personal, dot_stuffed=dot_stuffed)

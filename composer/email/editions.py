@@ -3,7 +3,8 @@
 A person's networks map to exactly one edition key; rendering and sending both use `edition_key`,
 so what the preview shows for a network is what its members are sent. Many sets of networks
 receive the same items and reminders: they share one rendered edition (`Selection.content`), which
-is named after the first set it serves.
+is named after the first set it serves. What differs between their readers (the names of their
+networks, the footer's links for each of their networks with news) is filled in per reader.
 """
 
 from __future__ import annotations
@@ -56,27 +57,26 @@ class Selection:
 
     @property
     def news_networks(self) -> frozenset[str]:
-        """The reader's networks with news in this edition: the footer offers to stop each."""
+        """The networks with news in this edition: the footer offers each of its readers in one of
+        them to stop it, in a section kept only for that network's readers (`render.SECTION`)."""
         if not self.key:
             return frozenset()
         shown = (*self.items, *(reminder.item for reminder in self.reminders))
-        return frozenset(network for item in shown for network in item.networks if network in self.key)
+        return frozenset(network for item in shown for network in item.networks)
 
     @property
     def content(self) -> Hashable:
         """What the templates can tell apart: selections with the same content render the same.
 
-        Besides the items and reminders, the templates see whether the edition is the full one,
-        whether it has networks (the footer's wording) and which of its networks have news (the
-        footer's per-network unsubscribe links); the network names themselves are a placeholder,
-        filled per reader.
+        Besides the items and reminders, the templates see whether the edition is the full one and
+        whether it has networks (the footer's wording); the network names and the footer's links
+        for the reader's own networks are filled in per reader.
         """
         return (
             self.key is None,
             bool(self.key),
             tuple(item.id for item in self.items),
             tuple(reminder.item.id for reminder in self.reminders),
-            self.news_networks,
         )
 
 

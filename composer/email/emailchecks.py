@@ -19,7 +19,15 @@ from composer.content.recipients import Person
 from composer.content.settings import Branding, Settings
 from composer.content.yamlio import Loc, Located
 from composer.email.colours import CONTRAST_MIN, WHITE, contrast
-from composer.email.render import PLACEHOLDERS, SUBJECT_FIELDS, Edition, fill_placeholders, reader_values
+from composer.email.render import (
+    PLACEHOLDERS,
+    SECTION_END,
+    SUBJECT_FIELDS,
+    Edition,
+    fill_placeholders,
+    keep_sections,
+    reader_values,
+)
 from composer.email.templatechecks import check_template_css, template_line
 from composer.errors import Problem, Severity
 
@@ -315,7 +323,7 @@ def _check_text(edition: Edition, sources: list[_Source], file: str) -> Iterator
             "warning",
             "subject",
         )
-    known = set(PLACEHOLDERS.values())
+    known = {*PLACEHOLDERS.values(), SECTION_END}
     for part, content in (("HTML", edition.html), ("text", edition.text)):
         for token in sorted(set(_TOKEN.findall(content)) - known):
             yield Problem(
@@ -355,7 +363,7 @@ def _check_spliced(edition: Edition, project: Project, file: str, reader: Person
         networks=[project.networks[n].name for n in edition.key or () if n in project.networks],
     )
     by_token = {token: name for name, token in PLACEHOLDERS.items()}
-    for raw in edition.text.splitlines():
+    for raw in keep_sections(edition.text, edition.key or ()).splitlines():
         line = max(fill_placeholders(raw, values).split("\n"), key=len)  # a value may run to more lines
         if len(line) <= TEXT_WIDTH or _URL_LINE.match(line.strip()):
             continue

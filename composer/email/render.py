@@ -12,7 +12,7 @@ import datetime as dt
 import functools
 import logging
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from html import escape as html_escape
 from pathlib import Path
@@ -46,6 +46,13 @@ PLACEHOLDERS: dict[str, str] = {
     "networks": "%%COMPOSER_NETWORKS%%",
     "token": "%%COMPOSER_TOKEN%%",
 }
+
+# Parts of an edition shown only to readers in a network (the footer's "stop receiving news of"
+# links): the edition is shared by every set of networks with the same items, and each reader's
+# message keeps the sections of their own networks (see messages.EncodedEdition.personalise).
+SECTION_START = "%%COMPOSER_IF_NETWORK_{}%%"
+SECTION_END = "%%COMPOSER_END_IF%%"
+SECTION = re.compile(r"%%COMPOSER_IF_NETWORK_([a-z0-9-]+)%%(.*?)%%COMPOSER_END_IF%%", re.S)
 
 SUBJECT_FIELDS = ("programme", "short_name", "number", "date")
 _SUBJECT_FIELD = re.compile(r"\{(" + "|".join(SUBJECT_FIELDS) + r")\}")
@@ -92,8 +99,17 @@ def calendar_url(settings: Settings, number: int, item_id: str) -> str:
     return f"{archive_page_url(settings, number)}{item_id}.ics"
 
 
-def fill_placeholders(text: str, values: Mapping[str, str]) -> str:
-    """Replace tokens by values given by logical name; values go in as given (escape for HTML)."""
+def keep_sections(text: str, networks: Collection[str]) -> str:
+    """The text as a reader in `networks` sees it: their networks' sections kept, the others cut."""
+    return SECTION.sub(lambda match: match[2] if match[1] in networks else "", text)
+
+
+def fill_placeholders(text: str, values: Mapping[str, str], networks: Collection[str] = ()) -> str:
+    """Replace tokens by values given by logical name; values go in as given (escape for HTML).
+
+    The sections for a network are kept for a reader in `networks`, and left out otherwise.
+    """
+    text = keep_sections(text, networks)
     for name, value in values.items():
         text = text.replace(PLACEHOLDERS[name], value)
     return text
@@ -339,6 +355,8 @@ class Renderer:
             "subject": subject_line(issue.subject or settings.subject, settings=settings, plan=plan),
             "preheader": issue.preheader or default_preheader(selection),
             "placeholders": PLACEHOLDERS,
+            "if_reader_in": SECTION_START.format,
+            "end_if": SECTION_END,
             "networks": self.project.networks,
             "unsubscribe_mailto": settings.sending.unsubscribe_address(settings.sender.email),
             "view_url": self.page_url(issue.number),

@@ -357,7 +357,7 @@ class Preview:
             return NOT_FOUND
         edition = state.view.edition(choice.key)
         values = choice.values(build.project, html=kind != "txt")
-        body = fill_placeholders(edition.text if kind == "txt" else edition.html, values)
+        body = fill_placeholders(edition.text if kind == "txt" else edition.html, values, choice.key or ())
         return Response(HTTPStatus.OK, body.encode(), f"{EMAIL_TYPES[kind]}; charset=utf-8")
 
     def _calendar(self, build: Build, number: int, item_id: str) -> Response:
