@@ -72,7 +72,8 @@ def _moved(value: Any, days: dt.timedelta, suffix: str) -> Any:
 
 
 def write_history(root: Path, count: int) -> None:
-    """`count` weekly issues numbered from 1, each one of the example issues with its dates moved."""
+    """`count` weekly issues numbered from 1, each one of the example issues with its dates moved,
+    the last being the latest example."""
     examples = sorted((REPO / "issues").glob("*.yaml"))
     folder = root / "issues"
     shutil.rmtree(folder)
@@ -80,7 +81,8 @@ def write_history(root: Path, count: int) -> None:
     start = dt.date(2017, 1, 6)
     standing: list[str] = []  # the open notices shown: each is dropped when the next one starts
     for index in range(count):
-        located, _ = load_yaml(examples[index % len(examples)], "example")  # times stay text: 10:30
+        # the latest issue is the latest example whatever `count`: the checks compare like with like
+        located, _ = load_yaml(examples[(index - count) % len(examples)], "example")  # 10:30 stays text
         assert located is not None
         data = located.data
         date = start + dt.timedelta(weeks=index)

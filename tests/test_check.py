@@ -146,6 +146,29 @@ def test_a_greeting_names_only_a_members_fields(example: Path) -> None:
     assert f"composer.yaml:{line}: greeting.fallback: 'Dear {{first_name}}' is used when" in result.stderr
 
 
+def test_a_greeting_no_member_can_fill_is_a_warning(example: Path) -> None:
+    members = example / "recipients" / "members.csv"
+    original = members.read_text(encoding="utf-8")
+    rows = [line.split(",", 2) for line in original.splitlines()]
+    members.write_text("".join(f"{row[0]},{row[2]}\n" for row in rows), encoding="utf-8")  # no first_name
+    result = run_composer(example, "check")
+    assert result.returncode == 0, result.stderr
+    line = line_of(example / "composer.yaml", "{first_name}")
+    expected = f"composer.yaml:{line}: warning: greeting.text: the greeting uses {{first_name}} but no member"
+    assert expected in result.stderr and "'Dear colleague,'" in result.stderr
+    members.write_text(original, encoding="utf-8")
+    assert "the greeting uses" not in run_composer(example, "check").stderr
+
+
+def test_update_is_refused_for_a_new_item_however_true_is_written(next_issue: tuple[Path, str]) -> None:
+    path, text = next_issue
+    path.write_text(text.replace("    action: Reply.\n", "    action: Reply.\n    update: yes\n"))
+    result = run_composer(path.parent.parent, "check")
+    assert result.returncode == 1
+    line = line_of(path, "update: yes")
+    assert f"{path.name}:{line}: items[second-item].update: no earlier item has id" in result.stderr
+
+
 def test_warnings_do_not_fail_unless_strict(next_issue: tuple[Path, str]) -> None:
     path, text = next_issue
     path.write_text(text.replace("    action: Reply.\n", ""))

@@ -172,7 +172,7 @@ def test_a_journal_spoilt_while_open_fails_every_access_cleanly(tmp_path: Path) 
     calls: list[Callable[[], object]] = [
         lambda: journal.counts(377),
         lambda: journal.entries(377),
-        lambda: journal.entry(377, "member7@kent.example"),
+        lambda: journal.states(377),
         lambda: journal.sent_since(0),
         lambda: journal.add_pending(377, [("new@kent.example", "full")]),
         lambda: journal.begin(377, "member9@kent.example", edition="full", message_id="<9@x>"),

@@ -7,10 +7,12 @@ from pathlib import Path
 import lxml.html
 import pytest
 from click.testing import CliRunner
+from conftest import REPO
 
 from composer.cli import main
 from composer.content.carry import plan_for
 from composer.content.project import load_project
+from composer.delivery.messages import encode_edition
 from composer.email.check import check_loaded
 from composer.email.emailchecks import (
     ACTION_BACKGROUND,
@@ -21,6 +23,7 @@ from composer.email.emailchecks import (
     contrast,
 )
 from composer.email.render import PLACEHOLDERS, Renderer
+from composer.errors import SendingError
 
 NEXT = """\
 number: 378
@@ -263,3 +266,17 @@ def test_the_example_templates_pass_their_own_checks(example: Path) -> None:
     for number in ("374", "377"):
         report = check_loaded(load_project(example), number)
         assert not report.problems, [str(p) for p in report.problems]
+
+
+def test_a_network_section_left_open_is_refused(example: Path) -> None:
+    """A template whose section never closes would cut the rest of a reader's message: `check`
+    says so, and the encoding refuses it before anyone is sent it."""
+    template = example / "templates" / "_unsubscribe.txt.j2"
+    template.parent.mkdir(exist_ok=True)
+    source = (REPO / "templates" / "_unsubscribe.txt.j2").read_text(encoding="utf-8")
+    template.write_text(source.replace("{{ end_if }}", ""), encoding="utf-8")
+    report = check_loaded(load_project(example), "377")
+    assert any("network sections do not open and close in turn" in p.message for p in report.errors)
+    edition = next(e for e in report.editions if e.key)
+    with pytest.raises(SendingError, match="network section"):
+        encode_edition(edition, settings=load_project(example).settings, placeholders=PLACEHOLDERS)

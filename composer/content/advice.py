@@ -1,4 +1,5 @@
-"""Warnings that need more than one file: open notices left too long, contacts nobody cites.
+"""Warnings that need more than one file: open notices left too long, contacts nobody cites, a
+greeting that no member's fields can fill.
 
 They are advice, not errors: the Update can go out, but something may have been forgotten.
 """
@@ -6,9 +7,11 @@ They are advice, not errors: the Update can go out, but something may have been 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from composer.content.carry import Plan
-from composer.content.project import CONTACTS_FILE, Project
+from composer.content.project import CONTACTS_FILE, SETTINGS_FILE, Project
+from composer.content.recipients import MEMBERS_FILE, Person
 from composer.errors import Problem
 
 
@@ -54,4 +57,23 @@ def uncited_contacts(project: Project) -> list[Problem]:
         )
         for contact_id in project.contacts
         if contact_id not in cited
+    ]
+
+
+def unfilled_greeting(project: Project, people: Sequence[Person]) -> list[Problem]:
+    """A greeting field that no member has (a members.csv without `first_name`, say): everyone
+    would be greeted with the fallback."""
+    greeting = project.settings.greeting
+    line = project.settings_lines.line_of(("greeting", "text"))
+    return [
+        Problem(
+            SETTINGS_FILE if line else MEMBERS_FILE,
+            f"the greeting uses {{{field}}} but no member in {MEMBERS_FILE} has a {field}: every "
+            f"reader gets {greeting.fallback!r}; fill the {field} column (or change greeting.text)",
+            line or 1,
+            "greeting.text",
+            "warning",
+        )
+        for field in greeting.fields
+        if people and not any(getattr(person, field).strip() for person in people)
     ]

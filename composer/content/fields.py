@@ -52,12 +52,14 @@ def usable_address(value: str) -> str:
 
     No server is assumed to offer SMTPUTF8, so a non-ASCII local part (zoë@…) is refused. The
     domain is validated once however many members share it (email-validator takes 60 µs an
-    address: 6 s for 100,000 people); anything but a plain dot-atom before the @, and any
-    domain it refuses, goes through email-validator whole, so the result and the message are its.
+    address: 6 s for 100,000 people); anything but a plain dot-atom before the @ and an ASCII
+    domain that is not an IDN, and any domain it refuses, goes through email-validator whole, so
+    the result and the message are its.
     """
     value = value.strip()
     local, at, domain = value.rpartition("@")
-    if at and len(local) <= _LOCAL_MAX and _DOT_ATOM.fullmatch(local):
+    plain = domain.isascii() and "xn--" not in domain.lower()  # an IDN's Unicode form is counted too
+    if at and plain and len(local) <= _LOCAL_MAX and _DOT_ATOM.fullmatch(local):
         ascii_domain = _usable_domain(domain)
         if ascii_domain is not None and len(local) + 1 + len(ascii_domain) <= _ADDRESS_MAX:
             return f"{local}@{ascii_domain}"

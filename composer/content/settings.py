@@ -152,9 +152,14 @@ class Greeting(Strict):
         default="Dear colleague,", description="for a reader without the fields that text uses"
     )
 
+    @property
+    def fields(self) -> list[str]:
+        """The member's fields the text uses."""
+        return _GREETING_FIELD.findall(self.text)
+
     def for_reader(self, *, name: str = "", first_name: str = "") -> str:
         values = {"first_name": first_name.strip(), "name": name.strip()}
-        if not all(values[field] for field in _GREETING_FIELD.findall(self.text)):
+        if not all(values[field] for field in self.fields):
             return self.fallback
         return _GREETING_FIELD.sub(lambda match: values[match[1]], self.text)
 

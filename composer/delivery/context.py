@@ -21,7 +21,7 @@ from composer.delivery.tokens import make_token, unsubscribe_link
 from composer.delivery.transport import Outbox, SmtpTransport, Transport
 from composer.email.check import check_loaded
 from composer.email.editions import FULL, EditionKey, edition_name, select
-from composer.email.emailchecks import edition_checker, longest_greeting
+from composer.email.emailchecks import edition_checker
 from composer.email.render import PLACEHOLDERS, Renderer, by_key, reader_values
 from composer.errors import ComposerError, SendingError, ValidationFailed
 
@@ -68,9 +68,8 @@ class SendContext:
         self._contents: dict[EditionKey, Hashable] = {}
         self.names: dict[Hashable, EditionKey] = {}  # each edition's name: the first key it serves
         self._encoded: dict[tuple[Hashable, bool], EncodedEdition] = {}
-        reader = longest_greeting(self.settings, self.lists.people)
         self._check = edition_checker(
-            project=self.project, sourced=report.issue, plan=self.plan, reader=reader
+            project=self.project, sourced=report.issue, plan=self.plan, reader=report.reader
         )
 
     def transport(self, folder: Path) -> Transport:

@@ -252,13 +252,14 @@ class Journal:
         )
         return [Entry(*row) for row in rows]
 
-    def entry(self, issue: int, email: str) -> Entry | None:
+    def states(self, issue: int) -> dict[str, tuple[State, str]]:
+        """Everyone the journal knows for this issue (lowercased address: state and last reply), in
+        one query rather than one a person."""
         rows = self._read(
-            "SELECT email, state, edition, attempts, reply FROM delivery "
-            "WHERE issue = ? AND transport = ? AND email = ?",
-            (issue, self.transport, email.lower()),
+            "SELECT email, state, reply FROM delivery WHERE issue = ? AND transport = ?",
+            (issue, self.transport),
         )
-        return Entry(*rows[0]) if rows else None
+        return {email: (state, reply) for email, state, reply in rows}
 
     def sent_since(self, since: float) -> int:
         """Messages this transport had accepted since a time, across issues (for the daily limit)."""

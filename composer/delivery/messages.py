@@ -232,15 +232,21 @@ def _holes(data: bytes, placeholders: Mapping[str, str], part: str) -> list[Piec
     expressions.append(b"(?P<end>" + _across_breaks(SECTION_END) + b")")
     pieces: list[Piece] = []
     position = 0
+    opened: Section | None = None
     for match in re.finditer(b"|".join(expressions), data):
         pieces.append(data[position : match.start()])
-        if match["start"] is not None:
-            pieces.append(Section(match["network"].replace(_SOFT_LINE_BREAK, b"").decode("ascii")))
-        elif match["end"] is not None:
-            pieces.append(Section(None))
+        if match["start"] is not None or match["end"] is not None:
+            network = match["network"]
+            marker = Section(network.replace(_SOFT_LINE_BREAK, b"").decode("ascii") if network else None)
+            if (opened is None) == (marker.network is None):  # a section inside a section, or no start
+                raise SendingError(f"the {part} part's network sections do not open and close in turn")
+            opened = marker if marker.network is not None else None
+            pieces.append(marker)
         else:
             pieces.append((names[str(match.lastgroup)][0], part))
         position = match.end()
+    if opened is not None:
+        raise SendingError(f"the {part} part's section for {opened.network} is never closed")
     pieces.append(data[position:])
     return pieces
 

@@ -183,13 +183,13 @@ def _plan(
     uncertain: list[str] = []
     failed: list[Outcome] = []
     filter_networks = context.networks or None
+    known = journal.states(context.number) if journal else {}
     for index, person in enumerate(context.lists.people):
         recipient = context.lists.recipient(person, networks=filter_networks)
         if recipient is None:
             continue
         email = person.email
-        entry = journal.entry(context.number, email) if journal else None
-        state: State = entry.state if entry else "pending"
+        state, reply = known.get(email.lower(), ("pending", ""))
         key = recipient.edition
         group = groups.setdefault(context.content(key), _Group(key))
         group.recipients += 1
@@ -201,8 +201,8 @@ def _plan(
             group.due.append(index)
         elif state == "sent":
             already += 1
-        elif state == "failed" and entry:
-            failed.append(Outcome(email, entry.reply))
+        elif state == "failed":
+            failed.append(Outcome(email, reply))
         else:
             uncertain.append(email)
     ordered = sorted(groups.values(), key=lambda group: -group.recipients)

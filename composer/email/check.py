@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from composer.content.advice import stale_open_notices, uncited_contacts
+from composer.content.advice import stale_open_notices, uncited_contacts, unfilled_greeting
 from composer.content.carry import Plan, plan_for
 from composer.content.project import Project, SourcedIssue, load_project
-from composer.content.recipients import Lists, read_lists
+from composer.content.recipients import Lists, Person, read_lists
 from composer.email.editions import FULL, EditionKey, edition_name
 from composer.email.emailchecks import check_branding, check_editions, longest_greeting
 from composer.email.render import Edition, Renderer, render_editions
@@ -28,6 +28,7 @@ class CheckReport:
     lists: Lists
     editions: list[Edition]
     problems: list[Problem]
+    reader: Person | None = None  # the member with the longest greeting: see `longest_greeting`
 
     @property
     def errors(self) -> list[Problem]:
@@ -92,8 +93,9 @@ def check_loaded(
     editions = render_editions(project, plan, wanted, renderer=renderer)
     problems = problems + check_branding(project.settings.branding, project.settings_lines)
     problems += stale_open_notices(project, plan) + uncited_contacts(project)
+    problems += unfilled_greeting(project, lists.people)
     if lists.nobody:
         problems.append(lists.nobody)
     reader = longest_greeting(project.settings, lists.people)
     problems += check_editions(editions, project=project, sourced=sourced, plan=plan, reader=reader)
-    return CheckReport(sourced, project.rel(sourced.path), plan, lists, editions, problems)
+    return CheckReport(sourced, project.rel(sourced.path), plan, lists, editions, problems, reader)

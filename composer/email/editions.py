@@ -56,7 +56,7 @@ class Selection:
         return edition_name(self.key)
 
     @property
-    def news_networks(self) -> frozenset[str]:
+    def networks_with_news(self) -> frozenset[str]:
         """The networks with news in this edition: the footer offers each of its readers in one of
         them to stop it, in a section kept only for that network's readers (`render.SECTION`)."""
         if not self.key:

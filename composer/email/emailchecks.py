@@ -21,7 +21,9 @@ from composer.content.yamlio import Loc, Located
 from composer.email.colours import CONTRAST_MIN, WHITE, contrast
 from composer.email.render import (
     PLACEHOLDERS,
+    SECTION,
     SECTION_END,
+    SECTION_START,
     SUBJECT_FIELDS,
     Edition,
     fill_placeholders,
@@ -324,12 +326,20 @@ def _check_text(edition: Edition, sources: list[_Source], file: str) -> Iterator
             "subject",
         )
     known = {*PLACEHOLDERS.values(), SECTION_END}
+    start = SECTION_START.split("{}")[0]
     for part, content in (("HTML", edition.html), ("text", edition.text)):
         for token in sorted(set(_TOKEN.findall(content)) - known):
             yield Problem(
                 file,
                 f"unknown placeholder {token} in the {part} part: check the templates "
                 f"(known: {', '.join(sorted(known))})",
+            )
+        inner = "".join(match[2] for match in SECTION.finditer(content))
+        if any(marker in SECTION.sub("", content) + inner for marker in (start, SECTION_END)):
+            yield Problem(
+                file,
+                f"the {part} part's network sections do not open and close in turn: each "
+                "if_reader_in(id) needs its end_if, with no section inside another (check the templates)",
             )
     for syntax in sorted(set(_TEMPLATE_SYNTAX.findall(edition.text))):
         yield _problem(
@@ -342,11 +352,21 @@ def _check_text(edition: Edition, sources: list[_Source], file: str) -> Iterator
 
 
 def longest_greeting(settings: Settings, people: Iterable[Person]) -> Person | None:
-    """The member whose greeting is the longest: the sample reader of `_check_spliced`."""
+    """The member whose greeting is the longest: the sample reader of `_check_spliced` (None: a
+    reader without names, greeted with the fallback, is as long as any)."""
     greeting = settings.greeting
-    return max(
-        people, key=lambda p: len(greeting.for_reader(name=p.name, first_name=p.first_name)), default=None
-    )
+    fields = greeting.fields
+
+    def filled(person: Person) -> int:  # the length of the fields in their greeting; -1: the fallback
+        values = [getattr(person, field).strip() for field in fields]
+        return sum(map(len, values)) if all(values) else -1
+
+    longest = max(people, key=filled, default=None)
+    if longest is None or filled(longest) < 0:
+        return None
+    fallback = greeting.for_reader()
+    text = greeting.for_reader(name=longest.name, first_name=longest.first_name)
+    return longest if len(text) > len(fallback) else None
 
 
 def _check_spliced(edition: Edition, project: Project, file: str, reader: Person | None) -> Iterator[Problem]:
