@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from composer.content.model import CarriedItem, Contact, Issue, Item, Network
+from composer.content.parsecache import ParseCache
 from composer.content.settings import Settings
 from composer.content.yamlio import Located, field_path, load_yaml
 from composer.errors import IssueNotFound, Problem, ValidationFailed, display_path
@@ -178,18 +179,26 @@ def load_project(root: Path, *, parsed: ParsedIssues | None = None) -> Project:
         for index, contact in enumerate(contact_list)
     }
     unparsed: dict[Path, Located] = {}
-    for path in issue_files(root):
-        _load_issue(project, path, parsed, unparsed)
+    cache = ParseCache(root)
+    files = issue_files(root)
+    for path in files:
+        _load_issue(project, path, parsed, unparsed, cache)
+    cache.keep_only({project.rel(path) for path in files})
+    cache.save()
     project.issues.sort(key=lambda s: s.number)
     _check_sequence(project, unparsed)
     return project
 
 
 def _load_issue(
-    project: Project, path: Path, parsed: ParsedIssues | None, unparsed: dict[Path, Located]
+    project: Project,
+    path: Path,
+    parsed: ParsedIssues | None,
+    unparsed: dict[Path, Located],
+    cache: ParseCache,
 ) -> None:
     name = project.rel(path)
-    located, found, issue = _parse_issue(project, path, name, parsed)
+    located, found, issue = _parse_issue(project, path, name, parsed, cache)
     if issue is None or located is None:
         number = located.data.get("number") if located and isinstance(located.data, dict) else None
         stem = int(path.stem) if path.stem.isdigit() else None
@@ -208,7 +217,7 @@ def _load_issue(
 
 
 def _parse_issue(
-    project: Project, path: Path, name: str, parsed: ParsedIssues | None
+    project: Project, path: Path, name: str, parsed: ParsedIssues | None, cache: ParseCache
 ) -> tuple[Located | None, list[Problem], Issue | None]:
     """An issue file read and validated, or as an earlier load left it if it has not changed since."""
     limit = project.settings.max_issue_bytes
@@ -220,7 +229,7 @@ def _parse_issue(
     if parsed is not None and stamp is not None and path in parsed and parsed[path][0] == stamp:
         _, located, found, issue = parsed[path]
         return located, list(found), issue
-    located, found = load_yaml(path, name, max_bytes=limit, aliases=False)
+    located, found = load_yaml(path, name, max_bytes=limit, aliases=False, cache=cache)
     issue = None
     if located is not None:
         issue, invalid = validate(Issue, located, name)

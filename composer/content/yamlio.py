@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import yaml
 from yaml.events import (
@@ -28,6 +28,9 @@ from yaml.events import (
 from yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNode
 
 from composer.errors import Problem, ValidationFailed, not_utf8
+
+if TYPE_CHECKING:
+    from composer.content.parsecache import ParseCache  # it stores Located: imported for types only
 
 Loc = tuple[str | int, ...]
 _CLOCK_LIKE = re.compile(r"^\d{1,2}[:.]\d{2}$")
@@ -278,9 +281,18 @@ def parse_yaml(
 
 
 def load_yaml(
-    path: Path, display: str, *, max_bytes: int | None = None, aliases: bool = True
+    path: Path,
+    display: str,
+    *,
+    max_bytes: int | None = None,
+    aliases: bool = True,
+    cache: ParseCache | None = None,
 ) -> tuple[Located | None, list[Problem]]:
-    """Read and parse one YAML file; a file over max_bytes is refused unread."""
+    """Read and parse one YAML file; a file over max_bytes is refused unread.
+
+    `cache`: parsed files kept between runs (see parsecache); a file parsed without a problem is
+    kept there, and taken from there while its bytes are the same.
+    """
     try:
         size = path.stat().st_size
         if max_bytes is not None and size > max_bytes:
@@ -291,11 +303,21 @@ def load_yaml(
                     "(or raise max_issue_bytes in composer.yaml)",
                 )
             ]
-        text = path.read_bytes().decode("utf-8-sig")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8-sig")
     except FileNotFoundError:
         return None, [Problem(display, "file not found")]
     except UnicodeDecodeError as exc:
         return None, [not_utf8(display, exc)]
     except OSError as exc:
         return None, [Problem(display, f"cannot read the file: {exc}")]
-    return parse_yaml(text, display, aliases=aliases)
+    if cache is None:
+        return parse_yaml(text, display, aliases=aliases)
+    digest = cache.digest(raw, aliases=aliases)
+    kept = cache.get(display, digest)
+    if kept is not None:
+        return kept, []
+    located, problems = parse_yaml(text, display, aliases=aliases)
+    if located is not None and not problems:
+        cache.put(display, digest, located)
+    return located, problems
