@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from composer.content.parsecache import CACHE_FILE
 from composer.content.project import Project
 
 REPO = Path(__file__).resolve().parent.parent
@@ -29,6 +30,13 @@ def copy_example(dest: Path) -> Path:
         elif source.exists():
             shutil.copy2(source, dest / part)
     return dest
+
+
+def state_files(project: Path) -> list[str]:
+    """What composer keeps in .composer/ (journals and their companions), less the parse cache,
+    which is made from the issue files: "the journal is untouched" is this list unchanged."""
+    folder = project / ".composer"
+    return sorted(p.name for p in folder.iterdir() if p != project / CACHE_FILE) if folder.exists() else []
 
 
 def largest_issue(project: Project) -> int:

@@ -16,7 +16,7 @@ from urllib.parse import unquote
 
 import pytest
 import yaml
-from conftest import SECRET
+from conftest import SECRET, state_files
 from imap_server import DOVECOT, USER, ImapServer
 from mailbox_messages import EXPECTED, LEFT_ALONE, SOFT, fixture_messages, unsubscribe_request
 from test_preview import get
@@ -197,7 +197,7 @@ def test_dry_run_from_a_folder_shows_the_evidence_and_changes_nothing(example: P
     assert "token is not valid (forged or damaged)" in result.stdout
     assert sorted(path.name for path in folder.iterdir()) == files
     assert (example / SUPPRESSED_FILE).read_bytes() == csv_before
-    assert not (example / ".composer").exists()
+    assert state_files(example) == []
 
 
 def test_a_folder_run_moves_handled_files_and_leaves_the_rest(example: Path, tmp_path: Path) -> None:

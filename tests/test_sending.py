@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import SECRET, set_sending, write_members
+from conftest import SECRET, set_sending, state_files, write_members
 from smtp_server import DROP, TAKE_THEN_DROP, TAKE_THEN_STALL, Received, Recorder, SmtpServer
 
 from composer.cli import main
@@ -409,7 +409,7 @@ def test_bad_csv_rows_stop_everything_with_their_line_numbers(small: Path, smtp_
     assert "nothing was written or sent" in result.stderr and "Traceback" not in result.output
     with pytest.raises(ValidationFailed):
         send_test(small, to="me@example.org", env=send_env)
-    assert smtp_server.recorder.received == [] and not (small / ".composer").exists()
+    assert smtp_server.recorder.received == [] and state_files(small) == []
 
 
 def test_an_issue_with_check_errors_is_refused(small: Path, smtp_server, send_env) -> None:  # type: ignore[no-untyped-def]
@@ -440,7 +440,7 @@ def test_dry_run_shows_who_gets_what_and_sends_nothing(small: Path, smtp_server,
         main, ["send", "--dry-run", "--network", "send", "--project", str(small)], env=send_env
     )
     assert "To send: 3, about 1 min at" in text.output and "dcs+send" in text.output
-    assert smtp_server.recorder.seen == [] and not (small / ".composer").exists()
+    assert smtp_server.recorder.seen == [] and state_files(small) == []
 
 
 def test_a_test_copy_goes_to_one_address_without_touching_the_journal(
@@ -460,7 +460,7 @@ def test_a_test_copy_goes_to_one_address_without_touching_the_journal(
         assert (item.title in one_page) is receives(item, frozenset({"lead-members"}))
     assert first.message()["Message-ID"] != second.message()["Message-ID"]
     assert str(first.message()["Subject"]).startswith("[TEST] SECIP Update No 377")
-    assert not (small / ".composer").exists()
+    assert state_files(small) == []
 
 
 def test_outbox_is_the_default_without_an_smtp_host(small: Path) -> None:

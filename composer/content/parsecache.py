@@ -3,7 +3,7 @@
 Parsing is most of loading a long history (about 4 ms an issue file: 0.6 s of every `check` at
 150 issues). Each entry holds a file's plain data and line table as JSON, never code, and is used
 only for a file whose bytes hash to the ones it was made from; a cache that is missing, damaged,
-from another version or unwritable is simply not used. Validation always runs on the data.
+of another version or unwritable is simply not used. Validation always runs on the data.
 """
 
 from __future__ import annotations
