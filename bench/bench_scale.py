@@ -191,7 +191,7 @@ def history(folder: Path, count: int) -> None:
         shutil.copy2(REPO / MEMBERS_FILE, root / MEMBERS_FILE)
         write_history(root, issues)
         cold = composer(root, "check")  # parses every file (and keeps them in .composer/)
-        check = statistics.median(edited_check(root, count, run) for run in range(3))
+        check = statistics.median(edited_check(root, issues, run) for run in range(3))
         archive = composer(root, "archive")
         new = composer(root, "new")
         again = composer(root, "archive")  # with `new`'s issue: only the pages that changed are written
