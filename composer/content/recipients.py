@@ -59,6 +59,15 @@ class People(Sequence[Person]):
     def append(self, person: Person) -> None:
         self._rows.append(self._pack(person))
 
+    def add(
+        self, email: str, name: str, organisation: str, networks: frozenset[str], line: int, first_name: str
+    ) -> None:
+        """`append` without making a Person first (read_lists adds 100,000 of them)."""
+        number = self._network_index.get(networks)
+        if number is None:
+            number = self._number(networks)
+        self._rows.append(_SEPARATOR.join((email, name, organisation, str(number), str(line), first_name)))
+
     def __setitem__(self, index: int, person: Person) -> None:
         self._rows[index] = self._pack(person)
 
@@ -79,10 +88,14 @@ class People(Sequence[Person]):
     def __iter__(self) -> Iterator[Person]:
         return map(self._unpack, self._rows)
 
-    def _pack(self, person: Person) -> str:
-        number = self._network_index.setdefault(person.networks, len(self._networks))
+    def _number(self, networks: frozenset[str]) -> int:
+        number = self._network_index.setdefault(networks, len(self._networks))
         if number == len(self._networks):
-            self._networks.append(person.networks)
+            self._networks.append(networks)
+        return number
+
+    def _pack(self, person: Person) -> str:
+        number = self._number(person.networks)
         return _SEPARATOR.join(
             (person.email, person.name, person.organisation, str(number), str(person.line), person.first_name)
         )
@@ -221,21 +234,24 @@ def _read_members(project: Project, problems: list[Problem]) -> People:
     """The members in file order; a repeated address is merged into its first row through a dict."""
     people = People()
     position: dict[str, int] = {}
+    parsed: dict[str, tuple[frozenset[str], list[str]]] = {}
+    merging: dict[int, Person] = {}  # people with more rows, merged so far: packed once at the end
     for row in read_rows(
         project.root / MEMBERS_FILE, MEMBERS_FILE, MEMBER_COLUMNS, problems, required=("email", "networks")
     ):
         email = _address(row)
-        name, organisation = _text(row, "name"), _text(row, "organisation")
-        first_name = _text(row, "first_name")
-        networks = _network_ids(row, project.networks)
-        if email is None or name is None or organisation is None or first_name is None or networks is None:
+        cells = row.cells
+        name, organisation, first_name = cells["name"], cells["organisation"], cells["first_name"]
+        clean = not _CONTROL.search(name + organisation + first_name) or _one_line(row, _TEXT_COLUMNS)
+        networks = _network_ids(row, project.networks, parsed)
+        if email is None or not clean or networks is None:
             continue
         key = email.lower()
-        index = position.setdefault(key, len(people))
-        if index < len(people):
-            first = people[index]
+        index = position.get(key)
+        if index is not None:
+            first = merging.get(index) or people[index]
             merged = first.networks | networks
-            people[index] = Person(
+            merging[index] = Person(
                 first.email,
                 first.name or name,
                 first.organisation or organisation,
@@ -250,7 +266,10 @@ def _read_members(project: Project, problems: list[Problem]) -> People:
                 "warning",
             )
             continue
-        people.append(Person(email, name, organisation, networks, row.line, first_name))
+        position[key] = len(position)
+        people.add(email, name, organisation, networks, row.line, first_name)
+    for index, person in merging.items():
+        people[index] = person
     return people
 
 
@@ -294,18 +313,28 @@ def _address(row: Row) -> str | None:
         return None
 
 
-def _text(row: Row, column: str) -> str | None:
-    """A one-line value: line breaks and control characters could smuggle headers into a message."""
-    value = row[column]
-    if _CONTROL.search(value):
+_TEXT_COLUMNS = ("name", "organisation", "first_name")
+
+
+def _one_line(row: Row, columns: tuple[str, ...]) -> bool:
+    """Whether each value is one line: line breaks and control characters could smuggle headers
+    into a message. Each one that is not is reported."""
+    broken = [column for column in columns if _CONTROL.search(row[column])]
+    for column in broken:
         row.report(f"{column} contains a line break or control character: keep it on one line", column)
-        return None
-    return value
+    return not broken
 
 
-def _network_ids(row: Row, known: dict[str, Network]) -> frozenset[str] | None:
-    ids = frozenset(part.strip().lower() for part in row["networks"].split(";") if part.strip())
-    unknown = sorted(ids - known.keys())
+def _network_ids(
+    row: Row, known: dict[str, Network], parsed: dict[str, tuple[frozenset[str], list[str]]]
+) -> frozenset[str] | None:
+    """The row's network ids; `parsed`: each cell's ids and unknown ones, worked out once (many
+    members share a set of networks)."""
+    cell = row["networks"]
+    if cell not in parsed:
+        found = frozenset(part.strip().lower() for part in cell.split(";") if part.strip())
+        parsed[cell] = found, sorted(found - known.keys())
+    ids, unknown = parsed[cell]
     for network_id in unknown:
         row.report(
             f"unknown network id {network_id!r} (see {NETWORKS_FILE}; separate ids with ';')", "networks"
