@@ -9,7 +9,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -34,16 +34,19 @@ class Row:
         self.problems.append(Problem(self.file, message, self.line, column, severity))
 
 
-def append_row(path: Path, header: tuple[str, ...], values: tuple[str, ...]) -> None:
-    """Append one ASCII row, keeping the file's line endings (ASCII is valid in UTF-8 and cp1252)."""
+def append_rows(path: Path, header: tuple[str, ...], rows: Iterable[tuple[str, ...]]) -> None:
+    """Append ASCII rows, keeping the file's delimiter and line endings (ASCII is valid in UTF-8
+    and cp1252); the file is read once, however many rows."""
     existing = path.read_bytes() if path.exists() else b""
     newline = "\r\n" if b"\r\n" in existing else "\n"
+    separator = delimiter(existing.partition(b"\n")[0].decode("utf-8-sig", "replace"))
     text = io.StringIO()
     if not existing.strip():
-        text.write(",".join(header) + newline)
+        text.write(separator.join(header) + newline)
     elif not existing.endswith((b"\n", b"\r")):
         text.write(newline)
-    csv.writer(text, lineterminator=newline).writerow([_neutralised(value) for value in values])
+    writer = csv.writer(text, delimiter=separator, lineterminator=newline)
+    writer.writerows([_neutralised(value) for value in values] for values in rows)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("ab") as stream:
         stream.write(text.getvalue().encode("ascii"))
@@ -168,12 +171,17 @@ def _undecodable(path: Path, encoding: str) -> tuple[int, int] | None:
             lines += chunk.count(b"\n")
 
 
-def _dialect(stream: TextIO) -> type[csv.Dialect]:
+def delimiter(header: str) -> str:
     """Comma by default; a header with only semicolons or tabs is Excel in another locale."""
+    if "," not in header:
+        for candidate in (";", "\t"):
+            if candidate in header:
+                return candidate
+    return ","
+
+
+def _dialect(stream: TextIO) -> type[csv.Dialect]:
     first = stream.readline()
     stream.seek(0)
-    if "," not in first:
-        for delimiter in (";", "\t"):
-            if delimiter in first:
-                return type("Excel", (csv.excel,), {"delimiter": delimiter})
-    return csv.excel
+    separator = delimiter(first)
+    return csv.excel if separator == "," else type("Excel", (csv.excel,), {"delimiter": separator})

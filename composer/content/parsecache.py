@@ -47,10 +47,7 @@ def decode(value: Any) -> Any:
     if not isinstance(value, dict):
         return value
     if set(value) == {"m"} and isinstance(value["m"], list):
-        pairs = [(decode(pair[0]), decode(pair[1])) for pair in value["m"] if _pair(pair)]
-        if len(pairs) != len(value["m"]):
-            raise Unreadable("a mapping entry is not a pair")
-        return dict(pairs)
+        return dict(_pair(pair) for pair in value["m"])
     if set(value) == {"t"} and isinstance(value["t"], str):
         return dt.datetime.fromisoformat(value["t"])
     if set(value) == {"d"} and isinstance(value["d"], str):
@@ -58,8 +55,14 @@ def decode(value: Any) -> Any:
     raise Unreadable("an object with no known tag")
 
 
-def _pair(pair: Any) -> bool:
-    return isinstance(pair, list) and len(pair) == 2 and isinstance(decode(pair[0]), (str, int))
+def _pair(pair: Any) -> tuple[str | int, Any]:
+    """One key and value of a mapping; a key is text or a number, as yamlio makes them."""
+    if not isinstance(pair, list) or len(pair) != 2:
+        raise Unreadable("a mapping entry is not a pair")
+    key = decode(pair[0])
+    if not isinstance(key, (str, int)):
+        raise Unreadable("a mapping key is neither text nor a number")
+    return key, decode(pair[1])
 
 
 class ParseCache:
@@ -67,16 +70,22 @@ class ParseCache:
 
     def __init__(self, root: Path):
         self.path = root / CACHE_FILE
-        self.entries: dict[str, Any] = {}
+        self._entries: dict[str, Any] | None = None  # read when first asked (the preview rarely asks)
         self.changed = False
-        try:
-            if self.path.stat().st_size <= MAX_BYTES:
-                stored = json.loads(self.path.read_bytes())
-                if isinstance(stored, dict) and stored.get("version") == VERSION:
-                    entries = stored.get("files")
-                    self.entries = entries if isinstance(entries, dict) else {}
-        except (OSError, ValueError, RecursionError):
-            self.entries = {}
+
+    @property
+    def entries(self) -> dict[str, Any]:
+        if self._entries is None:
+            self._entries = {}
+            try:
+                if self.path.stat().st_size <= MAX_BYTES:
+                    stored = json.loads(self.path.read_bytes())
+                    if isinstance(stored, dict) and stored.get("version") == VERSION:
+                        entries = stored.get("files")
+                        self._entries = entries if isinstance(entries, dict) else {}
+            except (OSError, ValueError, RecursionError):
+                pass
+        return self._entries
 
     @staticmethod
     def digest(data: bytes, *, aliases: bool) -> str:
@@ -106,7 +115,9 @@ class ParseCache:
         self.changed = True
 
     def keep_only(self, names: set[str]) -> None:
-        """Forget the files that are gone."""
+        """Forget the files that are gone (of a cache that was read at all)."""
+        if self._entries is None:
+            return
         for name in set(self.entries) - names:
             del self.entries[name]
             self.changed = True

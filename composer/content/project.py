@@ -373,7 +373,7 @@ def _check_sequence(project: Project, unparsed: Mapping[Path, Located]) -> None:
     for _, path, located, sourced in files:
         file = project.rel(path)
         found = _sequence_problems(project, previous, sourced, file) if sourced else []
-        found += _reference_problems(located, file, earlier_ids, sourced.issue if sourced else None)
+        found += _reference_problems(located, file, earlier_ids)
         if found:
             project.problems.setdefault(path, []).extend(found)
         if sourced is None:
@@ -426,18 +426,16 @@ _BOOLEAN = TypeAdapter(bool)
 
 
 def _is_true(value: object) -> bool:
-    """What the model reads as true (`yes`, `1`...), from a file that failed its validation."""
+    """What the model reads as true (`yes`, `1`...), also in a file that failed its validation."""
     try:
         return _BOOLEAN.validate_python(value)
     except ValidationError:
         return False
 
 
-def _reference_problems(
-    located: Located, file: str, earlier_ids: set[str], issue: Issue | None
-) -> list[Problem]:
-    """Ids that must (or must not) name an item of an earlier issue, read from the file as written
-    (`issue`: the validated model, when the file passed); adds this file's item ids to `earlier_ids`."""
+def _reference_problems(located: Located, file: str, earlier_ids: set[str]) -> list[Problem]:
+    """Ids that must (or must not) name an item of an earlier issue, read from the file as written;
+    adds this file's item ids to `earlier_ids`."""
     data = located.data if isinstance(located.data, dict) else {}
     reminders = data.get("reminders")
     if not isinstance(reminders, dict):
@@ -467,7 +465,6 @@ def _reference_problems(
     ]
     earlier_ids.update(item_id for _, item_id, _ in carried)
     items = _entries(data, "items")
-    updates = {item.id for item in issue.items if item.update} if issue else set()
     found += [
         Problem(
             file,
@@ -477,7 +474,7 @@ def _reference_problems(
             f"items[{item_id}].update",
         )
         for index, item_id, entry in items
-        if item_id not in earlier_ids and (item_id in updates if issue else _is_true(entry.get("update")))
+        if item_id not in earlier_ids and _is_true(entry.get("update"))
     ]
     earlier_ids.update(item_id for _, item_id, _ in items)
     return found

@@ -48,7 +48,7 @@ class People(Sequence[Person]):
     """The members in file order, each kept as one string: 100,000 people take about 15 MB.
 
     Person objects are made as they are read; the fields are joined by a control character,
-    which `_text` refuses in every field, so they always split back the same.
+    which `_one_line` refuses in every field, so they always split back the same.
     """
 
     def __init__(self) -> None:
@@ -56,20 +56,16 @@ class People(Sequence[Person]):
         self._networks: list[frozenset[str]] = []
         self._network_index: dict[frozenset[str], int] = {}
 
-    def append(self, person: Person) -> None:
-        self._rows.append(self._pack(person))
-
     def add(
         self, email: str, name: str, organisation: str, networks: frozenset[str], line: int, first_name: str
     ) -> None:
-        """`append` without making a Person first (read_lists adds 100,000 of them)."""
-        number = self._network_index.get(networks)
-        if number is None:
-            number = self._number(networks)
-        self._rows.append(_SEPARATOR.join((email, name, organisation, str(number), str(line), first_name)))
+        """One member, packed as read: no Person is made for the 100,000 a large file holds."""
+        self._rows.append(self._row(email, name, organisation, networks, line, first_name))
 
     def __setitem__(self, index: int, person: Person) -> None:
-        self._rows[index] = self._pack(person)
+        self._rows[index] = self._row(
+            person.email, person.name, person.organisation, person.networks, person.line, person.first_name
+        )
 
     @overload
     def __getitem__(self, index: int) -> Person: ...
@@ -88,17 +84,14 @@ class People(Sequence[Person]):
     def __iter__(self) -> Iterator[Person]:
         return map(self._unpack, self._rows)
 
-    def _number(self, networks: frozenset[str]) -> int:
-        number = self._network_index.setdefault(networks, len(self._networks))
-        if number == len(self._networks):
+    def _row(
+        self, email: str, name: str, organisation: str, networks: frozenset[str], line: int, first_name: str
+    ) -> str:
+        number = self._network_index.get(networks)
+        if number is None:
+            number = self._network_index[networks] = len(self._networks)
             self._networks.append(networks)
-        return number
-
-    def _pack(self, person: Person) -> str:
-        number = self._number(person.networks)
-        return _SEPARATOR.join(
-            (person.email, person.name, person.organisation, str(number), str(person.line), person.first_name)
-        )
+        return _SEPARATOR.join((email, name, organisation, str(number), str(line), first_name))
 
     def _unpack(self, row: str) -> Person:
         email, name, organisation, number, line, first_name = row.split(_SEPARATOR)

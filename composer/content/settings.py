@@ -49,7 +49,7 @@ UnsubscribeUrl = Annotated[
     HttpUrl, AfterValidator(partial(_https, why="one-click unsubscribe (RFC 8058) works only over https"))
 ]
 
-M = TypeVar("M", bound=Strict)
+M = TypeVar("M", bound="Server")
 
 
 class Programme(Strict):
@@ -167,15 +167,21 @@ class Greeting(Strict):
 Security = Literal["starttls", "tls", "none"]
 
 
-class Smtp(Strict):
+class Server(Strict):
+    """What the SMTP and IMAP settings share; host, port, username and security may come from the
+    environment (see `_overridden`)."""
+
     host: Line | None = None
-    port: int | None = Field(default=None, ge=1, le=65535, description="default: 587, or 465 for tls")
-    security: Security = "starttls"
     username: Line | None = None
     allow_plaintext: bool = Field(
         default=False, description="allow security: none to a host that is not loopback"
     )
     timeout: float = Field(default=60, gt=0, description="seconds to wait for each reply")
+
+
+class Smtp(Server):
+    port: int | None = Field(default=None, ge=1, le=65535, description="default: 587, or 465 for tls")
+    security: Security = "starttls"
     data_timeout: float = Field(
         default=600,
         gt=0,
@@ -214,21 +220,15 @@ class Sending(Strict):
         return self if smtp is self.smtp else self.model_copy(update={"smtp": smtp})
 
 
-class Inbox(Strict):
+class Inbox(Server):
     """The programme's mailbox, read by `composer inbox` for unsubscribe replies and bounces."""
 
-    host: Line | None = None
     port: int | None = Field(default=None, ge=1, le=65535, description="default: 993, or 143 for starttls")
     security: Security = "tls"
-    username: Line | None = None
-    allow_plaintext: bool = Field(
-        default=False, description="allow security: none to a host that is not loopback"
-    )
     ca_file: Line | None = Field(
         default=None,
         description="a CA certificate (PEM) to trust instead of the system's, for a private server",
     )
-    timeout: float = Field(default=60, gt=0, description="seconds to wait for each reply")
     folder: Line = "INBOX"
     processed_folder: Line = Field(default="composer/processed", description="where handled messages go")
     soft_bounce_limit: int = Field(

@@ -27,8 +27,7 @@ def init_project(folder: Path, *, example: bool = False, today: dt.date | None =
     if not example:
         date = (today or dt.date.today()).isoformat()
         files[FIRST_ISSUE] = files[FIRST_ISSUE].replace(DATE_MARK.encode(), date.encode())
-    files.pop("gitignore", None)
-    files[".gitignore"] = packaged("starter", "gitignore").read_bytes()
+    files[".gitignore"] = files.pop("gitignore", b"") or packaged("starter", "gitignore").read_bytes()
     files[SCHEMA] = packaged(*SCHEMA.split("/")).read_bytes()
     written = []
     for name, data in sorted(files.items()):

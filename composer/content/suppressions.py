@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from composer.content.csvfiles import append_row
+from composer.content.csvfiles import append_rows, delimiter
 from composer.content.project import Project
-from composer.content.recipients import ALL_NETWORKS, SUPPRESSED_COLUMNS, SUPPRESSED_FILE, read_lists
+from composer.content.recipients import ALL_NETWORKS, SUPPRESSED_COLUMNS, SUPPRESSED_FILE, Lists
 
 Reason = Literal["unsubscribed", "bounced", "soft-bounced"]
 REASONS: tuple[Reason, ...] = ("unsubscribed", "bounced", "soft-bounced")
@@ -33,22 +33,27 @@ class Suppression:
 
 
 def add_suppressions(
-    project: Project, wanted: Iterable[Suppression], *, today: dt.date | None = None
+    project: Project, lists: Lists, wanted: Iterable[Suppression], *, today: dt.date | None = None
 ) -> list[Suppression]:
-    """Append the suppressions not already in force (by address and network); returns those added."""
-    blocked = {email: set(networks) for email, networks in read_lists(project).suppressed.items()}
-    path = project.root / SUPPRESSED_FILE
+    """Append the suppressions not already in force (by address and network); returns those added.
+
+    `lists`: the project's lists as the caller read them; their suppressions are brought up to
+    date, so that a run that adds many reads the files once.
+    """
     date = (today or dt.date.today()).isoformat()
     added = []
     for row in wanted:
-        held = blocked.setdefault(row.email.lower(), set())
+        email = row.email.lower()
+        held = lists.suppressed.get(email, frozenset())
         if ALL_NETWORKS in held or row.network in held:
             continue
-        _upgrade_header(path)
-        values = (row.email, row.network or "", date, row.reason, str(row.issue or ""), row.detail)
-        append_row(path, SUPPRESSED_COLUMNS, values)
-        held.add(row.network)
+        lists.suppressed[email] = held | {row.network}
         added.append(row)
+    if added:
+        path = project.root / SUPPRESSED_FILE
+        _upgrade_header(path)
+        rows = [(r.email, r.network or "", date, r.reason, str(r.issue or ""), r.detail) for r in added]
+        append_rows(path, SUPPRESSED_COLUMNS, rows)
     return added
 
 
@@ -58,11 +63,11 @@ def _upgrade_header(path: Path) -> None:
         return
     data = path.read_bytes()
     first, newline, rest = data.partition(b"\n")
-    delimiter = ";" if b";" in first and b"," not in first else ","
-    names = [name.strip().lower() for name in first.decode("utf-8-sig", "replace").split(delimiter)]
+    separator = delimiter(first.decode("utf-8-sig", "replace"))
+    names = [name.strip().lower() for name in first.decode("utf-8-sig", "replace").split(separator)]
     if not first.strip() or all(column in names for column in SUPPRESSED_COLUMNS):
         return
     missing = [column for column in SUPPRESSED_COLUMNS if column not in names]
     cr = b"\r" if first.endswith(b"\r") else b""
-    header = first.rstrip(b"\r") + (delimiter + delimiter.join(missing)).encode("ascii") + cr
+    header = first.rstrip(b"\r") + (separator + separator.join(missing)).encode("ascii") + cr
     path.write_bytes(header + newline + rest)

@@ -22,7 +22,7 @@ from composer.delivery.transport import Outbox, SmtpTransport, Transport
 from composer.email.check import check_loaded
 from composer.email.editions import FULL, EditionKey, edition_name, select
 from composer.email.emailchecks import edition_checker
-from composer.email.render import PLACEHOLDERS, Renderer, by_key, reader_values
+from composer.email.render import PLACEHOLDERS, Renderer, reader_values
 from composer.errors import ComposerError, SendingError, ValidationFailed
 
 
@@ -64,7 +64,7 @@ class SendContext:
         self.kind = kind
         self.outbox = self.project.root / self.sending.outbox
         self.journal_path = self.project.root / self.sending.journal
-        self._rendered = {edition.selection.content: edition for edition in by_key(report.editions).values()}
+        self._rendered = {edition.selection.content: edition for edition in report.editions}
         self._contents: dict[EditionKey, Hashable] = {}
         self.names: dict[Hashable, EditionKey] = {}  # each edition's name: the first key it serves
         self._encoded: dict[tuple[Hashable, bool], EncodedEdition] = {}
@@ -145,11 +145,6 @@ class SendContext:
             first_name=first_name,
             networks=[self.project.networks[n].name for n in networks],
         )
-        missing = sorted(PLACEHOLDERS.keys() - values.keys())
-        if missing:
-            raise SendingError(
-                f"the templates use placeholder(s) that sending cannot fill: {', '.join(missing)}"
-            )
         personal = Personal(
             email=email,
             name=name,

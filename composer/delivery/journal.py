@@ -270,14 +270,12 @@ class Journal:
 
     def sent_as(self, message_id: str) -> tuple[int, str] | None:
         """The issue and address a Message-ID of ours went to, through any transport (for bounces)."""
-        row = self._db.execute(
-            "SELECT issue, email FROM delivery WHERE message_id = ? LIMIT 1", (message_id,)
-        ).fetchone()
-        return (int(row[0]), str(row[1])) if row else None
+        rows = self._read("SELECT issue, email FROM delivery WHERE message_id = ? LIMIT 1", (message_id,))
+        return (int(rows[0][0]), str(rows[0][1])) if rows else None
 
     def issues_sent(self, email: str) -> list[int]:
         """The issues this address was sent, through any transport, in order."""
-        rows = self._db.execute(
+        rows = self._read(
             "SELECT DISTINCT issue FROM delivery WHERE email = ? AND state = 'sent' ORDER BY issue",
             (email.lower(),),
         )

@@ -44,11 +44,9 @@ class SmtpFailure(Exception):
         message: str,
         *,
         code: int | None = None,
-        recipient: str | None = None,
         server: bool = True,
     ):
-        self.kind, self.code, self.message = kind, code, message
-        self.recipient, self.server = recipient, server
+        self.kind, self.code, self.message, self.server = kind, code, message, server
         super().__init__(self.reply)
 
     @property
@@ -227,10 +225,10 @@ class _SmtpSession:
             if reply.code in (250, 251):
                 before_data()
                 stage = "DATA"
-                reply = await self._data(data, recipient)
+                reply = await self._data(data)
         except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
             client.close()
-            raise SmtpFailure("temporary", f"connection lost: {exc}", recipient=recipient) from exc
+            raise SmtpFailure("temporary", f"connection lost: {exc}") from exc
         text = f"{reply.code} {reply.message}"
         if stage == "DATA" and reply.code == 250:
             return text
@@ -240,14 +238,13 @@ class _SmtpSession:
                 "temporary",
                 reply.message,
                 code=reply.code,
-                recipient=recipient,
                 server=stage != "RCPT" or reply.code == 421,
             )
         if stage == "MAIL":
             raise SendingError(f"the server refused the sender {sender}: {text}")
-        raise SmtpFailure("permanent", reply.message, code=reply.code, recipient=recipient)
+        raise SmtpFailure("permanent", reply.message, code=reply.code)
 
-    async def _data(self, data: bytes, recipient: str) -> aiosmtplib.SMTPResponse:
+    async def _data(self, data: bytes) -> aiosmtplib.SMTPResponse:
         """DATA for a message already in wire form (CRLF, dot-stuffed).
 
         aiosmtplib's data() would scan every message again with two regular expressions: most of
@@ -264,7 +261,7 @@ class _SmtpSession:
         except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
             self.client.close()
             reason = f"no reply after the message was handed over: {exc}"
-            raise SmtpFailure("uncertain", reason, recipient=recipient) from exc
+            raise SmtpFailure("uncertain", reason) from exc
 
     async def _reset(self, code: int) -> None:
         """After a refusal the connection is reused: RSET, or drop it when the server is leaving."""

@@ -51,7 +51,7 @@ def unsubscribe(
     if network is not None and network not in project.networks:
         raise ComposerError(f"unknown network id {network!r} (see {NETWORKS_FILE})")
     lists = read_lists(project)
-    added = add_suppressions(project, [Suppression(email, network, "unsubscribed")], today=today)
+    added = add_suppressions(project, lists, [Suppression(email, network, "unsubscribed")], today=today)
     return Unsubscribed(
         email, network, bool(added), lists.find(email) is not None, project.root / SUPPRESSED_FILE
     )

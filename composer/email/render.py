@@ -27,7 +27,7 @@ from composer.content import templates
 from composer.content.carry import Plan, long_date
 from composer.content.model import Contact, Item
 from composer.content.project import Project
-from composer.content.schedule import DiaryDate, diary, hours, live_deadline, upcoming, when_text
+from composer.content.schedule import DiaryDate, diary, hours, live_deadline, next_date, upcoming, when_text
 from composer.content.settings import Settings
 from composer.email.colours import DARK, readable_on
 from composer.email.editions import EditionKey, Selection, edition_name, select, shared
@@ -72,12 +72,7 @@ class Edition:
     preheader: str
     html: str
     text: str
-    serves: tuple[EditionKey, ...] = ()
-
-
-def by_key(editions: Iterable[Edition]) -> dict[EditionKey, Edition]:
-    """Each edition under every key it serves."""
-    return {key: edition for edition in editions for key in edition.serves or (edition.key,)}
+    serves: tuple[EditionKey, ...]
 
 
 def archive_page_url(settings: Settings, number: int) -> str:
@@ -158,11 +153,13 @@ def tel_url(phone: str) -> str:
 
 def reminder_when(item: Item, on: dt.date) -> str:
     """What a compact reminder says of when: the next session still to come, or the live deadline."""
-    sessions, deadline = upcoming(item.event, on), live_deadline(item, on)
-    if sessions and (deadline is None or max(sessions[0].date, on) <= deadline):
-        day, session = max(sessions[0].date, on), sessions[0]
-        return f"{day:%A} {long_date(day)}" + (f", {hours(session)}" if session.start else "")
-    return f"Deadline {deadline:%A} {long_date(deadline)}" if deadline else ""
+    day = next_date(item, on)
+    if day is None:
+        return ""
+    sessions = upcoming(item.event, on)
+    if sessions and max(sessions[0].date, on) == day:  # a session first (or the same day as the deadline)
+        return f"{day:%A} {long_date(day)}" + (f", {hours(sessions[0])}" if sessions[0].start else "")
+    return f"Deadline {day:%A} {long_date(day)}"
 
 
 def subject_line(pattern: str, *, settings: Settings, plan: Plan) -> str:
@@ -179,10 +176,7 @@ def subject_line(pattern: str, *, settings: Settings, plan: Plan) -> str:
 def default_preheader(selection: Selection, *, limit: int = PREHEADER_LENGTH) -> str:
     """This edition's item titles, cut at a word before `limit`: what the inbox shows first."""
     titles = [item.title for item in selection.items] or [r.item.title for r in selection.reminders]
-    text = "This week: " + "; ".join(titles) if titles else ""
-    if len(text) <= limit:
-        return text
-    return text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ;:,–-") + "…"
+    return shorten("This week: " + "; ".join(titles), limit) if titles else ""
 
 
 def cited_contacts(contacts: Mapping[str, Contact], selection: Selection) -> dict[str, Contact]:
@@ -360,7 +354,6 @@ class Renderer:
             "networks": self.project.networks,
             "unsubscribe_mailto": settings.sending.unsubscribe_address(settings.sender.email),
             "view_url": self.page_url(issue.number),
-            "page_url": self.page_url,
             "item_url": functools.partial(item_url, self.page_url),
             "next_date": lambda item: reminder_when(item, issue.date),
             "calendar_url": lambda number, item_id: calendar_url(settings, number, item_id),

@@ -14,7 +14,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from email.message import Message
 from pathlib import Path
 
@@ -50,16 +50,7 @@ class Action:
             "subject": self.subject,
             "summary": self.summary,
             "evidence": self.evidence,
-            "suppressed": [
-                {
-                    "email": s.email,
-                    "network": s.network,
-                    "reason": s.reason,
-                    "issue": s.issue,
-                    "detail": s.detail,
-                }
-                for s in self.suppressed
-            ],
+            "suppressed": [asdict(suppression) for suppression in self.suppressed],
             "soft_bounces_counted": [{"email": email, "issue": issue} for email, issue in self.counted],
         }
 
@@ -126,7 +117,7 @@ def read_inbox(
             if dry_run:
                 continue
             if action.suppressed:
-                add_suppressions(project, action.suppressed, today=today)
+                add_suppressions(project, lists, action.suppressed, today=today)
             if action.kind != "ignored":
                 source.move(incoming.handle)
             assert journal is not None

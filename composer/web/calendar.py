@@ -161,20 +161,11 @@ def _timezone(zone: ZoneInfo, year: int) -> icalendar.Timezone:
     return timezone_component(zone, year)
 
 
-def issue_calendars(settings: Settings, issue: Issue) -> dict[str, bytes]:
-    """The .ics file of every event that an issue publishes, by item id.
+def item_calendar(settings: Settings, issue: Issue, item: Item) -> bytes:
+    """The .ics file of one event of an issue's items (or of the reminders it carried).
 
     Reminders link to the file of the issue that carried their text, so each event has one file.
     """
-    return {
-        item.id: item_calendar(settings, issue, item)
-        for item in [*issue.items, *issue.carried]
-        if item.event is not None
-    }
-
-
-def item_calendar(settings: Settings, issue: Issue, item: Item) -> bytes:
-    """The .ics file of one event of an issue's items (or of the reminders it carried)."""
     return event_calendar(
         item,
         page_url=archive_page_url(settings, issue.number),

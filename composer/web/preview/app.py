@@ -36,7 +36,7 @@ from composer.email.emailchecks import HTML_LIMIT
 from composer.email.render import Edition, Renderer, fill_placeholders
 from composer.errors import ComposerError, IssueNotFound, Problem, ValidationFailed, display_path
 from composer.mailbox.journal import LastRun, journal_path, last_run
-from composer.web.calendar import issue_calendars
+from composer.web.calendar import item_calendar
 from composer.web.preview.builds import (
     MEMBER,
     Build,
@@ -364,8 +364,12 @@ class Preview:
         state = self.issue(build, number)
         if state.view is None or build.project is None:
             return NOT_FOUND
-        files = issue_calendars(build.project.settings, state.view.checked.plan.issue)
-        return Response(HTTPStatus.OK, files[item_id], "text/calendar; charset=utf-8")
+        issue = state.view.checked.plan.issue
+        item = next((i for i in [*issue.items, *issue.carried] if i.id == item_id and i.event), None)
+        if item is None:
+            return NOT_FOUND
+        body = item_calendar(build.project.settings, issue, item)
+        return Response(HTTPStatus.OK, body, "text/calendar; charset=utf-8")
 
 
 def inbox_run(build: Build) -> LastRun | None:

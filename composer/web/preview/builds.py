@@ -118,9 +118,8 @@ class Build:
         if self.project is None:
             return None
         if value.startswith(MEMBER):
-            wanted = value.removeprefix(MEMBER).lower()
-            recipients = self.lists.recipients() if self.lists else iter(())
-            recipient = next((r for r in recipients if r.person.email.lower() == wanted), None)
+            person = self.lists.find(value.removeprefix(MEMBER)) if self.lists else None
+            recipient = self.lists.recipient(person) if self.lists and person else None
             return Choice(recipient.edition, recipient) if recipient else None
         key = parse_edition_name(value)
         return Choice(key) if key is None or key <= self.project.networks.keys() else None
