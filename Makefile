@@ -7,7 +7,7 @@ CHROMIUM ?= /usr/bin/chromium
 # The demo signs unsubscribe links with a throwaway secret; real sends take it from the environment.
 DEMO_SECRET := demo-only-secret-not-for-real-sends
 
-.PHONY: install demo test lint preview schema bench browser spamassassin dovecot postfix screenshots constraints clean
+.PHONY: install demo test test-fast test-lowest lint preview schema bench browser spamassassin dovecot postfix screenshots constraints clean
 
 # constraints.txt pins every package's version, so that every install (and CI) is repeatable.
 $(STAMP): pyproject.toml constraints.txt
@@ -18,11 +18,12 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-# The browser tests drive Debian's chromium; install it when missing and we may (root, apt).
-# Under CI=true a missing chromium fails the run: CI must not skip the browser tests.
+# The browser tests drive Debian's chromium, and measure the email in Liberation Sans (Arial's
+# metrics, Debian's fonts-liberation): both are installed when missing and we may (root, apt).
+# Under CI=true a missing chromium or font fails the run: CI must not skip the browser tests.
 browser:
-	@test -x $(CHROMIUM) || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; } ; \
+	@{ test -x $(CHROMIUM) && fc-list | grep -q "Liberation Sans"; } || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-liberation >/dev/null) ; } ; \
 	test -x $(CHROMIUM) || { [ "$$CI" != true ] || { echo "CI=true and $(CHROMIUM) is missing" >&2; exit 1; }; \
 	  echo "chromium is not installed: the browser tests will be skipped"; }
 
@@ -60,9 +61,26 @@ lint: install
 	$(BIN)/ruff check composer tests bench
 	$(BIN)/mypy composer
 
-# The suite includes tests/test_wheel.py: the wheel built, installed outside the repository, and used.
+# The whole gate, what CI runs: every test, on both cores (a module stays on one worker, so its
+# browser or server is started once). Includes tests/test_wheel.py: the wheel built, installed
+# outside the repository, and used.
 test: install browser spamassassin dovecot lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
+
+# The loop to run after every change: the in-process tests (model, carry-forward, schedule,
+# rendering, messages, journal), no child process, server or browser; under 30 s.
+test-fast: install
+	$(BIN)/python -m pytest -n auto -m unit
+
+# The lowest versions pyproject.toml allows, in a venv of their own, through test-fast (CI runs it).
+LOWEST := .venv-lowest
+test-lowest:
+	$(PYTHON) -m venv $(LOWEST)
+	$(LOWEST)/bin/python -m pip install --quiet --upgrade pip
+	$(PYTHON) .ci/lowest-constraints.py > $(LOWEST)/constraints.txt
+	$(LOWEST)/bin/python -m pip install --quiet -c $(LOWEST)/constraints.txt -e '.[test]'
+	$(LOWEST)/bin/python -m pip check
+	$(LOWEST)/bin/python -m pytest -n auto -m unit -p no:cacheprovider
 
 # After changing the dependencies: pin what is installed now (then `make install` on a fresh clone).
 constraints: install
@@ -88,4 +106,4 @@ screenshots: install browser
 	$(BIN)/python docs/screenshots.py
 
 clean:
-	rm -rf build outbox site .composer
+	rm -rf build outbox site .composer $(LOWEST)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
 from composer.content.parsecache import CACHE_FILE
 from composer.content.project import Project
@@ -56,16 +57,91 @@ def _limits() -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (60, 60))
 
 
-def run_composer(project: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """The real command in a child process (2 GB, 60 s of CPU): what a user sees, traceback or not."""
-    return subprocess.run(
-        [sys.executable, "-m", "composer", *args, "--project", str(project)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=timeout,
-        preexec_fn=_limits,
-    )
+class Cli:
+    """`python -m composer` in a child process (2 GB, 60 s of CPU), as a user runs it.
+
+    The one way tests start the command: `project` adds `--project`, `env` adds to this process's
+    environment (or is the whole of it with `inherit=False`), and no run may print a traceback.
+    """
+
+    def _command(self, project: Path | None, args: tuple[str, ...]) -> list[str]:
+        where = ["--project", str(project)] if project is not None else []
+        return [sys.executable, "-m", "composer", *args, *where]
+
+    @staticmethod
+    def _environment(env: dict[str, str] | None, inherit: bool) -> dict[str, str]:
+        base = dict(os.environ) if inherit else {"PATH": os.environ["PATH"]}
+        return {**base, **(env or {})}
+
+    def __call__(
+        self,
+        project: Path | None,
+        *args: str,
+        env: dict[str, str] | None = None,
+        inherit: bool = True,
+        cwd: Path | None = None,
+        input: str | None = None,
+        timeout: float = 120,
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            self._command(project, args),
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=timeout,
+            env=self._environment(env, inherit),
+            cwd=cwd,
+            input=input,
+            preexec_fn=_limits,
+        )
+        assert "Traceback" not in result.stdout + result.stderr, result.stderr
+        return result
+
+    def start(self, project: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+        """The command left running, for tests that stop it midway."""
+        return subprocess.Popen(
+            self._command(project, args),
+            env=self._environment(env, True),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+
+def invoke(project: Path, *args: str, env: dict[str, str] | None = None) -> Result:
+    """The command in this process (click's runner): for tests of what it prints, without the
+    second it takes to start Python; an exception that escapes the command fails the test."""
+    from composer.cli import main
+
+    result = CliRunner().invoke(main, [*args, "--project", str(project)], env=env)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+@pytest.fixture(scope="session")
+def run_cli() -> Cli:
+    """The real command in a child process; a test that uses it is marked `cli`."""
+    return Cli()
+
+
+# Markers by what a test talks to, so that `make test-fast` runs the in-process ones alone:
+# a fixture's name decides, and a module may mark itself `slow`.
+MARKERS = {
+    "cli": {"run_cli"},
+    "browser": {"browser"},
+    "server": {"smtp_server", "dovecot", "spamassassin", "server", "own_server", "shared"},
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        kinds = [kind for kind, names in MARKERS.items() if fixtures & names]
+        for kind in kinds:
+            item.add_marker(kind)
+        if not kinds and item.get_closest_marker("slow") is None:
+            item.add_marker("unit")
 
 
 @pytest.fixture

@@ -47,6 +47,7 @@ class Recorder:
     data_delay: float = 0.0
     stall: float = 2.0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    connections: int = 0  # open now: once a killed client's are all closed, nothing more arrives
 
     def fault(self, key: str, *replies: str) -> None:
         """Give these replies, one per call, to the next commands matching key.
@@ -113,6 +114,18 @@ class Recorder:
             return len(self.received)
 
 
+class _CountedSMTP(SMTP):
+    """aiosmtpd's protocol, counting its open connections in the recorder."""
+
+    def connection_made(self, transport: Any) -> None:
+        self.event_handler.connections += 1
+        super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        super().connection_lost(error)
+        self.event_handler.connections -= 1
+
+
 class SmtpServer:
     """aiosmtpd in its own thread and loop; `port` is known once started."""
 
@@ -140,7 +153,7 @@ class SmtpServer:
             options["tls_context"] = self.tls
         if self.users is not None:
             options["authenticator"] = self._authenticate
-        return SMTP(self.recorder, **options)
+        return _CountedSMTP(self.recorder, **options)
 
     def _authenticate(
         self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import run_composer
+from conftest import Cli
 
 from composer.cli import main
 from composer.content.project import issue_files, load_project
@@ -83,14 +83,18 @@ def test_json_output_lists_the_plan(example: Path) -> None:
     ],
 )
 def test_broken_issue_names_file_and_line(
-    next_issue: tuple[Path, str], change: tuple[str, str], marker: str, expected: str
+    next_issue: tuple[Path, str],
+    change: tuple[str, str],
+    marker: str,
+    expected: str,
+    run_cli: Cli,
 ) -> None:
     path, text = next_issue
     path.write_text(text.replace(*change, 1))
     marker_line = marker.strip().split("\n")[0]
     lines = [n for n, line in enumerate(path.read_text().splitlines(), 1) if marker_line in line]
     line = lines[-1]
-    result = run_composer(path.parent.parent, "check")
+    result = run_cli(path.parent.parent, "check")
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     named = f"issues/{path.name}:{line}:" in result.stderr or f"opened on line {line})" in result.stderr
@@ -98,7 +102,7 @@ def test_broken_issue_names_file_and_line(
     assert expected in result.stderr
 
 
-def test_every_problem_is_reported_at_once(next_issue: tuple[Path, str]) -> None:
+def test_every_problem_is_reported_at_once(next_issue: tuple[Path, str], run_cli: Cli) -> None:
     path, text = next_issue
     text = text.replace(
         "    action: Reply.", "    action: Reply.\n    netwroks: [x]\n    deadline: 2019-13-45"
@@ -107,7 +111,7 @@ def test_every_problem_is_reported_at_once(next_issue: tuple[Path, str]) -> None
     text = text.replace("    networks: [", "    networks: [no-such-network, ")
     text += "reminders:\n  drop: [no-such-item]\n  keep: {no-such-kept: 2019-12-20}\n"
     path.write_text(text)
-    result = run_composer(path.parent.parent, "check")
+    result = run_cli(path.parent.parent, "check")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     markers = ("netwroks", "2019-13-45", "nobody-at-all", "no-such-network", "no-such-item", "no-such-kept")
     for marker in markers:
@@ -115,30 +119,30 @@ def test_every_problem_is_reported_at_once(next_issue: tuple[Path, str]) -> None
     # the same file without its schema errors: the same reference errors, nothing lost or added
     text = text.replace("\n    netwroks: [x]\n    deadline: 2019-13-45", "")
     path.write_text(text)
-    again = run_composer(path.parent.parent, "check")
+    again = run_cli(path.parent.parent, "check")
     for marker in markers[2:]:
         assert f"{path.name}:{line_of(path, marker)}:" in again.stderr, marker
     assert again.stderr.count("no earlier item") == result.stderr.count("no earlier item") == 2
 
 
-def test_broken_shared_files_are_named(example: Path) -> None:
+def test_broken_shared_files_are_named(example: Path, run_cli: Cli) -> None:
     settings = example / "composer.yaml"
     settings.write_text(settings.read_text() + "\nunknown_setting: 1\n")
     contacts = example / "contacts.yaml"
     contacts.write_text(contacts.read_text() + "\n- id: Bad Id\n  name: x\n")
-    result = run_composer(example, "check")
+    result = run_cli(example, "check")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert f"composer.yaml:{line_of(settings, 'unknown_setting')}: unknown_setting:" in result.stderr
     assert f"contacts.yaml:{line_of(contacts, 'Bad Id')}:" in result.stderr
     assert "role: required field is missing" in result.stderr
 
 
-def test_a_greeting_names_only_a_members_fields(example: Path) -> None:
+def test_a_greeting_names_only_a_members_fields(example: Path, run_cli: Cli) -> None:
     settings = example / "composer.yaml"
     text = settings.read_text(encoding="utf-8")
     text = re.sub(r'  text: "Dear \{first_name\},"', '  text: "Dear {surname},"', text)
     settings.write_text(text.replace("  fallback: Dear colleague,", '  fallback: "Dear {first_name}"'))
-    result = run_composer(example, "check")
+    result = run_cli(example, "check")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     line = line_of(settings, "{surname}")
     assert f"composer.yaml:{line}: greeting.text: {{surname}} is not a member's field" in result.stderr
@@ -146,55 +150,59 @@ def test_a_greeting_names_only_a_members_fields(example: Path) -> None:
     assert f"composer.yaml:{line}: greeting.fallback: 'Dear {{first_name}}' is used when" in result.stderr
 
 
-def test_a_greeting_no_member_can_fill_is_a_warning(example: Path) -> None:
+def test_a_greeting_no_member_can_fill_is_a_warning(example: Path, run_cli: Cli) -> None:
     members = example / "recipients" / "members.csv"
     original = members.read_text(encoding="utf-8")
     rows = [line.split(",", 2) for line in original.splitlines()]
     members.write_text("".join(f"{row[0]},{row[2]}\n" for row in rows), encoding="utf-8")  # no first_name
-    result = run_composer(example, "check")
+    result = run_cli(example, "check")
     assert result.returncode == 0, result.stderr
     line = line_of(example / "composer.yaml", "{first_name}")
     expected = f"composer.yaml:{line}: warning: greeting.text: the greeting uses {{first_name}} but no member"
     assert expected in result.stderr and "'Dear colleague,'" in result.stderr
     members.write_text(original, encoding="utf-8")
-    assert "the greeting uses" not in run_composer(example, "check").stderr
+    assert "the greeting uses" not in run_cli(example, "check").stderr
 
 
-def test_update_is_refused_for_a_new_item_however_true_is_written(next_issue: tuple[Path, str]) -> None:
+def test_update_is_refused_for_a_new_item_however_true_is_written(
+    next_issue: tuple[Path, str], run_cli: Cli
+) -> None:
     path, text = next_issue
     path.write_text(text.replace("    action: Reply.\n", "    action: Reply.\n    update: yes\n"))
-    result = run_composer(path.parent.parent, "check")
+    result = run_cli(path.parent.parent, "check")
     assert result.returncode == 1
     line = line_of(path, "update: yes")
     assert f"{path.name}:{line}: items[second-item].update: no earlier item has id" in result.stderr
 
 
-def test_warnings_do_not_fail_unless_strict(next_issue: tuple[Path, str]) -> None:
+def test_warnings_do_not_fail_unless_strict(next_issue: tuple[Path, str], run_cli: Cli) -> None:
     path, text = next_issue
     path.write_text(text.replace("    action: Reply.\n", ""))
-    result = run_composer(path.parent.parent, "check")
+    result = run_cli(path.parent.parent, "check")
     assert result.returncode == 0
     assert "warning" in result.stderr and "no Action Required text" in result.stderr
-    assert run_composer(path.parent.parent, "check", "--strict").returncode == 1
+    assert run_cli(path.parent.parent, "check", "--strict").returncode == 1
 
 
-def test_a_gap_in_numbering_is_a_warning(next_issue: tuple[Path, str]) -> None:
+def test_a_gap_in_numbering_is_a_warning(next_issue: tuple[Path, str], run_cli: Cli) -> None:
     path, text = next_issue
     number = int(path.stem) + 1
     gap = path.with_name(f"{number}.yaml")
     gap.write_text(text.replace(f"number: {number - 1}", f"number: {number}"))
-    result = run_composer(path.parent.parent, "check", str(number))
+    result = run_cli(path.parent.parent, "check", str(number))
     assert result.returncode == 0, result.stderr
     assert "jump" in result.stderr
 
 
-def test_unsafe_yaml_tags_are_not_executed(next_issue: tuple[Path, str], tmp_path: Path) -> None:
+def test_unsafe_yaml_tags_are_not_executed(
+    next_issue: tuple[Path, str], tmp_path: Path, run_cli: Cli
+) -> None:
     path, text = next_issue
     canary = tmp_path / "canary"
     path.write_text(
         text.replace("title: A second item", f"title: !!python/object/apply:os.system ['touch {canary}']")
     )
-    result = run_composer(path.parent.parent, "check")
+    result = run_cli(path.parent.parent, "check")
     assert not canary.exists()
     assert result.returncode == 1 and "Traceback" not in result.stderr
     line = line_of(path, "!!python/object")
@@ -211,10 +219,10 @@ def test_issue_argument_takes_a_path_or_a_number(example: Path) -> None:
     assert missing.exit_code == 1 and "no issue '9999'" in missing.output
 
 
-def test_duplicate_yaml_keys_are_errors(next_issue: tuple[Path, str]) -> None:
+def test_duplicate_yaml_keys_are_errors(next_issue: tuple[Path, str], run_cli: Cli) -> None:
     path, text = next_issue
     path.write_text(text.replace("    title: A second item", "    title: A second item\n    title: Again"))
-    result = run_composer(path.parent.parent, "check")
+    result = run_cli(path.parent.parent, "check")
     assert result.returncode == 1
     assert (
         f"{path.name}:{line_of(path, 'title: Again')}: items[second-item].title: duplicate key"
@@ -222,16 +230,16 @@ def test_duplicate_yaml_keys_are_errors(next_issue: tuple[Path, str]) -> None:
     )
 
 
-def test_control_characters_are_named_at_their_line(next_issue: tuple[Path, str]) -> None:
+def test_control_characters_are_named_at_their_line(next_issue: tuple[Path, str], run_cli: Cli) -> None:
     path, text = next_issue
     path.write_text(text.replace("    title: A second item", '    title: "A second\\e item"'))
-    result = run_composer(path.parent.parent, "check")
+    result = run_cli(path.parent.parent, "check")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     expected = f"{path.name}:{line_of(path, 'A second')}: items[second-item].title:"
     assert expected in result.stderr and "U+001B" in result.stderr
 
 
-def test_carried_items_are_checked_like_items(example: Path) -> None:
+def test_carried_items_are_checked_like_items(example: Path, run_cli: Cli) -> None:
     path = example / "issues" / "379.yaml"
     path.write_text(
         "number: 379\ndate: 2019-11-29\ncarried:\n"
@@ -239,7 +247,7 @@ def test_carried_items_are_checked_like_items(example: Path) -> None:
         "  - id: together-for-childhood\n    title: T\n    first_published: 300\n"
         "  - id: unknown-contact\n    title: T\n    first_published: 301\n    contacts: [nobody]\n"
     )
-    result = run_composer(example, "check", "379")
+    result = run_cli(example, "check", "379")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "issues/379.yaml:6: carried[later-than-this].first_published: first_published 380" in result.stderr
     assert "issues/379.yaml:7: carried[together-for-childhood].id: an earlier issue has" in result.stderr
@@ -248,12 +256,14 @@ def test_carried_items_are_checked_like_items(example: Path) -> None:
     )
 
 
-def test_a_file_that_is_not_utf8_is_named_at_its_line_and_column(next_issue: tuple[Path, str]) -> None:
+def test_a_file_that_is_not_utf8_is_named_at_its_line_and_column(
+    next_issue: tuple[Path, str], run_cli: Cli
+) -> None:
     path, text = next_issue
     data = text.replace("title: A second item", "title: Café and café – café").encode("utf-8")
     data = data.replace("café –".encode(), b"caf\xe9 \xe2\x80\x93", 1)  # one Latin-1 byte
     path.write_bytes(data)
-    result = run_composer(path.parent.parent, "check")
+    result = run_cli(path.parent.parent, "check")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     line = text.splitlines().index("    title: A second item") + 1
     column = len("    title: Café and caf") + 1

@@ -20,8 +20,11 @@ MEMBER = "grace.whitmore@bracknell-forest.example"  # the first row of recipient
 # Heights in CSS pixels at 375 px of issue 377 (the largest example) before the compact layout:
 # measured by running this file's test on commit 0bccfcb (`pytest tests/test_email_browser.py -s`
 # in a checkout of it: the same `phone_height`, images blocked, Debian's chromium 156), for the
-# full edition and MEMBER's edition with their placeholders filled.
+# full edition and MEMBER's edition with their placeholders filled. Text was drawn in Liberation
+# Sans, the Arial-metric font of Debian's fonts-liberation (installed by `make test`): a height is
+# only comparable in the same font, so the test first checks that the email is drawn in it.
 BEFORE = {"full": 19_810, MEMBER: 13_384}
+MEASURED_IN = "Liberation Sans"
 SHORTER = 0.40
 
 pytestmark = pytest.mark.skipif(
@@ -59,9 +62,25 @@ def open_page(browser: Browser, html: str, *, dark: bool = False) -> Page:
     return page
 
 
+def drawn_in(page: Page, selector: str) -> set[str]:
+    """The fonts Chromium really drew an element's text with (not the CSS it was asked for)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+    fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+    return {font["familyName"] for font in fonts}
+
+
 def phone_height(browser: Browser, html: str) -> int:
     page = open_page(browser, html)
     try:
+        fonts = drawn_in(page, "td.c p")
+        assert fonts == {MEASURED_IN}, (
+            f"the email is drawn in {sorted(fonts)} here; BEFORE was measured in {MEASURED_IN}: "
+            "install Debian's fonts-liberation (`make test` does)"
+        )
         return int(page.evaluate("() => document.documentElement.scrollHeight"))
     finally:
         page.context.close()

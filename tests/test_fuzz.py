@@ -9,9 +9,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import REPO, copy_example, run_composer
+from conftest import REPO, Cli, copy_example
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+pytestmark = pytest.mark.slow  # hypothesis runs the real command on many files
 
 ISSUES = sorted((REPO / "issues").glob("*.yaml"))
 SHARED = ["composer.yaml", "contacts.yaml", "recipients/networks.yaml"]
@@ -104,12 +106,12 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(files=projects())
-def test_check_survives_random_and_mutated_yaml(project: Path, files: dict[str, bytes]) -> None:
+def test_check_survives_random_and_mutated_yaml(project: Path, files: dict[str, bytes], run_cli: Cli) -> None:
     for name in SHARED:
         shutil.copy2(REPO / name, project / name)
     for name, content in files.items():
         (project / name).write_bytes(content)
-    result = run_composer(project, "check", timeout=90)
+    result = run_cli(project, "check", timeout=90)
     output = result.stdout + result.stderr
     assert "Traceback" not in output, output[-3000:]
     assert result.returncode in (0, 1), output[-3000:]

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import Cli
 from test_docs import setting_names
 
 from composer.content.project import load_project
@@ -20,12 +19,6 @@ from composer.email.check import check_issue
 from composer.errors import ComposerError
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def composer(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "composer", *args], cwd=cwd, capture_output=True, text=True, check=False
-    )
 
 
 def test_init_writes_a_starter_that_checks_clean(tmp_path: Path) -> None:
@@ -67,18 +60,18 @@ def test_init_example_writes_the_example_programme(tmp_path: Path) -> None:
     assert check_issue(folder, None).errors == []
 
 
-def test_init_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:
+def test_init_refuses_a_folder_that_is_not_empty(tmp_path: Path, run_cli: Cli) -> None:
     (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
-    result = composer("init", str(tmp_path), cwd=tmp_path)
+    result = run_cli(None, "init", str(tmp_path), cwd=tmp_path)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert f"{tmp_path} is not an empty folder" in result.stderr
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
 
 
-def test_init_then_check_from_the_command_line(tmp_path: Path) -> None:
-    created = composer("init", "programme", cwd=tmp_path)
+def test_init_then_check_from_the_command_line(tmp_path: Path, run_cli: Cli) -> None:
+    created = run_cli(None, "init", "programme", cwd=tmp_path)
     assert created.returncode == 0, created.stderr
-    checked = composer("check", cwd=tmp_path / "programme")
+    checked = run_cli(None, "check", cwd=tmp_path / "programme")
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "0 error(s)" in checked.stdout
 
@@ -120,13 +113,13 @@ def test_templates_copy_never_overwrites_silently(tmp_path: Path) -> None:
         copy_templates(tmp_path, ["emial.css.j2"])
 
 
-def test_templates_copy_all_from_the_command_line(tmp_path: Path) -> None:
-    result = composer("templates", "copy", cwd=tmp_path)
+def test_templates_copy_all_from_the_command_line(tmp_path: Path, run_cli: Cli) -> None:
+    result = run_cli(None, "templates", "copy", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     folder = tmp_path / "templates"
     copied = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.j2"))
     assert copied == packaged_names()
-    again = composer("templates", "copy", "email.mjml.j2", cwd=tmp_path)
+    again = run_cli(None, "templates", "copy", "email.mjml.j2", cwd=tmp_path)
     assert again.returncode == 0 and "kept" in again.stderr and "--force" in again.stderr
-    listed = composer("templates", "list", cwd=tmp_path)
+    listed = run_cli(None, "templates", "list", cwd=tmp_path)
     assert "email.mjml.j2  (the project's own)" in listed.stdout

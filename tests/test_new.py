@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-from conftest import copy_example, run_composer
+from conftest import Cli, copy_example
 
 from composer.cli import main
 from composer.content.carry import plan_for
@@ -86,11 +86,11 @@ def test_first_issue_mid_stream_explains_carried_items(tmp_path: Path) -> None:
     assert "number: 478" in text and "carried:" in text and "first_published: 476" in text
 
 
-def test_uncommented_example_is_reported_at_the_lines_to_fill_in(example: Path) -> None:
+def test_uncommented_example_is_reported_at_the_lines_to_fill_in(example: Path, run_cli: Cli) -> None:
     assert CliRunner().invoke(main, ["new", "--project", str(example)]).exit_code == 0
     path = sorted((example / "issues").glob("*.yaml"), key=lambda p: int(p.stem))[-1]
     uncomment_example_item(path)
-    result = run_composer(example, "check", path.stem)
+    result = run_cli(example, "check", path.stem)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "YAML syntax error" not in result.stderr
     lines = path.read_text().splitlines()

@@ -5,7 +5,6 @@ Every case runs the real command in a child process, as the user would.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -14,21 +13,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import SECRET, set_sending
+from conftest import SECRET, Cli, set_sending
 
 MISSING_INCLUDE = '{% include "_nowhere.j2" %}\n'
+ENV = {"COMPOSER_SECRET": SECRET}
 NOT_UTF8 = b"\xff\xfe not UTF-8 \xe9\n"
-
-
-def run(project: Path | None, *args: str) -> subprocess.CompletedProcess[str]:
-    where = ["--project", str(project)] if project else []
-    return subprocess.run(
-        [sys.executable, "-m", "composer", *args, *where],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "COMPOSER_SECRET": SECRET},
-    )
 
 
 def assert_fails_cleanly(result: subprocess.CompletedProcess[str], *expected: str) -> None:
@@ -52,26 +41,31 @@ def assert_fails_cleanly(result: subprocess.CompletedProcess[str], *expected: st
     ],
 )
 def test_a_template_that_includes_a_missing_one_is_named(
-    example: Path, template: str, command: list[str]
+    example: Path,
+    template: str,
+    command: list[str],
+    run_cli: Cli,
 ) -> None:
     (example / "templates" / template).write_text(MISSING_INCLUDE, encoding="utf-8")
-    assert_fails_cleanly(run(example, *command), "templates/_nowhere.j2: no such template")
+    assert_fails_cleanly(run_cli(example, *command, env=ENV), "templates/_nowhere.j2: no such template")
 
 
 @pytest.mark.parametrize(
     ("template", "command"),
     [("email.txt.j2", ["build"]), ("archive/index.html.j2", ["archive"]), ("new-issue.yaml.j2", ["new"])],
 )
-def test_an_unreadable_template_is_named(example: Path, template: str, command: list[str]) -> None:
+def test_an_unreadable_template_is_named(
+    example: Path, template: str, command: list[str], run_cli: Cli
+) -> None:
     (example / "templates" / template).write_bytes(NOT_UTF8)
-    assert_fails_cleanly(run(example, *command), f"templates/{template}: not UTF-8")
+    assert_fails_cleanly(run_cli(example, *command, env=ENV), f"templates/{template}: not UTF-8")
 
 
-def test_a_template_missing_from_the_project_comes_from_the_package(example: Path) -> None:
+def test_a_template_missing_from_the_project_comes_from_the_package(example: Path, run_cli: Cli) -> None:
     (example / "templates" / "email.txt.j2").unlink()
     (example / "templates" / "archive" / "nav.html.j2").unlink()
-    assert run(example, "build", "--out", str(example / "out")).returncode == 0
-    assert run(example, "archive").returncode == 0
+    assert run_cli(example, "build", "--out", str(example / "out"), env=ENV).returncode == 0
+    assert run_cli(example, "archive", env=ENV).returncode == 0
     assert "UPDATE NO 377" in (example / "out" / "full.txt").read_text()
 
 
@@ -118,21 +112,25 @@ def blocker(tmp_path: Path) -> Path:
     return path
 
 
-def test_build_into_a_folder_that_cannot_be_written(example: Path, blocker: Path) -> None:
-    assert_fails_cleanly(run(example, "build", "--out", str(blocker / "out")), f"cannot write {blocker}")
+def test_build_into_a_folder_that_cannot_be_written(example: Path, blocker: Path, run_cli: Cli) -> None:
+    assert_fails_cleanly(
+        run_cli(example, "build", "--out", str(blocker / "out"), env=ENV), f"cannot write {blocker}"
+    )
 
 
-def test_archive_into_a_folder_that_cannot_be_written(example: Path, blocker: Path) -> None:
-    assert_fails_cleanly(run(example, "archive", "--out", str(blocker / "site")), f"cannot write {blocker}")
+def test_archive_into_a_folder_that_cannot_be_written(example: Path, blocker: Path, run_cli: Cli) -> None:
+    assert_fails_cleanly(
+        run_cli(example, "archive", "--out", str(blocker / "site"), env=ENV), f"cannot write {blocker}"
+    )
 
 
-def test_schema_into_a_file_that_cannot_be_written(blocker: Path) -> None:
-    result = run(None, "schema", "--out", str(blocker / "schema.json"))
+def test_schema_into_a_file_that_cannot_be_written(blocker: Path, run_cli: Cli) -> None:
+    result = run_cli(None, "schema", "--out", str(blocker / "schema.json"), env=ENV)
     assert_fails_cleanly(result, f"cannot write {blocker}")
 
 
-def test_an_outbox_that_cannot_be_written(example: Path, blocker: Path) -> None:
+def test_an_outbox_that_cannot_be_written(example: Path, blocker: Path, run_cli: Cli) -> None:
     set_sending(example, outbox=str(blocker / "outbox"))
-    result = run(example, "send", "--yes", "--transport", "outbox")
+    result = run_cli(example, "send", "--yes", "--transport", "outbox", env=ENV)
     assert_fails_cleanly(result, f"cannot write the outbox folder {blocker}")
     assert "Sending" not in result.stderr  # stopped before the first message

@@ -6,12 +6,9 @@ import csv
 import html
 import http.client
 import inspect
-import ipaddress
 import json
 import re
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -20,10 +17,8 @@ from urllib.parse import unquote, urlsplit
 
 import icalendar
 import pytest
-from click.testing import CliRunner
-from conftest import copy_example
+from conftest import Cli, copy_example
 
-from composer.cli import main
 from composer.content.carry import plan_for
 from composer.content.project import load_project
 from composer.email.check import CheckReport, check_loaded
@@ -31,9 +26,8 @@ from composer.email.editions import FULL, edition_key, edition_name, receives
 from composer.email.render import PLACEHOLDERS, Renderer, fill_placeholders, reader_values
 from composer.web.preview import app as preview_app
 from composer.web.preview import builds
-from composer.web.preview import server as preview_server
 from composer.web.preview.app import Preview
-from composer.web.preview.server import DEFAULT_HOST, PreviewServer, host_allowed, open_preview, serve
+from composer.web.preview.server import PreviewServer, host_allowed, open_preview, serve
 
 
 @pytest.fixture(scope="module")
@@ -88,32 +82,29 @@ def page_when(server: PreviewServer, target: str, wanted: Callable[[str], bool],
     raise AssertionError(f"{target} never showed what was wanted")
 
 
-def test_the_command_listens_on_loopback_by_default(example: Path) -> None:
-    command = [sys.executable, "-m", "composer", "preview", "--port", "0", "--project", str(example)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+def test_the_command_listens_on_loopback_by_default(example: Path, run_cli: Cli) -> None:
+    process = run_cli.start(example, "preview", "--port", "0")
     try:
         line = process.stdout.readline() if process.stdout else ""
         url = re.search(r"http://\S+/", line)
         assert url, line
-        host = urlsplit(url[0]).hostname
-        assert host == DEFAULT_HOST and ipaddress.ip_address(host).is_loopback
+        assert urlsplit(url[0]).hostname == "127.0.0.1"
         with urllib.request.urlopen(url[0], timeout=30) as response:
             assert response.status == 200
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        process.communicate()
 
 
-def test_the_command_and_the_server_share_one_default_host(
-    example: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    hosts: list[str] = []
-    monkeypatch.setattr(preview_server, "DEFAULT_HOST", "127.0.0.9")
-    monkeypatch.setattr(preview_server, "serve", lambda root, **options: hosts.append(options["host"]))
-    result = CliRunner().invoke(main, ["preview", "--project", str(example)])
-    assert result.exit_code == 0 and hosts == ["127.0.0.9"]
+def test_the_server_listens_on_loopback_unless_told(example: Path) -> None:
+    """open_preview and serve, called without a host, bind the loopback address and nothing wider."""
     for function in (open_preview, serve):
-        assert inspect.signature(function).parameters["host"].default == DEFAULT_HOST
+        assert inspect.signature(function).parameters["host"].default == "127.0.0.1"
+    running = open_preview(example, port=0)
+    try:
+        assert running.server_address[0] == "127.0.0.1"
+    finally:
+        running.server_close()
 
 
 def test_index_lists_issues_newest_first_with_date_items_and_status(
@@ -319,18 +310,12 @@ def test_long_poll_returns_the_current_build(server: PreviewServer) -> None:
     assert json.loads(body)["build"] == server.app.build.id
 
 
-def test_port_in_use_is_a_clear_error(example: Path) -> None:
+def test_port_in_use_is_a_clear_error(example: Path, run_cli: Cli) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = subprocess.run(
-            [sys.executable, "-m", "composer", "preview", "--port", str(port), "--project", str(example)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        result = run_cli(example, "preview", "--port", str(port), timeout=60)
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
 

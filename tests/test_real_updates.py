@@ -12,7 +12,7 @@ import icalendar
 import lxml.html
 import pytest
 import yaml
-from conftest import copy_example, run_composer
+from conftest import Cli, copy_example
 
 from composer.content.carry import plan_for
 from composer.content.project import load_project
@@ -36,8 +36,8 @@ def full(project_dir: Path) -> Edition:
 
 
 @pytest.fixture(scope="module")
-def plan(project_dir: Path) -> dict:  # type: ignore[type-arg]
-    result = run_composer(project_dir, "check", str(NUMBER), "--json", "--strict")
+def plan(project_dir: Path, run_cli: Cli) -> dict:  # type: ignore[type-arg]
+    result = run_cli(project_dir, "check", str(NUMBER), "--json", "--strict")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)["plan"]
 
@@ -105,8 +105,8 @@ def test_updated_reminder_stays_under_reminders_marked_updated(full: Edition, pl
     assert "venue confirmed" not in this_week
 
 
-def test_check_shows_why_each_reminder_is_there(project_dir: Path) -> None:
-    result = run_composer(project_dir, "check", str(NUMBER))
+def test_check_shows_why_each_reminder_is_there(project_dir: Path, run_cli: Cli) -> None:
+    result = run_cli(project_dir, "check", str(NUMBER))
     assert result.returncode == 0, result.stderr
     assert "from issue 376, updated in No 377" in result.stdout
     assert "kinship-advice-line" in result.stdout and "until an issue drops it" in result.stdout
@@ -175,26 +175,26 @@ def edit(path: Path, change: dict[str, object]) -> None:
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
 
 
-def test_update_of_an_unknown_id_is_an_error_at_its_line(tmp_path: Path) -> None:
+def test_update_of_an_unknown_id_is_an_error_at_its_line(tmp_path: Path, run_cli: Cli) -> None:
     project = copy_example(tmp_path / "project")
     path = project / "issues" / "377.yaml"
     path.write_text(
         path.read_text().replace("- id: complex-lac-hold-the-date", "- id: complex-lac-hold-the-dat")
     )
-    result = run_composer(project, "check", "377")
+    result = run_cli(project, "check", "377")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if "update: true" in text)
     assert f"issues/377.yaml:{line}: items[complex-lac-hold-the-dat].update: no earlier item" in result.stderr
 
 
-def test_an_old_open_notice_is_a_warning(tmp_path: Path) -> None:
+def test_an_old_open_notice_is_a_warning(tmp_path: Path, run_cli: Cli) -> None:
     project = copy_example(tmp_path / "project")
     settings = project / "composer.yaml"
     settings.write_text(
         settings.read_text().replace("  default_weeks: 3", "  default_weeks: 3\n  open_warn_weeks: 1")
     )
     (project / "issues" / "378.yaml").write_text("number: 378\ndate: 2019-11-15\npreheader: Nothing new\n")
-    result = run_composer(project, "check", "378", "--strict")
+    result = run_cli(project, "check", "378", "--strict")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     line = next(
         n
@@ -205,18 +205,18 @@ def test_an_old_open_notice_is_a_warning(tmp_path: Path) -> None:
     assert "open notice shown since 2019-11-01" in result.stderr
 
 
-def test_contacts_need_an_email_or_a_phone_and_a_citation(tmp_path: Path) -> None:
+def test_contacts_need_an_email_or_a_phone_and_a_citation(tmp_path: Path, run_cli: Cli) -> None:
     project = copy_example(tmp_path / "project")
     contacts = project / "contacts.yaml"
     contacts.write_text(
         contacts.read_text() + "\n- id: nobody-cites\n  name: N\n  role: R\n  organisation: O\n  phone: '1'\n"
     )
-    result = run_composer(project, "check", "--strict")
+    result = run_cli(project, "check", "--strict")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert (
         "contacts.yaml:" in result.stderr
         and "no item or network cites contact 'nobody-cites'" in result.stderr
     )
     contacts.write_text(contacts.read_text().replace("  phone: '1'\n", ""))
-    result = run_composer(project, "check")
+    result = run_cli(project, "check")
     assert result.returncode == 1 and "give an email or a phone number" in result.stderr

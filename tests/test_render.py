@@ -404,12 +404,14 @@ def golden_cases() -> Iterator[tuple[int, str]]:
 
 @pytest.mark.parametrize(("number", "name"), list(golden_cases()))
 def test_plain_text_matches_the_golden_file(project: Project, number: int, name: str) -> None:
-    """The plain text of the first example issue, as reviewed; COMPOSER_REGENERATE_GOLDEN=1 rewrites it."""
+    """The plain text of the first example issue, as reviewed. COMPOSER_REGENERATE_GOLDEN=1 rewrites
+    the file and fails, so that no run both writes the expected text and passes against it."""
     edition = Renderer(project).edition(plan_for(project, number), FULL)
     golden = GOLDEN / f"{number}-{name}.txt"
     if os.environ.get(REGENERATE):
         golden.parent.mkdir(exist_ok=True)
         golden.write_text(edition.text, encoding="utf-8")
+        pytest.fail(f"{golden} rewritten: review `git diff {golden}`, then run again without {REGENERATE}")
     assert golden.exists(), f"no golden file: run with {REGENERATE}=1 and review {golden}"
     assert edition.text == golden.read_text(encoding="utf-8")
 

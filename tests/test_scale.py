@@ -11,7 +11,7 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
-from conftest import SECRET, write_members
+from conftest import SECRET, Cli, write_members
 from test_sending import killed_midway, resumed
 
 from composer.content.carry import plan_for
@@ -24,6 +24,8 @@ from composer.delivery.messages import Personal, encode_edition
 from composer.delivery.sending import plan_send, send_issue
 from composer.email.editions import edition_name
 from composer.email.render import PLACEHOLDERS, Renderer
+
+pytestmark = pytest.mark.slow  # thousands of members
 
 DATE = dt.datetime(2019, 11, 8, 9, 0, tzinfo=dt.UTC)
 
@@ -123,10 +125,11 @@ def test_a_streamed_send_interrupted_midway_resumes_exactly_once(
     fast: Path,
     smtp_server,
     send_env,  # type: ignore[no-untyped-def]
+    run_cli: Cli,
 ) -> None:
     write_members(fast, *members(fast, 90, networks=4, most=2))
     recorder = smtp_server.recorder
-    everyone = killed_midway(fast, send_env, recorder, 25, delay=0.05)
+    everyone = killed_midway(run_cli, fast, send_env, recorder, 25, delay=0.05)
     uncertain = resumed(fast, send_env, recorder, everyone)[1]
     assert len(uncertain) <= 2  # at most one message in flight per connection
     final = send_issue(fast, env=send_env, resend_uncertain=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import run_composer
+from conftest import Cli
 
 from composer.content.model import Event, Item
 from composer.content.schedule import diary, live_deadline, next_date, upcoming, when_text
@@ -114,13 +114,15 @@ def test_times_in_yaml_are_read_as_typed(loader: type[yaml.SafeLoader]) -> None:
         ("{date: 2019-11-29, end_date: 2019-11-28}", "end_date is before the date"),
     ],
 )
-def test_a_wrong_time_is_an_error_at_its_line(example: Path, session: str, message: str) -> None:
+def test_a_wrong_time_is_an_error_at_its_line(
+    example: Path, session: str, message: str, run_cli: Cli
+) -> None:
     path = example / "issues" / "379.yaml"
     path.write_text(
         "number: 379\ndate: 2019-11-29\nitems:\n  - id: meeting\n    title: Meeting\n"
         "    action: Come.\n    event:\n      sessions:\n        - " + session + "\n"
     )
-    result = run_composer(example, "check", "379")
+    result = run_cli(example, "check", "379")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "issues/379.yaml:9: items[meeting].event.sessions" in result.stderr
     assert message in result.stderr

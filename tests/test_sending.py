@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import shutil
 import signal
 import ssl
 import subprocess
-import sys
 import time
 from email import message_from_bytes, policy
 from email.utils import parsedate_to_datetime
@@ -18,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import SECRET, set_sending, state_files, write_members
+from conftest import SECRET, Cli, set_sending, state_files, write_members
 from smtp_server import DROP, TAKE_THEN_DROP, TAKE_THEN_STALL, Received, Recorder, SmtpServer
 
 from composer.cli import main
@@ -313,16 +311,6 @@ def test_the_emailed_link_unsubscribes_from_every_network_and_the_office_can_nar
     assert "cat@kent.example" in editions["dcs"] and "dcs+send" not in editions
 
 
-def run_send(project: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "composer", "send", "--yes", "--project", str(project), *args],
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def wait_for(condition, seconds: float = 60) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + seconds
     while not condition():
@@ -331,19 +319,19 @@ def wait_for(condition, seconds: float = 60) -> None:  # type: ignore[no-untyped
 
 
 def killed_midway(
-    project: Path, env: dict[str, str], recorder: Recorder, count: int, delay: float
+    run_cli: Cli, project: Path, env: dict[str, str], recorder: Recorder, count: int, delay: float
 ) -> set[str]:
     """Start `composer send` over two connections and SIGKILL it once the server has `count`
     messages (each taking `delay` seconds); everyone who should get the issue."""
     set_sending(project, smtp={"connections": 2})
     recorder.data_delay = delay
     everyone = {r.person.email.lower() for r in read_lists(load_project(project)).recipients()}
-    process = run_send(project, env)
+    process = run_cli.start(project, "send", "--yes", env=env)
     wait_for(lambda: len(recorder.received) >= count)
     process.send_signal(signal.SIGKILL)
     process.communicate()
     assert process.returncode == -signal.SIGKILL
-    time.sleep(0.3)  # let the server finish any message it was reading
+    wait_for(lambda: recorder.connections == 0)  # every connection closed: no message still arriving
     assert count <= len(recorder.by_recipient()) < len(everyone)
     recorder.data_delay = 0
     return everyone
@@ -362,10 +350,10 @@ def resumed(
 
 
 def test_sigkill_midway_then_rerun_sends_no_second_copy_and_misses_no_one(
-    fast: Path, smtp_server, send_env
+    fast: Path, smtp_server, send_env, run_cli: Cli
 ) -> None:  # type: ignore[no-untyped-def]
     recorder = smtp_server.recorder
-    everyone = killed_midway(fast, send_env, recorder, 10, delay=0.1)
+    everyone = killed_midway(run_cli, fast, send_env, recorder, 10, delay=0.1)
 
     report, uncertain, after = resumed(fast, send_env, recorder, everyone)
     journal = Journal(fast / ".composer" / "journal.sqlite", transport="smtp")
@@ -382,10 +370,12 @@ def test_sigkill_midway_then_rerun_sends_no_second_copy_and_misses_no_one(
     assert journal_counts(fast)["sent"] == len(everyone)
 
 
-def test_ctrl_c_finishes_the_messages_in_flight_then_stops(small: Path, smtp_server, send_env) -> None:  # type: ignore[no-untyped-def]
+def test_ctrl_c_finishes_the_messages_in_flight_then_stops(  # type: ignore[no-untyped-def]
+    small: Path, smtp_server, send_env, run_cli: Cli
+) -> None:
     set_sending(small, smtp={"connections": 1})
     smtp_server.recorder.data_delay = 0.3
-    process = run_send(small, send_env)
+    process = run_cli.start(small, "send", "--yes", env=send_env)
     wait_for(lambda: len(smtp_server.recorder.received) >= 2)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=30)

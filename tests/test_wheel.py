@@ -25,6 +25,8 @@ from conftest import SECRET
 
 from composer.content.templates import packaged_names
 
+pytestmark = pytest.mark.slow  # builds and installs the wheel: tens of seconds
+
 REPO = Path(__file__).resolve().parent.parent
 
 
