@@ -16,7 +16,6 @@ of the sending machine could lose the last commits (checkpoints are synced).
 
 from __future__ import annotations
 
-import fcntl
 import os
 import sqlite3
 import time
@@ -24,9 +23,10 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Any, Literal
 
 from composer.errors import SendingError
+from composer.locking import Busy, ProcessLock
 
 State = Literal["pending", "in_flight", "sent", "deferred", "failed"]
 STATES: tuple[State, ...] = ("pending", "in_flight", "sent", "deferred", "failed")
@@ -77,7 +77,7 @@ class Journal:
     def __init__(self, path: Path, *, transport: str):
         self.path = path
         self.transport = transport
-        self._lock: TextIO | None = None
+        self._lock: ProcessLock | None = None
         wal = path.with_name(path.name + "-wal")
         if not path.exists() and wal.exists():
             raise self._unusable(f"is missing but its write-ahead log {wal} remains")
@@ -167,21 +167,20 @@ class Journal:
     def close(self) -> None:
         self._db.close()
         if self._lock is not None:
-            self._lock.close()
+            self._lock.release()
 
     def lock(self) -> None:
         """Only one send at a time per journal; the OS drops the lock if the process dies."""
-        lock = self.path.parent / (self.path.name + ".lock")
+        lock = ProcessLock(self.path.parent / (self.path.name + ".lock"))
         try:
-            self._lock = lock.open("a")
-        except OSError as exc:
-            raise SendingError(f"cannot open the lock file {lock}: {exc}") from exc
-        try:
-            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+            lock.acquire()
+        except Busy:
             raise SendingError(
                 f"another `composer send` is using {self.path}: wait for it to finish"
             ) from None
+        except OSError as exc:
+            raise SendingError(str(exc)) from exc
+        self._lock = lock
 
     def add_pending(self, issue: int, people: Iterable[tuple[str, str]]) -> None:
         """Record everyone this run means to send to (email, edition); existing rows are kept."""
