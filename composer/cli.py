@@ -28,6 +28,7 @@ from composer.views import (
     print_problems,
 )
 
+DISTRIBUTION = "update-composer"  # its name on PyPI (pyproject.toml): `composer` is taken there
 F = TypeVar("F", bound=Callable[..., Any])
 
 project_option = click.option(
@@ -62,7 +63,7 @@ def handle_errors(command: F) -> F:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="composer")
+@click.version_option(package_name=DISTRIBUTION)
 def main() -> None:
     """Write the weekly Update once in YAML; preview, check, build and send it."""
 

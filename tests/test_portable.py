@@ -10,8 +10,6 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-pytestmark = pytest.mark.slow  # runs the journal and send tests again in a child pytest
-
 
 def without_fcntl(tmp_path: Path) -> dict[str, str]:
     """An environment whose Pythons cannot import fcntl, as on Windows (children included)."""
@@ -19,6 +17,7 @@ def without_fcntl(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(tmp_path)}
 
 
+@pytest.mark.slow  # the journal and send tests again, in a child pytest
 def test_the_journal_and_send_tests_pass_without_fcntl(tmp_path: Path) -> None:
     env = without_fcntl(tmp_path)
     probe = subprocess.run([sys.executable, "-c", "import fcntl"], env=env, capture_output=True, text=True)
@@ -34,3 +33,10 @@ def test_the_journal_and_send_tests_pass_without_fcntl(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert " passed" in result.stdout and " failed" not in result.stdout
+
+
+def test_the_repository_holds_no_symbolic_link() -> None:
+    """A Windows clone checks a link out as a small text file: package data are mapped instead."""
+    listed = subprocess.run(["git", "ls-files", "-s"], cwd=REPO, capture_output=True, text=True, check=True)
+    links = [line.split("\t", 1)[1] for line in listed.stdout.splitlines() if line.startswith("120000 ")]
+    assert links == []

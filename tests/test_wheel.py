@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import subprocess
 import sys
 import sysconfig
@@ -23,6 +24,7 @@ from pathlib import Path
 import pytest
 from conftest import SECRET
 
+from composer.cli import DISTRIBUTION
 from composer.content.templates import packaged_names
 
 pytestmark = pytest.mark.slow  # builds and installs the wheel: tens of seconds
@@ -38,7 +40,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=True,
         capture_output=True,
     )
-    (built,) = dist.glob("composer-*.whl")
+    (built,) = dist.glob("update_composer-*.whl")
     return built
 
 
@@ -49,7 +51,9 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", root], check=True)
     python = root / "bin" / "python"
     subprocess.run(
-        [sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-deps", wheel],
+        # by the distribution's name, as `pipx install update-composer` would, from the built wheel
+        [sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-deps", "--no-index"]
+        + ["--find-links", wheel.parent, DISTRIBUTION],
         check=True,
         capture_output=True,
     )
@@ -112,6 +116,8 @@ def test_the_wheel_holds_the_templates_schema_example_and_starter(wheel: Path) -
         "composer/starter/gitignore",
     } <= names
     assert not [n for n in names if re.match(r"composer/(starter|example)/templates/", n)]
+    links = [i.filename for i in zipfile.ZipFile(wheel).infolist() if stat.S_ISLNK(i.external_attr >> 16)]
+    assert links == []
 
 
 def test_the_installed_wheel_is_what_runs(venv: Path) -> None:

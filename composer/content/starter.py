@@ -16,6 +16,9 @@ from composer.errors import ComposerError
 
 SCHEMA = "schema/issue.schema.json"
 FIRST_ISSUE = "issues/1.yaml"
+# The example programme is the repository's own top level (in an editable install, the whole
+# checkout): only these parts of it are the programme.
+EXAMPLE_PARTS = ["composer.yaml", "contacts.yaml", "issues", "recipients"]
 DATE_MARK = "$date"  # in the starter's first issue: replaced by the day of `composer init`
 
 
@@ -23,7 +26,9 @@ def init_project(folder: Path, *, example: bool = False, today: dt.date | None =
     """Write the starter (or example) programme into an empty or new folder; return the files."""
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise ComposerError(f"{folder} is not an empty folder: give a new or empty folder to init")
-    files = dict(_files(packaged("example" if example else "starter")))
+    source = packaged("example" if example else "starter")
+    parts = EXAMPLE_PARTS if example else [entry.name for entry in source.iterdir()]
+    files = dict(found for part in parts for found in _files(source / part, part))
     if not example:
         date = (today or dt.date.today()).isoformat()
         files[FIRST_ISSUE] = files[FIRST_ISSUE].replace(DATE_MARK.encode(), date.encode())
@@ -41,13 +46,12 @@ def init_project(folder: Path, *, example: bool = False, today: dt.date | None =
     return written
 
 
-def _files(source: Traversable, prefix: str = "") -> list[tuple[str, bytes]]:
-    """Every data file under a packaged folder, by its path inside it."""
+def _files(entry: Traversable, name: str) -> list[tuple[str, bytes]]:
+    """A packaged data file, or every one under a packaged folder, by its path in the programme."""
+    if not entry.is_dir():
+        return [] if name.endswith((".py", ".pyc")) else [(name, entry.read_bytes())]
     found: list[tuple[str, bytes]] = []
-    for entry in source.iterdir():
-        if entry.is_dir():
-            if entry.name != "__pycache__":
-                found += _files(entry, f"{prefix}{entry.name}/")
-        elif not entry.name.endswith((".py", ".pyc")):
-            found.append((prefix + entry.name, entry.read_bytes()))
+    for child in entry.iterdir():
+        if child.name != "__pycache__":
+            found += _files(child, f"{name}/{child.name}")
     return found

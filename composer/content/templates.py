@@ -22,9 +22,16 @@ from composer.errors import ComposerError, display_path
 TEMPLATES_DIR = "templates"
 
 
-def packaged(*parts: str) -> Traversable:
+# In a checkout (an editable install, or tests) the package data are the repository's own
+# top-level folders, which pyproject.toml's package-dir maps into the wheel's package.
+CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+def packaged(folder: str, *parts: str) -> Traversable:
     """A file or folder shipped inside the package: templates/, schema/, example/ or starter/."""
-    resource = files("composer")
+    resource = files("composer") / folder
+    if not resource.is_dir():
+        resource = CHECKOUT if folder == "example" else CHECKOUT / folder
     for part in parts:
         resource = resource / part
     return resource
@@ -35,9 +42,11 @@ class Templates(jinja2.Environment):
 
     def __init__(self, root: Path, folder: str = "", **options: Any):
         self.root, self.folder = root, folder
-        package_path = f"{TEMPLATES_DIR}/{folder}".rstrip("/")
         loader = jinja2.ChoiceLoader(
-            [jinja2.FileSystemLoader(root / package_path), jinja2.PackageLoader("composer", package_path)]
+            [
+                jinja2.FileSystemLoader(root / TEMPLATES_DIR / folder),
+                jinja2.FileSystemLoader(str(packaged(TEMPLATES_DIR, folder))),
+            ]
         )
         super().__init__(loader=loader, **options)
 
