@@ -21,6 +21,7 @@ from composer.views import (
     echo_json,
     format_build,
     format_inbox,
+    format_links,
     format_lists,
     format_plan,
     format_send_plan,
@@ -72,17 +73,23 @@ def main() -> None:
 @project_option
 @json_option
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@click.option("--links", is_flag=True, help="Also ask every link and image of the issue whether it answers.")
+@click.option("--refresh", is_flag=True, help="With --links: ask again those answered within the last day.")
 @handle_errors
-def check(issue: str | None, root: Path, as_json: bool, strict: bool) -> None:
+def check(issue: str | None, root: Path, as_json: bool, strict: bool, links: bool, refresh: bool) -> None:
     """Check ISSUE (number or path; default: the latest) and show its carry-forward plan."""
     from composer.email.check import check_issue
 
-    report = check_issue(root, issue)
+    if refresh and not links:
+        raise ComposerError("--refresh goes with --links: it asks every link again")
+    report = check_issue(root, issue, links=links, refresh=refresh)
     if as_json:
         echo_json(report.as_dict())
     else:
         print_problems(report.problems)
         click.echo(format_plan(report.plan, report.file))
+        if report.links:
+            click.echo(format_links(report.links))
         click.echo(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)")
     if report.errors or (strict and report.warnings):
         sys.exit(1)
