@@ -333,6 +333,7 @@ def inbox(dry_run: bool, folder: Path | None, root: Path, as_json: bool) -> None
     is_flag=True,
     help="Send again to those a crash left uncertain (they may get a second copy).",
 )
+@click.option("--no-link-check", is_flag=True, help="Do not ask the issue's links first (see check --links).")
 @project_option
 @json_option
 @handle_errors
@@ -345,6 +346,7 @@ def send(
     transport: str | None,
     rate: int | None,
     resend_uncertain: bool,
+    no_link_check: bool,
     root: Path,
     as_json: bool,
 ) -> None:
@@ -364,19 +366,26 @@ def send(
                 f"through {test.transport}: {test.reply}"
             )
         return
-    options.update(rate=rate, resend_uncertain=resend_uncertain)
+    options.update(rate=rate, resend_uncertain=resend_uncertain, link_check=not no_link_check)
     if dry_run:
         plan = sending.plan_send(root, issue, **options)
         if as_json:
             echo_json(plan.as_dict())
         else:
-            print_problems(list(plan.warnings))
+            print_problems(plan.problems)
             click.echo(format_send_plan(plan))
+        if plan.links and plan.links.errors:
+            click.secho(
+                f"{len(plan.links.errors)} link error(s): the send would stop (--no-link-check sends anyway)",
+                fg="red",
+                err=True,
+            )
+            sys.exit(1)
         return
     bar: dict[str, Any] = {}
 
     def confirm(plan: Any) -> None:
-        print_problems(list(plan.warnings))
+        print_problems(plan.problems)
         click.echo(format_send_plan(plan), err=as_json)
         if plan.to_send and not yes:
             click.confirm(f"Send Update No {plan.issue} to {plan.to_send} people?", abort=True, err=as_json)

@@ -128,6 +128,8 @@ def format_send_plan(plan: Any) -> str:
         f"Already sent: {plan.already_sent}. Failed before (not retried): "
         f"{len(plan.failed_before)}. Uncertain after a crash (held): {len(plan.uncertain)}."
     )
+    if plan.links:
+        lines.append(format_links(plan.links))
     if plan.rate_per_minute:
         took = f"about {format_duration(plan.estimate_seconds)} at {plan.rate_per_minute} a minute"
         if plan.days > 1:

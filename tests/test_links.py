@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import copy_example, run_composer, set_sending
+from conftest import SECRET, copy_example, run_composer, set_sending
 from link_server import LinkServer, make_certificates
 
 from composer.cli import main
@@ -228,3 +228,49 @@ def test_check_links_prints_problems_at_their_lines(project: Path, web: dict[str
     assert "Links: " in result.stdout and "Traceback" not in result.stderr + result.stdout
     refresh_alone = run_composer(project, "check", "--refresh")
     assert refresh_alone.returncode == 1 and "--refresh goes with --links" in refresh_alone.stderr
+
+
+@pytest.fixture
+def sendable(project: Path) -> Path:
+    """The project with only good links in its latest issue, so that a send may go."""
+    issue = project / "issues" / "378.yaml"
+    text = issue.read_text()
+    start, end = text.index("    body: |"), text.index("    action:")
+    issue.write_text(text[:start] + "    body: Only good links.\n" + text[end:])
+    settings = yaml.safe_load((project / "composer.yaml").read_text())
+    settings["navigation"].pop()
+    (project / "composer.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
+    return project
+
+
+def send(project: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(
+        main,
+        ["send", "--yes", "--transport", "outbox", *args, "--project", str(project)],
+        env={"COMPOSER_SECRET": SECRET},
+    )
+    assert "Traceback" not in result.output
+    return result.exit_code, result.output
+
+
+def test_send_stops_on_a_dead_link_and_says_which(sendable: Path, web: dict[str, LinkServer]) -> None:
+    issue = sendable / "issues" / "378.yaml"
+    dead = f"{web['https'].base}/gone?from=tool"
+    issue.write_text(issue.read_text().replace(f"{web['https'].base}/ok-tool", dead))
+    code, output = send(sendable, "--dry-run")
+    assert code == 1 and dead in output and "the send would stop" in output
+    code, output = send(sendable)
+    assert code == 1 and f"tools[0].url: link {dead} answered 404" in output
+    assert not (sendable / "outbox").exists()
+    code, output = send(sendable, "--no-link-check")
+    assert code == 0, output
+    assert len(list((sendable / "outbox" / "378").glob("*.eml"))) > 0
+
+
+def test_send_shows_link_warnings_and_sends(sendable: Path, web: dict[str, LinkServer]) -> None:
+    issue = sendable / "issues" / "378.yaml"
+    issue.write_text(issue.read_text().replace("/ok-tool", "/members-only"))
+    code, output = send(sendable)
+    assert code == 0, output
+    assert "may need a login" in output
+    assert web["https"].asked("/members-only") >= 1
