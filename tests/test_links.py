@@ -274,3 +274,47 @@ def test_send_shows_link_warnings_and_sends(sendable: Path, web: dict[str, LinkS
     assert code == 0, output
     assert "may need a login" in output
     assert web["https"].asked("/members-only") >= 1
+
+
+def test_the_preview_checks_links_on_a_post_and_shows_them(project: Path, web: dict[str, LinkServer]) -> None:
+    from composer.web.preview.app import Preview
+
+    preview = Preview(project)
+    page = preview.respond("/issue/378/").body.decode()
+    assert 'action="/issue/378/links' in page and "Check links" in page
+    response = preview.post("/issue/378/links?edition=full&width=phone", {"refresh": "1"})
+    assert response.status == 303 and response.location == "/issue/378/?edition=full&width=phone"
+    page = preview.respond(response.location).body.decode()
+    assert f"{web['http'].base}/gone answered 404" in page
+    assert 'id="links"' in page
+    assert preview.post("/issue/999/links", {}).status == 404
+
+
+def test_the_preview_server_takes_the_form_from_its_own_pages_only(
+    project: Path, web: dict[str, LinkServer]
+) -> None:
+    import http.client
+
+    from composer.web.preview.server import open_preview
+
+    server = open_preview(project, port=0).start()
+    try:
+
+        def post(origin: str) -> http.client.HTTPResponse:
+            connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=30)
+            connection.request(
+                "POST",
+                "/issue/378/links",
+                body="refresh=1",
+                headers={"Origin": origin, "Content-Type": "application/x-www-form-urlencoded"},
+            )
+            return connection.getresponse()
+
+        web["http"].log.clear()
+        assert post("https://elsewhere.example").status == 403
+        assert not web["http"].log  # nothing was asked on a foreign page's behalf
+        answer = post(f"http://127.0.0.1:{server.server_port}")
+        assert answer.status == 303 and answer.getheader("Location") == "/issue/378/"
+        assert web["http"].asked("/ok") == 1
+    finally:
+        server.close()
