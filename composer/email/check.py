@@ -18,11 +18,11 @@ from composer.email.editions import FULL, EditionKey, edition_name
 from composer.email.emailchecks import check_branding, check_editions, longest_greeting
 from composer.email.links import LinkReport, check_links
 from composer.email.render import Edition, Renderer, render_editions
-from composer.errors import Problem, ValidationFailed
+from composer.errors import Findings, Problem, ValidationFailed
 
 
 @dataclass(frozen=True)
-class CheckReport:
+class CheckReport(Findings):
     issue: SourcedIssue
     file: str
     plan: Plan
@@ -31,14 +31,6 @@ class CheckReport:
     problems: list[Problem]
     reader: Person | None = None  # the member with the longest greeting: see `longest_greeting`
     links: LinkReport | None = None  # when the links were asked (`check --links`)
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "warning"]
 
     def as_dict(self) -> dict[str, object]:
         return {

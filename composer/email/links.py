@@ -29,7 +29,7 @@ from composer.email.asklinks import IMAGE_LIMIT, Answer, Asker, user_agent
 from composer.email.emailchecks import Scan, TextSource, locate, text_sources
 from composer.email.render import Edition
 from composer.email.templatechecks import template_line
-from composer.errors import ComposerError, Problem, Severity
+from composer.errors import ComposerError, Findings, Problem, Severity
 
 CACHE_FILE = ".composer/links.sqlite"
 _HTTP = re.compile(r"^https?://", re.I)
@@ -83,7 +83,7 @@ class LinkResult:
 
 
 @dataclass(frozen=True)
-class LinkReport:
+class LinkReport(Findings):
     results: list[LinkResult]
     skipped: dict[str, Skip] = field(default_factory=dict)  # URLs never asked, and why
     seconds: float = 0.0
@@ -91,14 +91,6 @@ class LinkReport:
     @property
     def problems(self) -> list[Problem]:
         return [problem for result in self.results for problem in result.problems]
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "warning"]
 
     @property
     def asked(self) -> int:
