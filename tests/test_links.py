@@ -101,6 +101,7 @@ items:
 {body}
       [certificate]({self_signed}/ok)
       [refused](http://127.0.0.1:{closed_port()}/)
+      [no such port](http://127.0.0.1:99999/)
       [their unsubscribe]({http}/lists/unsubscribe?id=1)
 
       ![A big picture]({https}/big.png)
@@ -146,7 +147,9 @@ def test_every_case_gets_its_outcome_at_its_line(project: Path, web: dict[str, L
     others = {url: value for url, value in found.items() if not url.startswith(http)}
     certificate = others[f"{web['self'].base}/ok"]
     assert certificate[0] == "error" and "certificate is not valid" in certificate[1][0]
-    refused_url = next(url for url in others if url.startswith("http://127.0.0.1:"))
+    port = others["http://127.0.0.1:99999/"]
+    assert port[0] == "error" and "not a usable address (connect(): port must be 0-65535.)" in port[1][0]
+    refused_url = next(url for url in others if url.startswith("http://127.0.0.1:") and "99999" not in url)
     assert others[refused_url][0] == "error" and "cannot connect" in others[refused_url][1][0]
     https = web["https"].base
     assert others[f"{https}/big.png"][0] == "warning" and "2.0 MB" in others[f"{https}/big.png"][1][0]

@@ -126,6 +126,7 @@ class SendReport(Delivered):
             "uncertain_before": list(self.plan.uncertain),
             "not_attempted": self.not_attempted,
             "stopped": self.stopped,
+            **({"links": self.plan.links.as_dict()} if self.plan.links else {}),
         }
 
 

@@ -165,6 +165,12 @@ class Asker:
             return done(None, f"no answer within {self.settings.timeout:g} s")
         except httpx.HTTPError as exc:
             return done(None, _reason(exc))
+        except Exception as exc:  # an address that cannot even be sent (a port over 65535) is that
+            # link's error: it must not stop the check of the others
+            cause: BaseException = exc
+            while isinstance(cause, BaseExceptionGroup) and cause.exceptions:
+                cause = cause.exceptions[0]
+            return done(None, f"not a usable address ({cause})")
 
     async def _ask(self, client: httpx.AsyncClient, url: str, image: bool) -> tuple[_Reply, float]:
         """One URL's answer without following it: a 5xx asked again once, a 429 after its

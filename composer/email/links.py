@@ -127,10 +127,14 @@ def collect_links(
     for url, image in [*images, *((href, False) for href in scan.links)]:
         if not _HTTP.match(url) or archive.match(url) or url in found or url in skipped:
             continue
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            host = parts.hostname or ""
+        except ValueError:  # "http://[::1/": asked all the same, to be reported as unusable at its line
+            parts, host = urlsplit(""), ""
         if (unsubscribe and url.startswith(unsubscribe)) or _UNSUBSCRIBE.search(parts.path + parts.query):
             skipped[url] = "unsubscribe"
-        elif _RESERVED.search(parts.hostname or ""):
+        elif _RESERVED.search(host):
             skipped[url] = "reserved"
         else:
             found[url] = _located(project, sources, texts, file, url, image)
