@@ -17,10 +17,29 @@ from pathlib import Path
 BIG_IMAGE = 2 * 1024 * 1024
 
 
+class Gauge:
+    """Requests in flight, and the most there were at once (shared by servers to count them all)."""
+
+    def __init__(self) -> None:
+        self.now = self.most = 0
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> None:
+        with self._lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self.now -= 1
+
+
 class LinkServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, *, context: ssl.SSLContext | None = None, delay: float = 0.0):
+    def __init__(
+        self, *, context: ssl.SSLContext | None = None, delay: float = 0.0, gauge: Gauge | None = None
+    ):
         super().__init__(("127.0.0.1", 0), _Handler)
         if context is not None:
             self.socket = context.wrap_socket(self.socket, server_side=True)
@@ -30,6 +49,8 @@ class LinkServer(ThreadingHTTPServer):
         self.headers_seen: list[dict[str, str]] = []
         self.counts: Counter[str] = Counter()
         self.redirect_to_https = ""  # the base URL that /to-https moves to
+        self.gauge = Gauge()  # this server's requests at once
+        self.shared = gauge or Gauge()  # with other servers'
         self._lock = threading.Lock()
 
     @property
@@ -75,9 +96,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self, method: str) -> None:
         path = self.path
         times = self.server.record(method, path, dict(self.headers.items()))
-        if self.server.delay:
-            time.sleep(self.server.delay)
-        status, headers, body = _script(self.server, method, path, times)
+        with self.server.gauge, self.server.shared:
+            if self.server.delay:
+                time.sleep(self.server.delay)
+            status, headers, body = _script(self.server, method, path, times)
         try:
             self.send_response(status)
             for name, value in headers.items():

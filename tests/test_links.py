@@ -3,6 +3,7 @@ against scripted servers on 127.0.0.1 (tests/link_server.py): no test reaches ou
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import sqlite3
@@ -14,9 +15,11 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from conftest import SECRET, copy_example, run_composer, set_sending
-from link_server import LinkServer, make_certificates
+from link_server import Gauge, LinkServer, make_certificates
 
 from composer.cli import main
+from composer.content.settings import LinkCheck
+from composer.email.asklinks import Asker
 from composer.email.check import check_issue
 from composer.email.links import CACHE_FILE, LinkReport
 
@@ -321,3 +324,18 @@ def test_the_preview_server_takes_the_form_from_its_own_pages_only(
         assert web["http"].asked("/ok") == 1
     finally:
         server.close()
+
+
+def test_at_most_two_requests_at_once_per_origin_and_sixteen_in_all() -> None:
+    shared = Gauge()
+    servers = [LinkServer(delay=0.15, gauge=shared).start() for _ in range(12)]
+    try:
+        urls = [(f"{servers[n % 12].base}/ok-{n}", False) for n in range(60)]
+        asker = Asker(LinkCheck(), agent="composer test", language="en-GB")
+        answers = asyncio.run(asker.ask_all(urls))
+    finally:
+        for server in servers:
+            server.stop()
+    assert all(answer.status == 200 for answer in answers.values())
+    assert max(server.gauge.most for server in servers) == 2
+    assert 2 < shared.most <= 16
