@@ -191,7 +191,9 @@ def judge(link: Link, answer: Answer) -> list[Problem]:
             )
         ]
     if status in (401, 403):
-        return [problem(f"{said}: it may need a login, which readers may have; check it in a browser", "warning")]
+        return [
+            problem(f"{said}: it may need a login, which readers may have; check it in a browser", "warning")
+        ]
     if status >= 400:
         return [problem(f"{said}: check it in a browser", "warning")]
     found = []
