@@ -211,6 +211,25 @@ def test_a_damaged_cache_is_made_again(project: Path, web: dict[str, LinkServer]
         assert db.execute("SELECT count(*) FROM answers").fetchone()[0] == len(report.links.results)
 
 
+def test_a_cache_that_cannot_be_opened_is_named_without_a_traceback(
+    project: Path, web: dict[str, LinkServer]
+) -> None:
+    (project / CACHE_FILE).mkdir(parents=True)  # a folder where the file should be
+    result = run_composer(project, "check", "378", "--links")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"cannot use the link cache {project.resolve() / CACHE_FILE}" in result.stderr
+
+
+def test_retry_after_takes_seconds_or_a_date() -> None:
+    from email.utils import formatdate
+
+    from composer.email.asklinks import retry_after
+
+    assert retry_after("120") == 120 and retry_after(None) is None and retry_after("soon") is None
+    later = retry_after(formatdate(time.time() + 60, usegmt=True))
+    assert later is not None and 55 < later <= 60
+
+
 def test_check_links_json_carries_every_link(project: Path, web: dict[str, LinkServer]) -> None:
     result = CliRunner().invoke(main, ["check", "378", "--links", "--json", "--project", str(project)])
     assert result.exit_code == 1, result.output

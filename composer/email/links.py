@@ -278,14 +278,16 @@ class LinkCache:
         if self._db is None:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._db = self._open()
-            except sqlite3.DatabaseError:  # not a database, or not ours: a cache is made again
-                self.path.unlink(missing_ok=True)
-                self._db = self._open()
-            except OSError as exc:
-                raise ComposerError(
-                    f"cannot write the link cache {self.path}: {exc.strerror or exc}"
-                ) from exc
+                try:
+                    self._db = self._open()
+                except sqlite3.OperationalError:  # locked, or cannot be opened: not ours to delete
+                    raise
+                except sqlite3.DatabaseError:  # not a database: the cache is made again
+                    self.path.unlink()
+                    self._db = self._open()
+            except (OSError, sqlite3.Error) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+                raise ComposerError(f"cannot use the link cache {self.path}: {reason}") from exc
         return self._db
 
     def _open(self) -> sqlite3.Connection:
@@ -330,8 +332,8 @@ class LinkCache:
                     "INSERT OR REPLACE INTO answers VALUES (?, ?, ?)",
                     [(url, at, json.dumps(asdict(answer))) for url, answer in answers.items()],
                 )
-        except sqlite3.DatabaseError as exc:
-            raise ComposerError(f"cannot write the link cache {self.path}: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise ComposerError(f"cannot use the link cache {self.path}: {exc}") from exc
 
 
 def _answer(text: str) -> Answer | None:
