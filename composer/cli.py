@@ -21,6 +21,7 @@ from composer.views import (
     echo_json,
     format_build,
     format_inbox,
+    format_links,
     format_lists,
     format_plan,
     format_send_plan,
@@ -73,17 +74,23 @@ def main() -> None:
 @project_option
 @json_option
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@click.option("--links", is_flag=True, help="Also ask every link and image of the issue whether it answers.")
+@click.option("--refresh", is_flag=True, help="With --links: ask again those answered within the last day.")
 @handle_errors
-def check(issue: str | None, root: Path, as_json: bool, strict: bool) -> None:
+def check(issue: str | None, root: Path, as_json: bool, strict: bool, links: bool, refresh: bool) -> None:
     """Check ISSUE (number or path; default: the latest) and show its carry-forward plan."""
     from composer.email.check import check_issue
 
-    report = check_issue(root, issue)
+    if refresh and not links:
+        raise ComposerError("--refresh goes with --links: it asks every link again")
+    report = check_issue(root, issue, links=links, refresh=refresh)
     if as_json:
         echo_json(report.as_dict())
     else:
         print_problems(report.problems)
         click.echo(format_plan(report.plan, report.file))
+        if report.links:
+            click.echo(format_links(report.links))
         click.echo(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)")
     if report.errors or (strict and report.warnings):
         sys.exit(1)
@@ -327,6 +334,7 @@ def inbox(dry_run: bool, folder: Path | None, root: Path, as_json: bool) -> None
     is_flag=True,
     help="Send again to those a crash left uncertain (they may get a second copy).",
 )
+@click.option("--no-link-check", is_flag=True, help="Do not ask the issue's links first (see check --links).")
 @project_option
 @json_option
 @handle_errors
@@ -339,6 +347,7 @@ def send(
     transport: str | None,
     rate: int | None,
     resend_uncertain: bool,
+    no_link_check: bool,
     root: Path,
     as_json: bool,
 ) -> None:
@@ -358,19 +367,26 @@ def send(
                 f"through {test.transport}: {test.reply}"
             )
         return
-    options.update(rate=rate, resend_uncertain=resend_uncertain)
+    options.update(rate=rate, resend_uncertain=resend_uncertain, link_check=not no_link_check)
     if dry_run:
         plan = sending.plan_send(root, issue, **options)
         if as_json:
             echo_json(plan.as_dict())
         else:
-            print_problems(list(plan.warnings))
+            print_problems(plan.problems)
             click.echo(format_send_plan(plan))
+        if plan.links and plan.links.errors:
+            click.secho(
+                f"{len(plan.links.errors)} link error(s): the send would stop (--no-link-check sends anyway)",
+                fg="red",
+                err=True,
+            )
+            sys.exit(1)
         return
     bar: dict[str, Any] = {}
 
     def confirm(plan: Any) -> None:
-        print_problems(list(plan.warnings))
+        print_problems(plan.problems)
         click.echo(format_send_plan(plan), err=as_json)
         if plan.to_send and not yes:
             click.confirm(f"Send Update No {plan.issue} to {plan.to_send} people?", abort=True, err=as_json)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 Severity = Literal["error", "warning"]
 
@@ -36,6 +36,23 @@ class Problem:
             "severity": self.severity,
             "message": self.message,
         }
+
+
+class Findings:
+    """What holds `problems` (a check, the lists, the links): its errors and warnings, apart."""
+
+    if TYPE_CHECKING:  # a field of some, a property of others: declared for the checker alone
+
+        @property
+        def problems(self) -> list[Problem]: ...
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
 
 
 def not_utf8(file: str, exc: UnicodeDecodeError) -> Problem:

@@ -18,9 +18,12 @@ MAX_PROBLEMS_PER_FILE = 20
 
 
 def print_problems(problems: list[Problem]) -> None:
-    """Every problem, up to MAX_PROBLEMS_PER_FILE per file: a broken file must not bury the rest."""
+    """Every problem, up to MAX_PROBLEMS_PER_FILE per file: a broken file must not bury the rest.
+
+    Errors come first, so that the cap never hides an error (a dead link) behind warnings.
+    """
     per_file: dict[str, int] = {}
-    for problem in problems:
+    for problem in sorted(problems, key=lambda problem: problem.severity != "error"):
         per_file[problem.file] = per_file.get(problem.file, 0) + 1
         if per_file[problem.file] <= MAX_PROBLEMS_PER_FILE:
             colour = "red" if problem.severity == "error" else "yellow"
@@ -89,6 +92,22 @@ def format_lists(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def format_links(report: Any) -> str:
+    """One line: how many links, how many asked or answered from the cache, what was left alone."""
+    skipped = list(report.skipped.values())
+    left = []
+    if skipped.count("unsubscribe"):
+        left.append(f"{skipped.count('unsubscribe')} unsubscribe link(s)")
+    if skipped.count("reserved"):
+        left.append(f"{skipped.count('reserved')} on example domains")
+    return (
+        f"Links: {len(report.results)} checked in {report.seconds:.1f} s ({report.asked} asked, "
+        f"{len(report.results) - report.asked} answered within the last day), "
+        f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)"
+        + (f"; never asked: {', '.join(left)}" if left else "")
+    )
+
+
 def format_duration(seconds: float) -> str:
     minutes = max(1, int(-(-seconds // 60)))
     return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
@@ -109,6 +128,8 @@ def format_send_plan(plan: Any) -> str:
         f"Already sent: {plan.already_sent}. Failed before (not retried): "
         f"{len(plan.failed_before)}. Uncertain after a crash (held): {len(plan.uncertain)}."
     )
+    if plan.links:
+        lines.append(format_links(plan.links))
     if plan.rate_per_minute:
         took = f"about {format_duration(plan.estimate_seconds)} at {plan.rate_per_minute} a minute"
         if plan.days > 1:

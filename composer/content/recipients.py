@@ -21,7 +21,7 @@ from composer.content.csvfiles import Row, read_rows
 from composer.content.fields import usable_address
 from composer.content.model import Network
 from composer.content.project import NETWORKS_FILE, Project, load_project
-from composer.errors import Problem, SendingError, ValidationFailed
+from composer.errors import Findings, Problem, SendingError, ValidationFailed
 
 MEMBERS_FILE = "recipients/members.csv"
 SUPPRESSED_FILE = "recipients/suppressed.csv"
@@ -112,7 +112,7 @@ class Recipient:
 
 
 @dataclass
-class Lists:
+class Lists(Findings):
     """The members and suppressions of a project, with every problem found reading them."""
 
     networks: dict[str, Network]
@@ -120,10 +120,6 @@ class Lists:
     suppressed: dict[str, frozenset[str | None]]
     problems: list[Problem] = field(default_factory=list)
     reasons: Counter[str] = field(default_factory=Counter)
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
 
     def require_valid(self) -> None:
         """Nothing is sent while the lists have errors."""

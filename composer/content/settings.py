@@ -123,6 +123,18 @@ class ToolsDefaults(Strict):
     )
 
 
+class LinkCheck(Strict):
+    """How `composer check --links` and `send` ask the links' servers (composer/email/links.py)."""
+
+    timeout: float = Field(default=10, gt=0, le=120, description="seconds to wait for each answer")
+    cache_hours: float = Field(
+        default=24, ge=0, description="how long an answer that was not a failure is reused without asking"
+    )
+    retry_after_max: float = Field(
+        default=30, ge=0, le=600, description="the longest Retry-After of a 429 that is waited for"
+    )
+
+
 GREETING_FIELDS = ("first_name", "name")
 _GREETING_FIELD = re.compile(r"\{([^{}]*)\}")
 
@@ -279,5 +291,6 @@ class Settings(Strict):
     diary: Diary = Field(default_factory=Diary)
     tools: ToolsDefaults = Field(default_factory=ToolsDefaults)
     max_issue_bytes: int = Field(default=1_000_000, ge=1, description="larger issue files are refused unread")
+    links: LinkCheck = Field(default_factory=LinkCheck)
     sending: Sending
     inbox: Inbox = Field(default_factory=Inbox)

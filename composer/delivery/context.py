@@ -53,6 +53,7 @@ class SendContext:
         self.networks = frozenset(networks)
         self.warnings = tuple(report.warnings + self.lists.problems)
         self.plan = report.plan
+        self.sourced, self.full = report.issue, report.full  # what the link check asks about
         self.number = report.issue.number
         self.settings = self.project.settings
         sending = self.settings.sending.with_environment(env)

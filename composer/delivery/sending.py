@@ -21,7 +21,8 @@ from composer.delivery.engine import Delivered, Delivery, Outcome, Outgoing, Pro
 from composer.delivery.journal import Journal, State
 from composer.delivery.tokens import secret
 from composer.email.editions import FULL, EditionKey, edition_key, edition_name
-from composer.errors import ComposerError, Problem
+from composer.email.links import LinkReport, check_links
+from composer.errors import ComposerError, Problem, ValidationFailed
 
 SAMPLE_SIZE = 3
 
@@ -51,6 +52,12 @@ class SendPlan:
     rate_per_minute: int | None
     rate_per_day: int | None
     warnings: tuple[Problem, ...] = ()
+    links: LinkReport | None = None  # None: not checked (--no-link-check, or a test copy)
+
+    @property
+    def problems(self) -> list[Problem]:
+        """What to show before sending: the warnings, and every problem of the links."""
+        return [*self.warnings, *(self.links.problems if self.links else [])]
 
     @property
     def estimate_seconds(self) -> float:
@@ -83,6 +90,7 @@ class SendPlan:
             "estimate_seconds": round(self.estimate_seconds, 1),
             "days": self.days,
             "warnings": [p.as_dict() for p in self.warnings],
+            **({"links": self.links.as_dict()} if self.links else {}),
         }
 
 
@@ -118,6 +126,7 @@ class SendReport(Delivered):
             "uncertain_before": list(self.plan.uncertain),
             "not_attempted": self.not_attempted,
             "stopped": self.stopped,
+            **({"links": self.plan.links.as_dict()} if self.plan.links else {}),
         }
 
 
@@ -157,22 +166,30 @@ def plan_send(
     transport: str | None = None,
     rate: int | None = None,
     resend_uncertain: bool = False,
+    link_check: bool = True,
     env: Mapping[str, str] | None = None,
 ) -> SendPlan:
-    """`--dry-run`: the summary of a send, without sending or writing anything."""
+    """`--dry-run`: the summary of a send, without sending anything; with the link check's
+    findings, errors included (the send would stop on them)."""
     context = SendContext(root, ref, networks=networks, transport=transport, rate=rate, env=env)
     context.transport(context.outbox / str(context.number))
+    links = _links(context) if link_check else None
     exists = context.journal_path.exists()
     journal = Journal(context.journal_path, transport=context.kind) if exists else None
     try:
-        return _plan(context, journal, resend_uncertain=resend_uncertain)[0]
+        return _plan(context, journal, resend_uncertain=resend_uncertain, links=links)[0]
     finally:
         if journal:
             journal.close()
 
 
+def _links(context: SendContext) -> LinkReport:
+    """The link check of the issue, from the full edition the send checked already."""
+    return check_links(context.project, context.sourced, context.plan, context.full)
+
+
 def _plan(
-    context: SendContext, journal: Journal | None, *, resend_uncertain: bool
+    context: SendContext, journal: Journal | None, *, resend_uncertain: bool, links: LinkReport | None = None
 ) -> tuple[SendPlan, list[_Group]]:
     """The summary, and who is due in each edition (by place in the members file, in file order).
 
@@ -222,6 +239,7 @@ def _plan(
         rate_per_minute=context.sending.rate_per_minute if smtp else None,
         rate_per_day=context.sending.rate_per_day if smtp else None,
         warnings=context.warnings,
+        links=links,
     )
     return plan, [group for group in groups.values() if group.due]
 
@@ -268,17 +286,25 @@ def send_issue(
     resend_uncertain: bool = False,
     confirm: Callable[[SendPlan], None] | None = None,
     progress: Callable[[Progress], None] | None = None,
+    link_check: bool = True,
     env: Mapping[str, str] | None = None,
 ) -> SendReport:
-    """Send the issue to everyone who has not had it; `confirm` may raise to cancel after the summary."""
+    """Send the issue to everyone who has not had it; `confirm` may raise to cancel after the summary.
+
+    `link_check`: first ask every link of the issue, and send nothing if one is dead (a link
+    cannot be mended once sent); its warnings go with the summary.
+    """
     context = SendContext(root, ref, networks=networks, transport=transport, rate=rate, env=env)
     context.lists.require_recipients(context.networks)
+    links = _links(context) if link_check else None
+    if links and links.errors:
+        raise ValidationFailed(links.problems)
     key = secret(env)
     chosen = context.transport(context.outbox / str(context.number))
     journal = Journal(context.journal_path, transport=context.kind)
     try:
         journal.lock()
-        plan, groups = _plan(context, journal, resend_uncertain=resend_uncertain)
+        plan, groups = _plan(context, journal, resend_uncertain=resend_uncertain, links=links)
         if confirm is not None:
             confirm(plan)
         journal.add_pending(

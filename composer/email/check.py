@@ -7,7 +7,7 @@ finished email; `build`, `send` and `preview` reuse those editions rather than r
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from composer.content.advice import stale_open_notices, uncited_contacts, unfilled_greeting
@@ -16,12 +16,13 @@ from composer.content.project import Project, SourcedIssue, load_project
 from composer.content.recipients import Lists, Person, read_lists
 from composer.email.editions import FULL, EditionKey, edition_name
 from composer.email.emailchecks import check_branding, check_editions, longest_greeting
+from composer.email.links import LinkReport, check_links
 from composer.email.render import Edition, Renderer, render_editions
-from composer.errors import Problem, ValidationFailed
+from composer.errors import Findings, Problem, ValidationFailed
 
 
 @dataclass(frozen=True)
-class CheckReport:
+class CheckReport(Findings):
     issue: SourcedIssue
     file: str
     plan: Plan
@@ -29,14 +30,7 @@ class CheckReport:
     editions: list[Edition]
     problems: list[Problem]
     reader: Person | None = None  # the member with the longest greeting: see `longest_greeting`
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "warning"]
+    links: LinkReport | None = None  # when the links were asked (`check --links`)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -46,7 +40,13 @@ class CheckReport:
             "problems": [p.as_dict() for p in self.problems],
             "plan": self.plan.as_dict(),
             "editions": [edition.name for edition in self.editions],
+            **({"links": self.links.as_dict()} if self.links else {}),
         }
+
+    @property
+    def full(self) -> Edition:
+        """The full edition, which holds every item, reminder and tool (and so every link)."""
+        return next(edition for edition in self.editions if FULL in edition.serves)
 
 
 def edition_keys(project: Project, lists: Lists) -> list[EditionKey]:
@@ -61,9 +61,20 @@ def edition_keys(project: Project, lists: Lists) -> list[EditionKey]:
     return [FULL, *sorted(keys, key=edition_name)]
 
 
-def check_issue(root: Path, ref: str | None = None) -> CheckReport:
-    """Validate the shared files and the issue (with the issues before it) and plan its reminders."""
-    return check_loaded(load_project(root), ref)
+def check_issue(
+    root: Path, ref: str | None = None, *, links: bool = False, refresh: bool = False
+) -> CheckReport:
+    """Validate the shared files and the issue (with the issues before it) and plan its reminders.
+
+    `links`: also ask every link's server (see composer/email/links.py); `refresh`: ask even
+    those whose answer is still in the cache.
+    """
+    project = load_project(root)
+    report = check_loaded(project, ref)
+    if not links:
+        return report
+    found = check_links(project, report.issue, report.plan, report.full, refresh=refresh)
+    return replace(report, problems=report.problems + found.problems, links=found)
 
 
 def check_loaded(

@@ -54,7 +54,7 @@ _COLOUR = re.compile(r"(?<![-\w])color\s*:", re.I)
 _URL_LINE = re.compile(r"^\S*(https?://|mailto:)\S+$")  # a link alone on its line may run long
 
 
-class _Scan(HTMLParser):
+class Scan(HTMLParser):
     """Collects the images, links and <style> text of an HTML document."""
 
     def __init__(self) -> None:
@@ -117,7 +117,7 @@ def edition_checker(
 ) -> Callable[[Edition], list[Problem]]:
     """The checks of one edition, with where its texts come from worked out once for all of them
     (a send checks each edition as it makes it ready)."""
-    sources = _sources(project, sourced, plan)
+    sources = text_sources(project, sourced, plan)
     file = project.rel(sourced.path)
     return lambda edition: [
         *_check(edition, sources, file, project),
@@ -134,7 +134,7 @@ def _editions(names: list[str], total: int) -> str:
 
 
 @dataclass(frozen=True)
-class _Source:
+class TextSource:
     """A text of the project's files that the emails show, and where it is written."""
 
     text: str
@@ -144,16 +144,16 @@ class _Source:
     base: bool = False  # a base URL: the links to the archive's pages start with it
 
 
-def _sources(project: Project, sourced: SourcedIssue, plan: Plan) -> list[_Source]:
+def text_sources(project: Project, sourced: SourcedIssue, plan: Plan) -> list[TextSource]:
     """Where the editions' texts come from: the issue first, then the earlier issues that wrote
     its reminders and tools, then composer.yaml."""
-    found: list[_Source] = []
+    found: list[TextSource] = []
 
     def add(owner: SourcedIssue | None, loc: Loc, field: str, text: object, base: bool = False) -> None:
         file, located = (
             (project.rel(owner.path), owner.located) if owner else (SETTINGS_FILE, project.settings_lines)
         )
-        found.append(_Source(str(text), file, located.line_of(loc), field, base))
+        found.append(TextSource(str(text), file, located.line_of(loc), field, base))
 
     def items(owner: SourcedIssue, ids: set[str] | None = None) -> None:
         for index, item in enumerate(owner.issue.items):
@@ -163,7 +163,7 @@ def _sources(project: Project, sourced: SourcedIssue, plan: Plan) -> list[_Sourc
 
     issue, settings = sourced.issue, project.settings
     items(sourced)
-    for name in ("intro", "subject", "preheader"):
+    for name in ("intro", "subject", "preheader", "tools_note"):
         if getattr(issue, name):
             add(sourced, (name,), name, getattr(issue, name))
     by_number = {s.number: s for s in project.issues}
@@ -178,6 +178,10 @@ def _sources(project: Project, sourced: SourcedIssue, plan: Plan) -> list[_Sourc
                     add(owner, ("tools", index, "url"), f"tools[{index}].url", tool.url)
     if issue.intro is None:
         add(None, ("intro",), "intro", settings.intro)
+    if issue.tools_note is None and settings.tools.note:
+        add(None, ("tools", "note"), "tools.note", settings.tools.note)
+    for index, link in enumerate(settings.navigation):
+        add(None, ("navigation", index, "url"), f"navigation[{index}].url", link.url)
     if not issue.subject:
         add(None, ("subject",), "subject", settings.subject)
     if settings.plan:
@@ -190,8 +194,8 @@ def _sources(project: Project, sourced: SourcedIssue, plan: Plan) -> list[_Sourc
     return found
 
 
-def _problem(
-    source: _Source | None, file: str, message: str, severity: Severity = "error", field: str = ""
+def problem_at(
+    source: TextSource | None, file: str, message: str, severity: Severity = "error", field: str = ""
 ) -> Problem:
     """A problem at its source's line, or in the issue's file for the editions it is found in."""
     if source is None:
@@ -199,14 +203,14 @@ def _problem(
     return Problem(source.file, message, source.line, source.field, severity)
 
 
-def _locate(sources: list[_Source], needle: str) -> _Source | None:
+def locate(sources: list[TextSource], needle: str) -> TextSource | None:
     """The first source whose text holds needle (or, for a base URL, begins it)."""
     if not needle:
         return None
     return next((s for s in sources if needle in s.text or (s.base and needle.startswith(s.text))), None)
 
 
-def _named(sources: list[_Source], field: str) -> _Source | None:
+def _named(sources: list[TextSource], field: str) -> TextSource | None:
     """The source of a field that the emails show whole, such as the subject."""
     return next((s for s in sources if s.field == field), None)
 
@@ -217,7 +221,7 @@ def _in_template(project: Project, file: str, needle: str, message: str, suffix:
     return Problem(template, message, line, severity="warning")
 
 
-def _check(edition: Edition, sources: list[_Source], file: str, project: Project) -> Iterator[Problem]:
+def _check(edition: Edition, sources: list[TextSource], file: str, project: Project) -> Iterator[Problem]:
     size = len(edition.html.encode())
     if size >= HTML_LIMIT:
         yield Problem(
@@ -231,7 +235,7 @@ def _check(edition: Edition, sources: list[_Source], file: str, project: Project
             f"the HTML is {size / KB:.1f} KB, close to the 102 KB at which Gmail clips messages",
             severity="warning",
         )
-    scan = _Scan()
+    scan = Scan()
     scan.feed(edition.html)
     scan.close()
     if scan.style_bytes > STYLE_LIMIT:
@@ -242,13 +246,13 @@ def _check(edition: Edition, sources: list[_Source], file: str, project: Project
         )
     for image in scan.images:
         src = image.get("src") or ""
-        source = _locate(sources, src)
+        source = locate(sources, src)
         if not (image.get("alt") or "").strip():
-            yield _problem(
+            yield problem_at(
                 source, file, f"image {src} has no alt text: describe it, e.g. ![what it shows]({src})"
             )
         if not src.lower().startswith("https://"):
-            yield _problem(
+            yield problem_at(
                 source,
                 file,
                 f"image {src or '(empty)'} is not an absolute https:// URL: mail clients will not show it",
@@ -265,24 +269,24 @@ def _check(edition: Edition, sources: list[_Source], file: str, project: Project
     for href in scan.links:
         if href in tokens or _SAFE_LINK.match(href):
             continue
-        source = _locate(sources, href)
+        source = locate(sources, href)
         if href.startswith("#"):
             message = (
                 f"link {href} jumps within the email: Gmail for iOS and Yahoo's apps do not follow "
                 "it; link to the item's archive page or to a mailto: address"
             )
             yield (
-                _problem(source, file, message, "warning")
+                problem_at(source, file, message, "warning")
                 if source
                 else _in_template(project, file, 'href="#', message)
             )
         elif href.lower().startswith("http://"):
             shown = f"{source.text}…" if source and source.base else href  # one warning for them all
-            yield _problem(
+            yield problem_at(
                 source, file, f"link {shown} is not https: use https:// if the site supports it", "warning"
             )
         else:
-            yield _problem(
+            yield problem_at(
                 source,
                 file,
                 f"link {href or '(empty)'} is not an absolute https:// URL: readers "
@@ -291,7 +295,7 @@ def _check(edition: Edition, sources: list[_Source], file: str, project: Project
     yield from _check_text(edition, sources, file)
 
 
-def _check_text(edition: Edition, sources: list[_Source], file: str) -> Iterator[Problem]:
+def _check_text(edition: Edition, sources: list[TextSource], file: str) -> Iterator[Problem]:
     if not edition.preheader.strip():
         yield Problem(
             file,
@@ -299,7 +303,7 @@ def _check_text(edition: Edition, sources: list[_Source], file: str) -> Iterator
             severity="warning",
         )
     elif len(edition.preheader) > PREHEADER_MAX:
-        yield _problem(
+        yield problem_at(
             _named(sources, "preheader"),
             file,
             f"the preheader has {len(edition.preheader)} characters: mail clients show "
@@ -308,7 +312,7 @@ def _check_text(edition: Edition, sources: list[_Source], file: str) -> Iterator
             "preheader",
         )
     if len(edition.subject) > SUBJECT_MAX:
-        yield _problem(
+        yield problem_at(
             _named(sources, "subject"),
             file,
             f"the subject has {len(edition.subject)} characters: a phone's inbox cuts it after about "
@@ -317,7 +321,7 @@ def _check_text(edition: Edition, sources: list[_Source], file: str) -> Iterator
             "subject",
         )
     for leftover in _SUBJECT_FIELD.findall(edition.subject):
-        yield _problem(
+        yield problem_at(
             _named(sources, "subject"),
             file,
             f"the subject has {leftover} left in it: the fields are "
@@ -342,8 +346,8 @@ def _check_text(edition: Edition, sources: list[_Source], file: str) -> Iterator
                 "if_reader_in(id) needs its end_if, with no section inside another (check the templates)",
             )
     for syntax in sorted(set(_TEMPLATE_SYNTAX.findall(edition.text))):
-        yield _problem(
-            _locate(sources, syntax),
+        yield problem_at(
+            locate(sources, syntax),
             file,
             f"{syntax} is shown literally: issue files are not templates, and only "
             "sending fills in each reader's name and unsubscribe link",

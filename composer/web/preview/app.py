@@ -16,13 +16,13 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from html import escape
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, parse_qsl, unquote, urlencode, urlsplit
 
 import jinja2
 
@@ -33,6 +33,7 @@ from composer.content.recipients import read_lists
 from composer.email.check import check_loaded
 from composer.email.editions import FULL, EditionKey, edition_name
 from composer.email.emailchecks import HTML_LIMIT
+from composer.email.links import LinkReport, check_links
 from composer.email.render import Edition, Renderer, fill_placeholders
 from composer.errors import ComposerError, IssueNotFound, Problem, ValidationFailed, display_path
 from composer.mailbox.journal import LastRun, journal_path, last_run
@@ -58,6 +59,7 @@ LISTS = ("recipients",)  # where the mailing lists are read from (with the netwo
 _ISSUE = re.compile(r"/issue/(\d+)/")
 _EMAIL = re.compile(r"/issue/(\d+)/email/([a-z0-9+-]+)\.(html|txt|html\.txt)")
 _CALENDAR = re.compile(r"/issue/(\d+)/calendar/([a-z0-9-]+)\.ics")
+_LINKS = re.compile(r"/issue/(\d+)/links")
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class Response:
     status: int
     body: bytes
     content_type: str = "text/html; charset=utf-8"
+    location: str = ""  # where a 303 sends the browser after a POST
 
 
 NOT_FOUND = Response(HTTPStatus.NOT_FOUND, b"Not found", "text/plain; charset=utf-8")
@@ -110,6 +113,7 @@ class Preview:
         self._open: int | None = None  # the issue a page asked for last: checked in full first
         self._active = 0.0  # when a save was last seen or a page last rendered, on the monotonic clock
         self._parsed: ParsedIssues = {}  # the issue files as the rebuilds read them
+        self._links: dict[int, LinkReport] = {}  # by issue: the last "Check links", kept across builds
         self.pages = templates.Templates(
             self.root,
             "preview",
@@ -306,6 +310,33 @@ class Preview:
             return Response(HTTPStatus.INTERNAL_SERVER_ERROR, error_page(str(exc)))
         return NOT_FOUND
 
+    def post(self, target: str, form: Mapping[str, str]) -> Response:
+        """The response to a POST: only "Check links" of an issue page, which asks the links of the
+        issue's full edition (every one again with `refresh`), then sends the browser back."""
+        parts = urlsplit(target)
+        match = _LINKS.fullmatch(unquote(parts.path))
+        if match is None:
+            return NOT_FOUND
+        number, build = int(match[1]), self.build
+        try:
+            state = self.issue(build, number)
+            if state.view is None or build.project is None:
+                return NOT_FOUND
+            checked = state.view.checked
+            full = state.view.edition(FULL)
+            report = check_links(
+                build.project, checked.issue, checked.plan, full, refresh=form.get("refresh") == "1"
+            )
+        except IssueNotFound:
+            return NOT_FOUND
+        except ComposerError as exc:
+            return Response(HTTPStatus.INTERNAL_SERVER_ERROR, error_page(str(exc)))
+        with self._changed:
+            self._links[number] = report
+        query = urlencode(parse_qsl(parts.query))
+        back = f"/issue/{number}/" + (f"?{query}" if query else "")
+        return Response(HTTPStatus.SEE_OTHER, b"", "text/plain; charset=utf-8", location=back)
+
     def _page(self, template: str, build: Build, **context: Any) -> Response:
         html = self.pages.render(template, {"build": build, **context})
         return Response(HTTPStatus.OK, html.encode())
@@ -326,6 +357,8 @@ class Preview:
             "views": VIEWS,
             "gmail_clip": HTML_LIMIT,
             "search": search,
+            "query": urlencode(query),
+            "links": self._links.get(number),
         }
         if state.view is not None and build.project is not None:
             context.update(

@@ -13,11 +13,13 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 from composer.errors import ComposerError
 from composer.web.preview.app import Preview, Response
 from composer.web.preview.watch import INTERVAL, SETTLE
 
+PLAIN = "text/plain; charset=utf-8"
 DEFAULT_HOST = "127.0.0.1"  # loopback: nobody but this computer's users sees the members' addresses
 
 
@@ -41,27 +43,47 @@ def host_allowed(header: str, *, host: str, port: int) -> bool:
     return host in ("", "0.0.0.0", "::")
 
 
+MAX_FORM_BYTES = 4096  # the "Check links" form holds one checkbox
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: PreviewServer
 
     def do_GET(self) -> None:  # noqa: N802 (the http.server API)
+        self._answer(lambda: self.server.app.respond(self.path))
+
+    def do_POST(self) -> None:  # noqa: N802
+        """A form of the preview's own pages; a page elsewhere cannot make the browser post one
+        (its Origin is not ours), so it cannot set the preview asking the links on its behalf."""
+        origin = self.headers.get("Origin")
+        if origin is not None and origin.rstrip("/") != f"http://{self.headers.get('Host', '')}":
+            self._reply(Response(HTTPStatus.FORBIDDEN, b"Forms post from this preview only.", PLAIN))
+            return
+        length = self.headers.get("Content-Length", "0")
+        size = int(length) if length.isdigit() else MAX_FORM_BYTES + 1
+        if size > MAX_FORM_BYTES:
+            self._reply(Response(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, b"Form too large.", PLAIN))
+            return
+        form = dict(parse_qsl(self.rfile.read(size).decode("utf-8", errors="replace")))
+        self._answer(lambda: self.server.app.post(self.path, form))
+
+    def _answer(self, respond: Callable[[], Response]) -> None:
         server = self.server
         try:
             if host_allowed(self.headers.get("Host", ""), host=server.host, port=server.server_port):
-                response = server.app.respond(self.path)
+                response = respond()
             else:
                 message = f"This preview answers at {server.url} only."
-                response = Response(
-                    HTTPStatus.MISDIRECTED_REQUEST, message.encode(), "text/plain; charset=utf-8"
-                )
+                response = Response(HTTPStatus.MISDIRECTED_REQUEST, message.encode(), PLAIN)
         except Exception as exc:  # a bug must not take the preview down with it
-            response = Response(
-                HTTPStatus.INTERNAL_SERVER_ERROR,
-                f"Preview failed: {exc!r}".encode(),
-                "text/plain; charset=utf-8",
-            )
+            response = Response(HTTPStatus.INTERNAL_SERVER_ERROR, f"Preview failed: {exc!r}".encode(), PLAIN)
+        self._reply(response)
+
+    def _reply(self, response: Response) -> None:
         try:
             self.send_response(response.status)
+            if response.location:
+                self.send_header("Location", response.location)
             self.send_header("Content-Type", response.content_type)
             self.send_header("Content-Length", str(len(response.body)))
             self.send_header("Cache-Control", "no-store")
