@@ -130,7 +130,7 @@ def run_cli() -> Cli:
 MARKERS = {
     "cli": {"run_cli"},
     "browser": {"browser"},
-    "server": {"smtp_server", "dovecot", "spamassassin", "server", "own_server", "shared"},
+    "server": {"smtp_server", "dovecot", "spamassassin", "server", "own_server", "shared", "servers"},
 }
 
 

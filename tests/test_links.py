@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import SECRET, copy_example, run_composer, set_sending
+from conftest import SECRET, Cli, copy_example, set_sending
 from link_server import Gauge, LinkServer, make_certificates
 
 from composer.cli import main
@@ -212,10 +212,12 @@ def test_a_damaged_cache_is_made_again(project: Path, web: dict[str, LinkServer]
 
 
 def test_a_cache_that_cannot_be_opened_is_named_without_a_traceback(
-    project: Path, web: dict[str, LinkServer]
+    project: Path,
+    web: dict[str, LinkServer],
+    run_cli: Cli,
 ) -> None:
     (project / CACHE_FILE).mkdir(parents=True)  # a folder where the file should be
-    result = run_composer(project, "check", "378", "--links")
+    result = run_cli(project, "check", "378", "--links")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert f"cannot use the link cache {project.resolve() / CACHE_FILE}" in result.stderr
 
@@ -242,8 +244,10 @@ def test_check_links_json_carries_every_link(project: Path, web: dict[str, LinkS
     assert "Traceback" not in result.output
 
 
-def test_check_links_prints_problems_at_their_lines(project: Path, web: dict[str, LinkServer]) -> None:
-    result = run_composer(project, "check", "378", "--links")
+def test_check_links_prints_problems_at_their_lines(
+    project: Path, web: dict[str, LinkServer], run_cli: Cli
+) -> None:
+    result = run_cli(project, "check", "378", "--links")
     assert result.returncode == 1
     line = line_of(project / "issues" / "378.yaml", "/gone)")
     assert (
@@ -251,7 +255,7 @@ def test_check_links_prints_problems_at_their_lines(project: Path, web: dict[str
         in (result.stderr)
     )
     assert "Links: " in result.stdout and "Traceback" not in result.stderr + result.stdout
-    refresh_alone = run_composer(project, "check", "--refresh")
+    refresh_alone = run_cli(project, "check", "--refresh")
     assert refresh_alone.returncode == 1 and "--refresh goes with --links" in refresh_alone.stderr
 
 
