@@ -58,6 +58,23 @@ _COLUMNS = {
 }
 
 
+def hold_lock(path: Path, *, busy: str) -> TextIO:
+    """An exclusive lock on `path`.lock for one command at a time over a journal, held while the
+    returned file is open; the OS drops it if the process dies. SendingError(`busy`) when held."""
+    lock = path.parent / (path.name + ".lock")
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        stream = lock.open("a")
+    except OSError as exc:
+        raise SendingError(f"cannot open the lock file {lock}: {exc}") from exc
+    try:
+        fcntl.flock(stream, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        stream.close()
+        raise SendingError(busy) from None
+    return stream
+
+
 @dataclass(frozen=True)
 class Entry:
     email: str
@@ -171,17 +188,9 @@ class Journal:
 
     def lock(self) -> None:
         """Only one send at a time per journal; the OS drops the lock if the process dies."""
-        lock = self.path.parent / (self.path.name + ".lock")
-        try:
-            self._lock = lock.open("a")
-        except OSError as exc:
-            raise SendingError(f"cannot open the lock file {lock}: {exc}") from exc
-        try:
-            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise SendingError(
-                f"another `composer send` is using {self.path}: wait for it to finish"
-            ) from None
+        self._lock = hold_lock(
+            self.path, busy=f"another `composer send` is using {self.path}: wait for it to finish"
+        )
 
     def add_pending(self, issue: int, people: Iterable[tuple[str, str]]) -> None:
         """Record everyone this run means to send to (email, edition); existing rows are kept."""
