@@ -82,6 +82,7 @@ bench: install postfix
 	$(BIN)/python bench/bench_scale.py
 	$(BIN)/python bench/bench_preview.py
 	$(BIN)/python bench/bench_yaml.py
+	$(BIN)/python bench/bench_inbox.py
 
 # The README's pictures of the example's email, at phone and desktop widths (headless chromium).
 screenshots: install browser
