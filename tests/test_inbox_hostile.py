@@ -147,7 +147,9 @@ def test_poison_messages_are_recorded_unreadable_and_the_unsubscribe_after_them_
 
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stdout + result.stderr
-    kinds = {a["message"]: a["kind"] for a in json.loads(result.stdout)["actions"]}
+    actions = json.loads(result.stdout)["actions"]
+    kinds = {a["message"]: a["kind"] for a in actions}
+    assert actions[0]["from"] == "Zo\u00eb Whitfield <zoe.whitfield@brighton-hove.example>"
     assert kinds == {
         "a-raw-utf8-from.eml": "reply",
         "b-empty-from.eml": "reply",

@@ -112,12 +112,16 @@ def classify(message: Message, *, key: bytes) -> Finding:
 
 
 def header_text(message: Message, name: str) -> str:
-    """A header as one line of text, its encoded-words (RFC 2047) decoded."""
+    """A header as one line of text, its encoded-words (RFC 2047) decoded, and raw UTF-8 (RFC
+    6532, which the parser hands back as an undecodable Header) read as UTF-8."""
     raw = message.get(name)
     if raw is None:
         return ""
+    if not isinstance(raw, str):
+        value = next(v for k, v in message.raw_items() if k.lower() == name.lower())
+        raw = value.encode("ascii", "surrogateescape").decode("utf-8", "replace")
     try:
-        text = str(make_header(decode_header(str(raw))))
+        text = str(make_header(decode_header(raw)))
     except (HeaderParseError, LookupError, UnicodeError):
         text = str(raw)
     return " ".join(text.split())

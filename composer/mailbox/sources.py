@@ -90,16 +90,23 @@ class FolderSource:
         """Into processed/ under a name no earlier message holds: `name-2.eml` when `name.eml` is
         taken (reserved with O_EXCL, then replaced by the message in one rename)."""
         processed = self.folder / "processed"
-        processed.mkdir(exist_ok=True)
         stem, suffix = os.path.splitext(handle)
-        for number in range(1, 10_000):
-            target = processed / (handle if number == 1 else f"{stem}-{number}{suffix}")
-            try:
-                os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
-            except FileExistsError:
-                continue
-            os.replace(self.folder / handle, target)
-            return
+        try:
+            processed.mkdir(exist_ok=True)
+            for number in range(1, 10_000):
+                target = processed / (handle if number == 1 else f"{stem}-{number}{suffix}")
+                try:
+                    os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+                except FileExistsError:
+                    continue
+                try:
+                    os.replace(self.folder / handle, target)
+                except OSError:
+                    target.unlink(missing_ok=True)
+                    raise
+                return
+        except OSError as exc:
+            raise ComposerError(f"cannot move {handle} into {processed}: {exc.strerror or exc}") from None
         raise ComposerError(f"{processed} holds 9,999 messages named like {handle}: move some away")
 
 
