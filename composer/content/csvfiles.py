@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
-from composer.errors import Problem, Severity
+from composer.errors import ComposerError, Problem, Severity
 
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet takes for the start of a formula
 
@@ -53,9 +53,12 @@ def append_rows(path: Path, header: tuple[str, ...], rows: Iterable[tuple[str, .
     for values in rows:
         cells = dict(zip(header, values, strict=True))
         writer.writerow([_neutralised(cells.get(name, "")) for name in names])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("ab") as stream:
-        stream.write(text.getvalue().encode("ascii"))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("ab") as stream:
+            stream.write(text.getvalue().encode("ascii"))
+    except OSError as exc:
+        raise ComposerError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def add_columns(path: Path, columns: tuple[str, ...]) -> None:
@@ -74,6 +77,8 @@ def add_columns(path: Path, columns: tuple[str, ...]) -> None:
     try:
         partial.write_bytes(first + (separator + separator.join(missing)).encode("ascii") + rest)
         os.replace(partial, path)
+    except OSError as exc:
+        raise ComposerError(f"cannot rewrite {path} with the columns {', '.join(missing)}: {exc}") from None
     finally:
         partial.unlink(missing_ok=True)
 
