@@ -7,6 +7,7 @@ import csv
 import fcntl
 import json
 import os
+import socket
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -251,14 +252,18 @@ def test_only_regular_files_are_read_from_the_folder(example: Path, tmp_path: Pa
     (folder / "b-dangling.eml").symlink_to(tmp_path / "nowhere.eml")
     os.mkfifo(folder / "c-fifo.eml")
     (folder / "d-device.eml").symlink_to("/dev/zero")
+    listening = socket.socket(socket.AF_UNIX)
+    listening.bind(str(folder / "e-socket.eml"))
 
     result = run_composer(example, "inbox", "--from-folder", str(folder), timeout=30)
+    listening.close()
 
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     assert (
         "Skipped, not regular files: a-folder.eml (a folder), b-dangling.eml (a link to nothing), "
-        "c-fifo.eml (a FIFO), d-device.eml (a device)"
+        "c-fifo.eml (a FIFO), d-device.eml (a device), "
+        "e-socket.eml (cannot be opened: No such device or address)"
     ) in result.stdout
     assert suppressed(example)[-1] == (CATHERINE, "", "unsubscribed")
 

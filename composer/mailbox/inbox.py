@@ -114,12 +114,7 @@ def read_inbox(
             source = FolderSource(folder, settings.max_message_bytes)
         else:
             source = stack.enter_context(
-                ImapSource(
-                    settings.with_environment(env),
-                    env,
-                    create_folder=not dry_run,
-                    max_bytes=settings.max_message_bytes,
-                )
+                ImapSource(settings.with_environment(env), env, create_folder=not dry_run)
             )
         journal = InboxJournal(inbox_path) if not dry_run or inbox_path.exists() else None
         if journal is not None:

@@ -73,7 +73,8 @@ class FolderSource:
                 self.skipped.append((path.name, "a link to nothing"))
                 continue
             except OSError as exc:
-                raise ComposerError(f"cannot read {path}: {exc.strerror or exc}") from None
+                self.skipped.append((path.name, f"cannot be opened: {exc.strerror or exc}"))
+                continue
             status = os.fstat(descriptor)
             if not stat.S_ISREG(status.st_mode):
                 os.close(descriptor)
@@ -123,14 +124,7 @@ _FETCHED = re.compile(rb"UID (\d+) RFC822\.SIZE (\d+)|RFC822\.SIZE (\d+) UID (\d
 class ImapSource:
     """The mailbox's folder through IMAP; use as a context manager (it logs in and out)."""
 
-    def __init__(
-        self,
-        inbox: Inbox,
-        env: Mapping[str, str] | None = None,
-        *,
-        create_folder: bool = True,
-        max_bytes: int,
-    ):
+    def __init__(self, inbox: Inbox, env: Mapping[str, str] | None = None, *, create_folder: bool = True):
         env = os.environ if env is None else env
         if not inbox.host:
             raise ComposerError("no IMAP host: set inbox.host in composer.yaml or COMPOSER_IMAP_HOST")
@@ -145,7 +139,7 @@ class ImapSource:
         self.inbox = inbox
         self.port = inbox.port or (993 if inbox.security == "tls" else 143)
         self.where = f"{inbox.host}:{self.port}/{inbox.folder}"
-        self.create_folder, self.max_bytes = create_folder, max_bytes
+        self.create_folder = create_folder
         self.skipped: list[tuple[str, str]] = []
         self._box: BaseMailBox | None = None
 
@@ -191,7 +185,9 @@ class ImapSource:
         assert self._box is not None, "use ImapSource as a context manager"
         try:
             for uid, size in self._sizes():
-                part = "BODY.PEEK[]" if size <= self.max_bytes else f"BODY.PEEK[]<0.{HEAD_BYTES}>"
+                part = (
+                    "BODY.PEEK[]" if size <= self.inbox.max_message_bytes else f"BODY.PEEK[]<0.{HEAD_BYTES}>"
+                )
                 typ, response = self._box.client.uid("FETCH", uid, f"({part})")
                 data = next((item[1] for item in response if isinstance(item, tuple)), None)
                 if typ == "OK" and isinstance(data, bytes):
