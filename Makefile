@@ -101,6 +101,7 @@ bench: install postfix
 	$(BIN)/python bench/bench_preview.py
 	$(BIN)/python bench/bench_yaml.py
 	$(BIN)/python bench/bench_links.py
+	$(BIN)/python bench/bench_inbox.py
 
 # The README's pictures of the example's email, at phone and desktop widths (headless chromium).
 screenshots: install browser

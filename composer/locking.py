@@ -42,3 +42,9 @@ class ProcessLock:
         if self._db is not None:
             self._db.close()
             self._db = None
+
+    def __enter__(self) -> ProcessLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

@@ -172,7 +172,8 @@ def format_send_report(report: Any) -> str:
 
 
 def format_inbox(report: Any) -> str:
-    """One block per message acted on or ignored, then the counts; a dry run says so first."""
+    """One block per message acted on or left, then the counts and what the office should look at;
+    a dry run says so first."""
     verb = "Would do" if report.dry_run else "Done"
     lines = [f"{'Dry run: nothing is changed. ' if report.dry_run else ''}Reading {report.source}"]
     for action in report.actions:
@@ -188,6 +189,19 @@ def format_inbox(report: Any) -> str:
             lines.append(f"      {verb}: suppress {s.email} from {scope} as {s.reason}{detail}")
         for email, issue in action.counted:
             lines.append(f"      {verb}: count a soft bounce for {email} (Update No {issue})")
+        for email in action.review:
+            lines.append(f"      Review: the report returns {email}'s Update; nobody suppressed")
     counts = ", ".join(f"{n} {kind}" for kind, n in report.counts.items())
     lines.append(f"{counts}; {report.already_seen} already handled in an earlier run.")
+    replies = report.counts["reply"]
+    if replies:
+        lines.append(
+            f"{replies} {'reply' if replies == 1 else 'replies'} for a person to read, left in the mailbox."
+        )
+    unreadable = [f"{a.handle} ({a.summary})" for a in report.actions if a.kind == "unreadable"]
+    if unreadable:
+        lines.append(f"Unreadable, left in place: {', '.join(unreadable)}")
+    if report.skipped:
+        skipped = ", ".join(f"{name} ({why})" for name, why in report.skipped)
+        lines.append(f"Skipped, not regular files: {skipped}")
     return "\n".join(lines)

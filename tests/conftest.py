@@ -66,7 +66,8 @@ class Cli:
 
     def _command(self, project: Path | None, args: tuple[str, ...]) -> list[str]:
         where = ["--project", str(project)] if project is not None else []
-        return [sys.executable, "-m", "composer", *args, *where]
+        end = args.index("--") if "--" in args else len(args)  # options go before a `--`
+        return [sys.executable, "-m", "composer", *args[:end], *where, *args[end:]]
 
     @staticmethod
     def _environment(env: dict[str, str] | None, inherit: bool) -> dict[str, str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -11,6 +9,7 @@ from urllib.parse import urlsplit
 import icalendar
 import pytest
 from click.testing import CliRunner
+from conftest import Cli
 
 from composer.cli import main
 from composer.content.project import load_project
@@ -132,14 +131,9 @@ def test_cli(example: Path, tmp_path: Path) -> None:
     assert (example / "site" / "index.html").is_file()  # the default folder is the project's site/
 
 
-def test_cli_broken_settings_is_a_message_not_a_traceback(example: Path) -> None:
+def test_cli_broken_settings_is_a_message_not_a_traceback(example: Path, run_cli: Cli) -> None:
     (example / "contacts.yaml").write_text("- id: x\n  name: [\n", encoding="utf-8")
-    broken = subprocess.run(
-        [sys.executable, "-m", "composer", "archive", "--project", str(example)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    broken = run_cli(example, "archive")
     assert broken.returncode == 1 and "contacts.yaml:" in broken.stderr and "Traceback" not in broken.stderr
     assert not (example / "site").exists()
 

@@ -9,34 +9,16 @@ in the project was written.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import state_files, write_members
+from conftest import Cli, state_files, write_members
 
 from composer.content.parsecache import CACHE_FILE
 from composer.content.recipients import MEMBERS_FILE, SUPPRESSED_FILE
 
 SETTINGS = "composer.yaml"
 FORMULA = "=cmd|'/Ccalc'!A0@example.org"
-
-
-def run(
-    project: Path, command: str, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """The real command in a child process; never a traceback, whatever the input."""
-    result = subprocess.run(
-        [sys.executable, "-m", "composer", command, "--project", str(project), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, **(env or {})},
-    )
-    assert "Traceback" not in result.stdout + result.stderr, result.stderr
-    return result
 
 
 def snapshot(project: Path) -> dict[str, bytes]:
@@ -60,10 +42,10 @@ def replace_line(path: Path, old: str, new: str) -> int:
     return number
 
 
-def refused(project: Path, command: list[str], env: dict[str, str], where: str, server) -> str:  # type: ignore[no-untyped-def]
+def refused(project: Path, command: list[str], env: dict[str, str], where: str, server, run_cli: Cli) -> str:  # type: ignore[no-untyped-def]
     """Run a command that must stop: exit 1, the message at `where`, nothing sent, nothing written."""
     before = snapshot(project)
-    result = run(project, *command, env=env)
+    result = run_cli(project, *command, env=env)
     assert result.returncode == 1, result.stdout + result.stderr
     assert where in result.stderr, result.stderr
     assert server.recorder.received == [] and server.recorder.seen == []
@@ -76,13 +58,17 @@ BAD_ADDRESSES = ["not an address", "zoë@secip.example.org", "a@b.org>, <victim@
 
 @pytest.mark.parametrize("address", BAD_ADDRESSES)
 def test_a_bad_from_address_stops_check_build_and_send_at_its_line(
-    fast: Path, smtp_server, send_env, address: str
+    fast: Path,
+    smtp_server,
+    send_env,
+    address: str,
+    run_cli: Cli,
 ) -> None:  # type: ignore[no-untyped-def]
     """Issue 9 item 6: today these pass check and build, then send dies in encode_edition."""
     line = replace_line(fast / SETTINGS, "email: update@secip.example.org", f"email: {json.dumps(address)}")
     where = f"{SETTINGS}:{line}: from.email: {address!r} is not a usable address"
     for command in (["check"], ["build"], ["send", "--yes"]):
-        refused(fast, command, send_env, where, smtp_server)
+        refused(fast, command, send_env, where, smtp_server, run_cli)
 
 
 @pytest.mark.parametrize(
@@ -95,31 +81,40 @@ def test_a_bad_from_address_stops_check_build_and_send_at_its_line(
 )
 @pytest.mark.parametrize("address", BAD_ADDRESSES)
 def test_every_address_in_settings_and_contacts_is_checked_at_load(
-    fast: Path, smtp_server, send_env, file: str, old: str, field: str, address: str
+    fast: Path,
+    smtp_server,
+    send_env,
+    file: str,
+    old: str,
+    field: str,
+    address: str,
+    run_cli: Cli,
 ) -> None:  # type: ignore[no-untyped-def]
     key = old.split(":")[0]
     line = replace_line(fast / file, old, f"{key}: {json.dumps(address)}")
     where = f"{file}:{line}: {field}: {address!r} is not a usable address"
     for command in (["check"], ["send", "--yes"]):
-        refused(fast, command, send_env, where, smtp_server)
+        refused(fast, command, send_env, where, smtp_server, run_cli)
 
 
 @pytest.mark.parametrize("address", [FORMULA, "+44@example.org", "-1+2@example.org", "'=quoted@example.org"])
 def test_an_address_that_looks_like_a_formula_is_written_harmless_and_read_back(
-    example: Path, address: str
+    example: Path,
+    address: str,
+    run_cli: Cli,
 ) -> None:
     """Issue 9 item 7: suppressed.csv is opened in Excel; OWASP's leading quote keeps it text."""
     # As Excel saves it: a formula-like cell raw; one that starts with a quote gets one more.
     cell = "'" + address if address.startswith("'") else address
     write_members(example, f"{cell},Mallory,Somewhere,dcs", "ann@kent.example,Ann,Kent,dcs")
-    first = run(example, "unsubscribe", "--", address)
+    first = run_cli(example, "unsubscribe", "--", address)
     assert first.returncode == 0 and "unsubscribed from every network" in first.stdout, first.stderr
     cells = [row.split(",")[0] for row in (example / SUPPRESSED_FILE).read_text().splitlines()]
     assert cells[-1] == "'" + address
     assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
-    again = run(example, "unsubscribe", "--", address)
+    again = run_cli(example, "unsubscribe", "--", address)
     assert again.returncode == 0 and "already unsubscribed" in again.stdout, again.stderr
-    lists = run(example, "lists", "--json")
+    lists = run_cli(example, "lists", "--json")
     assert lists.returncode == 0, lists.stderr
     dcs = next(n for n in json.loads(lists.stdout)["networks"] if n["id"] == "dcs")
     assert (dcs["members"], dcs["suppressed"], dcs["receiving"]) == (2, 1, 1)
@@ -145,56 +140,75 @@ def test_an_address_that_looks_like_a_formula_is_written_harmless_and_read_back(
     ],
 )
 def test_branding_values_are_checked_by_kind_before_they_reach_css(
-    fast: Path, smtp_server, send_env, old: str, new: str, field: str
+    fast: Path,
+    smtp_server,
+    send_env,
+    old: str,
+    new: str,
+    field: str,
+    run_cli: Cli,
 ) -> None:  # type: ignore[no-untyped-def]
     """Issue 9 item 8: a font stack closed the CSS rule in site/index.html and Chromium fetched a URL."""
     line = replace_line(fast / SETTINGS, old, new)
     for command in (["check"], ["archive"], ["send", "--yes"]):
-        refused(fast, command, send_env, f"{SETTINGS}:{line}: {field}:", smtp_server)
+        refused(fast, command, send_env, f"{SETTINGS}:{line}: {field}:", smtp_server, run_cli)
 
 
-def test_font_names_without_quotes_pass(example: Path) -> None:
+def test_font_names_without_quotes_pass(example: Path, run_cli: Cli) -> None:
     replace_line(
         example / SETTINGS,
         "font_stack:",
         "font_stack: Segoe UI, -apple-system, Helvetica Neue,Arial, sans-serif",
     )
-    result = run(example, "check")
+    result = run_cli(example, "check")
     assert result.returncode == 0, result.stderr
 
 
-def test_a_bom_decides_utf8_and_a_stray_byte_is_named_at_its_line(fast: Path, smtp_server, send_env) -> None:  # type: ignore[no-untyped-def]
+def test_a_bom_decides_utf8_and_a_stray_byte_is_named_at_its_line(
+    fast: Path, smtp_server, send_env, run_cli: Cli
+) -> None:  # type: ignore[no-untyped-def]
     """Issue 9 item 9: read as cp1252, the BOM glued onto "email" and hid the real problem."""
     text = "\ufeffemail,name,organisation,networks\r\nzoe@brighton.example,Zoë Whitfield,B&H,dcs\r\n"
     (fast / MEMBERS_FILE).write_bytes(text.encode("utf-8").replace("ë".encode(), "ë".encode("cp1252")))
     where = f"{MEMBERS_FILE}:2: byte 0xEB is not UTF-8"
     for command in (["lists"], ["send", "--yes"]):
-        stderr = refused(fast, command, send_env, where, smtp_server)
+        stderr = refused(fast, command, send_env, where, smtp_server, run_cli)
         assert "no email column" not in stderr
 
 
-def test_a_members_file_with_only_a_header_warns_and_send_refuses(fast: Path, smtp_server, send_env) -> None:  # type: ignore[no-untyped-def]
+def test_a_members_file_with_only_a_header_warns_and_send_refuses(
+    fast: Path, smtp_server, send_env, run_cli: Cli
+) -> None:  # type: ignore[no-untyped-def]
     """Issue 9 item 10: "Sent 0", exit 0 was reported as a success."""
     write_members(fast, newline="\r\n")
     where = f"{MEMBERS_FILE}:1: warning: no members under the header"
     for command in (["lists"], ["check"]):
-        result = run(fast, *command, env=send_env)
+        result = run_cli(fast, *command, env=send_env)
         assert result.returncode == 0 and where in result.stderr, result.stderr
-    refused(fast, ["send", "--yes"], send_env, f"{MEMBERS_FILE}:1: no members under the header", smtp_server)
+    refused(
+        fast,
+        ["send", "--yes"],
+        send_env,
+        f"{MEMBERS_FILE}:1: no members under the header",
+        smtp_server,
+        run_cli,
+    )
     assert state_files(fast) == []
 
 
-def test_a_send_that_would_reach_nobody_is_an_error(fast: Path, smtp_server, send_env) -> None:  # type: ignore[no-untyped-def]
+def test_a_send_that_would_reach_nobody_is_an_error(fast: Path, smtp_server, send_env, run_cli: Cli) -> None:  # type: ignore[no-untyped-def]
     write_members(fast, "ann@kent.example,Ann,Kent,dcs", "bob@kent.example,Bob,Kent,send")
     (fast / SUPPRESSED_FILE).write_text("email,network,date\nann@kent.example,,\n", encoding="utf-8")
-    refused(fast, ["send", "--yes", "--network", "dcs"], send_env, "nobody to send to", smtp_server)
+    refused(fast, ["send", "--yes", "--network", "dcs"], send_env, "nobody to send to", smtp_server, run_cli)
 
 
-def test_an_http_unsubscribe_url_fails_check_before_any_send(fast: Path, smtp_server, send_env) -> None:  # type: ignore[no-untyped-def]
+def test_an_http_unsubscribe_url_fails_check_before_any_send(
+    fast: Path, smtp_server, send_env, run_cli: Cli
+) -> None:  # type: ignore[no-untyped-def]
     """Issue 9 item 11: check passed it, and send stopped after confirmation with everyone pending."""
     line = replace_line(
         fast / SETTINGS, "unsubscribe_url:", "unsubscribe_url: http://updates.secip.example.org/u"
     )
     where = f"{SETTINGS}:{line}: sending.unsubscribe_url: http://"
     for command in (["check"], ["send", "--dry-run"], ["send", "--yes"]):
-        refused(fast, command, send_env, where, smtp_server)
+        refused(fast, command, send_env, where, smtp_server, run_cli)

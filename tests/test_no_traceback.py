@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -76,10 +75,11 @@ def test_a_template_missing_from_the_project_comes_from_the_package(example: Pat
         ("preview/base.html.j2", "templates/_nowhere.j2: no such template"),
     ],
 )
-def test_the_preview_shows_a_broken_page_template(example: Path, template: str, expected: str) -> None:
+def test_the_preview_shows_a_broken_page_template(
+    example: Path, template: str, expected: str, run_cli: Cli
+) -> None:
     (example / "templates" / template).write_text(MISSING_INCLUDE, encoding="utf-8")
-    command = [sys.executable, "-m", "composer", "preview", "--port", "0", "--project", str(example)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = run_cli.start(example, "preview", "--port", "0")
     try:
         line = process.stdout.readline() if process.stdout else ""
         url = re.search(r"http://\S+/", line)

@@ -11,11 +11,10 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import SECRET, largest_issue
+from conftest import SECRET, Cli, largest_issue
 
 from composer.content.project import load_project
 
@@ -32,15 +31,12 @@ def spamassassin() -> str:
     return SPAMASSASSIN
 
 
-def test_the_largest_message_sent_scores_at_most_half_a_point(example: Path, spamassassin: str) -> None:
+def test_the_largest_message_sent_scores_at_most_half_a_point(
+    example: Path, spamassassin: str, run_cli: Cli
+) -> None:
     number = largest_issue(load_project(example))
-    sent = subprocess.run(
-        [sys.executable, "-m", "composer", "send", str(number), "--yes", "--transport", "outbox"],
-        cwd=example,
-        env={**os.environ, "COMPOSER_SECRET": SECRET},
-        capture_output=True,
-        text=True,
-        timeout=120,
+    sent = run_cli(
+        example, "send", str(number), "--yes", "--transport", "outbox", env={"COMPOSER_SECRET": SECRET}
     )
     assert sent.returncode == 0, sent.stdout + sent.stderr
     message = max((example / "outbox" / str(number)).glob("*.eml"), key=lambda path: path.stat().st_size)

@@ -6,14 +6,16 @@ handled here once: a BOM, Windows-1252, `;` in some locales, and cells that look
 
 from __future__ import annotations
 
+import _csv
 import codecs
 import csv
 import io
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
-from composer.errors import Problem, Severity
+from composer.errors import ComposerError, Problem, Severity
 
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet takes for the start of a formula
 
@@ -35,21 +37,67 @@ class Row:
 
 
 def append_rows(path: Path, header: tuple[str, ...], rows: Iterable[tuple[str, ...]]) -> None:
-    """Append ASCII rows, keeping the file's delimiter and line endings (ASCII is valid in UTF-8
-    and cp1252); the file is read once, however many rows."""
+    """Append ASCII rows (values in `header`'s order) as the file is written: its own column
+    order and delimiter, its line endings (CRLF, LF, or Excel for Mac's CR), read once however
+    many rows. A column the file lacks is left out (see `add_columns`); a new file gets `header`.
+    ASCII is valid in UTF-8 and cp1252 alike."""
     existing = path.read_bytes() if path.exists() else b""
-    newline = "\r\n" if b"\r\n" in existing else "\n"
-    separator = delimiter(existing.partition(b"\n")[0].decode("utf-8-sig", "replace"))
+    newline, separator, names = layout(existing)
     text = io.StringIO()
     if not existing.strip():
+        names = list(header)
         text.write(separator.join(header) + newline)
     elif not existing.endswith((b"\n", b"\r")):
         text.write(newline)
     writer = csv.writer(text, delimiter=separator, lineterminator=newline)
-    writer.writerows([_neutralised(value) for value in values] for values in rows)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("ab") as stream:
-        stream.write(text.getvalue().encode("ascii"))
+    for values in rows:
+        cells = dict(zip(header, values, strict=True))
+        writer.writerow([_neutralised(cells.get(name, "")) for name in names])
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("ab") as stream:
+            stream.write(text.getvalue().encode("ascii"))
+    except OSError as exc:
+        raise ComposerError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def add_columns(path: Path, columns: tuple[str, ...]) -> None:
+    """Give the file's header the `columns` it lacks, at its end, in the file's delimiter; the
+    file is rewritten whole beside itself and renamed into place, its line endings kept."""
+    if not path.exists():
+        return
+    data = path.read_bytes()
+    newline, separator, names = layout(data)
+    missing = [column for column in columns if column not in names]
+    if not data.strip() or not missing:
+        return
+    end = data.find(newline.encode())
+    first, rest = (data, b"") if end < 0 else (data[:end], data[end:])
+    partial = path.with_name(path.name + ".part")
+    try:
+        partial.write_bytes(first + (separator + separator.join(missing)).encode("ascii") + rest)
+        os.replace(partial, path)
+    except OSError as exc:
+        raise ComposerError(f"cannot rewrite {path} with the columns {', '.join(missing)}: {exc}") from None
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def layout(data: bytes) -> tuple[str, str, list[str]]:
+    """A CSV file's line ending (the first one in it; LF for none), delimiter, and header names
+    (stripped, lower-cased, in the file's order)."""
+    ends = [i for i in (data.find(b"\r"), data.find(b"\n")) if i >= 0]
+    end = min(ends, default=len(data))
+    newline = "\n" if end == len(data) or data[end : end + 1] == b"\n" else "\r"
+    if data[end : end + 2] == b"\r\n":
+        newline = "\r\n"
+    try:
+        first = data[:end].decode("utf-8-sig")
+    except UnicodeDecodeError:
+        first = data[:end].decode("cp1252", "replace")
+    separator = delimiter(first)
+    names = [name.strip().lower() for name in next(csv.reader([first], delimiter=separator), [])]
+    return newline, separator, names
 
 
 def _neutralised(cell: str) -> str:
@@ -88,7 +136,8 @@ def read_rows(
         )
     with path.open(encoding=encoding, newline="") as stream:
         reader = csv.reader(stream, dialect=_dialect(stream))
-        header = [name.strip().lower() for name in next(reader, [])]
+        rows = _guarded(reader, file, problems)
+        header = [name.strip().lower() for name in next(rows, [])]
         missing = [name for name in required if name not in header]
         if missing:
             problems.append(
@@ -100,7 +149,7 @@ def read_rows(
         position = {name: header.index(name) for name in columns if name in header}
         start = reader.line_num + 1
         absent = {name: "" for name in columns if name not in position}
-        for cells in reader:
+        for cells in rows:
             line, start = start, reader.line_num + 1
             joined = "".join(cells)
             if not joined.strip():
@@ -122,6 +171,30 @@ def read_rows(
                 if absent:
                     values.update(absent)
                 yield Row(file, line, values, problems)
+
+
+def _guarded(reader: _csv.Reader, file: str, problems: list[Problem]) -> Iterator[list[str]]:
+    """The reader's rows until one cannot be read: a field over the csv module's limit (a quote
+    that opens a field and never closes swallows the rows after it) is an error at the line where
+    that row starts, and the file is read no further. The limit (128 KB) is far above what an
+    address or a list of networks needs, so it is kept, not raised."""
+    while True:
+        start = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                message = (
+                    f"a quoted field runs on for more than {csv.field_size_limit():,} characters: "
+                    'is a closing " missing on this line?'
+                )
+            else:
+                message = f"cannot be read as CSV: {exc}"
+            problems.append(Problem(file, message, start))
+            return
+        yield cells
 
 
 def _encoding(path: Path, file: str, problems: list[Problem]) -> str | None:

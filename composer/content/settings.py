@@ -249,6 +249,11 @@ class Inbox(Server):
         le=52,
         description="soft bounces in consecutive Updates before a person is suppressed",
     )
+    max_message_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1024,
+        description="a larger message is recorded as unreadable and left in the mailbox, unread",
+    )
 
     def with_environment(self, env: Mapping[str, str] | None = None) -> Inbox:
         """IMAP settings as overridden by COMPOSER_IMAP_* variables, like SMTP's."""

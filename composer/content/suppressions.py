@@ -10,10 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
-from composer.content.csvfiles import append_rows, delimiter
+from composer.content.csvfiles import add_columns, append_rows
 from composer.content.project import Project
 from composer.content.recipients import ALL_NETWORKS, SUPPRESSED_COLUMNS, SUPPRESSED_FILE, Lists
 
@@ -51,23 +50,7 @@ def add_suppressions(
         added.append(row)
     if added:
         path = project.root / SUPPRESSED_FILE
-        _upgrade_header(path)
+        add_columns(path, SUPPRESSED_COLUMNS)  # a file from before the reason and issue columns
         rows = [(r.email, r.network or "", date, r.reason, str(r.issue or ""), r.detail) for r in added]
         append_rows(path, SUPPRESSED_COLUMNS, rows)
     return added
-
-
-def _upgrade_header(path: Path) -> None:
-    """Give a file with an older header (email,network,date) the columns that rows now carry."""
-    if not path.exists():
-        return
-    data = path.read_bytes()
-    first, newline, rest = data.partition(b"\n")
-    separator = delimiter(first.decode("utf-8-sig", "replace"))
-    names = [name.strip().lower() for name in first.decode("utf-8-sig", "replace").split(separator)]
-    if not first.strip() or all(column in names for column in SUPPRESSED_COLUMNS):
-        return
-    missing = [column for column in SUPPRESSED_COLUMNS if column not in names]
-    cr = b"\r" if first.endswith(b"\r") else b""
-    header = first.rstrip(b"\r") + (separator + separator.join(missing)).encode("ascii") + cr
-    path.write_bytes(header + newline + rest)

@@ -7,6 +7,7 @@ UTF-8, broken Jinja) becomes one ComposerError naming the file, and its line whe
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -124,14 +125,37 @@ def copy_templates(root: Path, names: Iterable[str] = (), *, force: bool = False
     result = CopiedTemplates()
     for name in wanted:
         target = root / TEMPLATES_DIR / name
+        _refuse_links(root, name)
         if target.exists() and not force:
             result.kept.append(target)
             continue
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            with packaged(TEMPLATES_DIR, *name.split("/")).open("rb") as source, target.open("wb") as out:
+            _refuse_links(root, name)  # again, now that the folders exist
+            # O_NOFOLLOW: a link put there since the check is refused too, never written through.
+            descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+            with (
+                packaged(TEMPLATES_DIR, *name.split("/")).open("rb") as source,
+                open(descriptor, "wb") as out,
+            ):
                 shutil.copyfileobj(source, out)
         except OSError as exc:
             raise ComposerError(f"cannot write {exc.filename or target}: {exc.strerror or exc}") from exc
         result.copied.append(target)
     return result
+
+
+def _refuse_links(root: Path, name: str) -> None:
+    """`templates copy` writes only regular files inside templates/: a symbolic link on the way
+    (templates/ itself, a folder in it, or the file) could point anywhere, so it is refused by name."""
+    parts = [TEMPLATES_DIR, *name.split("/")]
+    for depth in range(1, len(parts) + 1):
+        shown = "/".join(parts[:depth])
+        path = root.joinpath(*parts[:depth])
+        if path.is_symlink():
+            raise ComposerError(
+                f"{shown} is a symbolic link: composer writes templates only as files inside "
+                f"{TEMPLATES_DIR}/; remove the link (rm {path}) and copy again"
+            )
+        if depth == len(parts) and path.exists() and not path.is_file():
+            raise ComposerError(f"{shown} is not a regular file: remove it and copy again")

@@ -58,6 +58,20 @@ _COLUMNS = {
 }
 
 
+def hold_lock(path: Path, *, busy: str) -> ProcessLock:
+    """An exclusive lock on `path`.lock for one command at a time over a journal (send, inbox),
+    held until released or the process dies, on any OS. SendingError(`busy`) when it is held."""
+    lock = ProcessLock(path.parent / (path.name + ".lock"))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock.acquire()
+    except Busy:
+        raise SendingError(busy) from None
+    except OSError as exc:
+        raise SendingError(str(exc)) from exc
+    return lock
+
+
 @dataclass(frozen=True)
 class Entry:
     email: str
@@ -171,16 +185,9 @@ class Journal:
 
     def lock(self) -> None:
         """Only one send at a time per journal; the OS drops the lock if the process dies."""
-        lock = ProcessLock(self.path.parent / (self.path.name + ".lock"))
-        try:
-            lock.acquire()
-        except Busy:
-            raise SendingError(
-                f"another `composer send` is using {self.path}: wait for it to finish"
-            ) from None
-        except OSError as exc:
-            raise SendingError(str(exc)) from exc
-        self._lock = lock
+        self._lock = hold_lock(
+            self.path, busy=f"another `composer send` is using {self.path}: wait for it to finish"
+        )
 
     def add_pending(self, issue: int, people: Iterable[tuple[str, str]]) -> None:
         """Record everyone this run means to send to (email, edition); existing rows are kept."""

@@ -1,16 +1,17 @@
 """`composer inbox`: read the replies and bounces the Update brought back, and act on them.
 
-Each message not seen before is classified (classify.py); a bounce is matched to a person by its
-recipient or, when the report returns our headers, by the Message-ID recorded in the send
-journal. Suppressions are appended to recipients/suppressed.csv first, then the message moves to
-the processed folder, then the inbox journal records it: a crash at any point repeats nothing
-that took effect. Ignored messages stay where they are.
+Each message not seen before is handled inside its own guard: parsed under caps (parse.py),
+classified (classify.py), and a delivery report matched to the member whose address it names as
+failed. Whatever goes wrong there makes the message `unreadable`: recorded with its reason, left
+where it is, and the run goes on. Suppressions are appended to recipients/suppressed.csv first,
+then the message moves to the processed folder, then the inbox journal records it: a crash at any
+point repeats nothing that took effect. A real run holds a lock, so two never overlap. Replies,
+reports for review, automatic replies and unreadable messages stay where they are.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections import Counter
 from collections.abc import Mapping
 from contextlib import ExitStack
@@ -21,17 +22,23 @@ from pathlib import Path
 from composer.content.project import Project, load_project
 from composer.content.recipients import Lists, read_lists
 from composer.content.suppressions import Suppression, add_suppressions
-from composer.delivery.journal import Journal
+from composer.delivery.journal import Journal, hold_lock
 from composer.delivery.messages import issue_of
 from composer.delivery.tokens import secret
-from composer.mailbox.classify import KINDS, Failure, Finding, Kind, classify, header_text
+from composer.errors import ComposerError
+from composer.mailbox.classify import KINDS, Finding, Kind, classify, header_text
 from composer.mailbox.journal import InboxJournal, journal_path
-from composer.mailbox.sources import FolderSource, ImapSource, Source
+from composer.mailbox.parse import Unreadable, message_key, parse_message
+from composer.mailbox.sources import FolderSource, ImapSource, Incoming, Source
 
 
 @dataclass(frozen=True)
 class Action:
-    """What was done (or, in a dry run, would be done) with one message, and why."""
+    """What was done (or, in a dry run, would be done) with one message, and why.
+
+    `review`: members a report is tied to only by our Message-ID, not by a failed address: listed
+    for the office to look at, never suppressed.
+    """
 
     kind: Kind
     handle: str
@@ -41,6 +48,7 @@ class Action:
     evidence: str = ""
     suppressed: tuple[Suppression, ...] = ()
     counted: tuple[tuple[str, int], ...] = ()
+    review: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -52,6 +60,7 @@ class Action:
             "evidence": self.evidence,
             "suppressed": [asdict(suppression) for suppression in self.suppressed],
             "soft_bounces_counted": [{"email": email, "issue": issue} for email, issue in self.counted],
+            "review": list(self.review),
         }
 
 
@@ -61,6 +70,7 @@ class InboxReport:
     dry_run: bool
     actions: list[Action] = field(default_factory=list)
     already_seen: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # entries of a folder not read
 
     @property
     def counts(self) -> dict[str, int]:
@@ -73,6 +83,7 @@ class InboxReport:
             "dry_run": self.dry_run,
             "counts": self.counts,
             "already_seen": self.already_seen,
+            "skipped": [{"name": name, "why": why} for name, why in self.skipped],
             "actions": [action.as_dict() for action in self.actions],
         }
 
@@ -87,18 +98,24 @@ def read_inbox(
 ) -> InboxReport:
     """Handle every message not seen before; `folder` reads saved .eml files instead of IMAP."""
     project = load_project(root)
-    lists = read_lists(project)
-    lists.require_valid()
     key = secret(env)
     send_path = project.root / project.settings.sending.journal
     inbox_path = journal_path(send_path)
+    settings = project.settings.inbox
     with ExitStack() as stack:
+        if not dry_run:  # before anything is read, so a second run sees what the first wrote
+            stack.enter_context(
+                hold_lock(inbox_path, busy=f"another `composer inbox` is running ({inbox_path}): wait for it")
+            )
+        lists = read_lists(project)
+        lists.require_valid()
         source: Source
         if folder is not None:
-            source = FolderSource(folder)
+            source = FolderSource(folder, settings.max_message_bytes)
         else:
-            settings = project.settings.inbox.with_environment(env)
-            source = stack.enter_context(ImapSource(settings, env, create_folder=not dry_run))
+            source = stack.enter_context(
+                ImapSource(settings.with_environment(env), env, create_folder=not dry_run)
+            )
         journal = InboxJournal(inbox_path) if not dry_run or inbox_path.exists() else None
         if journal is not None:
             stack.callback(journal.close)
@@ -107,30 +124,25 @@ def read_inbox(
             stack.callback(sent.close)
         run = _Run(project, lists, key, journal, sent)
         report = InboxReport(source.where, dry_run)
-        for incoming in list(source.messages()):
-            identity = message_key(incoming.message)
+        for incoming in source.messages():
+            identity = message_key(incoming.data)
             if journal is not None and journal.seen(identity):
                 report.already_seen += 1
                 continue
-            action = run.handle(incoming.handle, incoming.message)
+            action = run.guarded(incoming)
             report.actions.append(action)
             if dry_run:
                 continue
             if action.suppressed:
                 add_suppressions(project, lists, action.suppressed, today=today)
-            if action.kind != "ignored":
+            if action.kind in ("unsubscribe", "bounce", "soft-bounce"):
                 source.move(incoming.handle)
             assert journal is not None
             journal.record(identity, action.kind, action.summary, soft=dict(action.counted))
+        report.skipped = source.skipped
         if journal is not None and not dry_run:
             journal.record_run(report.counts)
     return report
-
-
-def message_key(message: Message) -> str:
-    """A message's identity across runs: its Message-ID, or a digest of its bytes without one."""
-    value = " ".join(str(message.get("message-id", "")).split())
-    return value or "sha256:" + hashlib.sha256(message.as_bytes()).hexdigest()
 
 
 class _Run:
@@ -147,9 +159,31 @@ class _Run:
         self.project, self.lists, self.key = project, lists, key
         self.journal, self.sent = journal, sent
         self.limit = project.settings.inbox.soft_bounce_limit
+        self.max_bytes = project.settings.inbox.max_message_bytes
         self.latest = project.issues[-1].number if project.issues else None
         self.soft: dict[str, set[int]] = {}  # this run's soft bounces, so a dry run counts them too
         self.suppressed: set[str] = set()
+
+    def guarded(self, incoming: Incoming) -> Action:
+        """One message's decision, never the run's end: a message over a cap, or one that makes
+        the parser, a detector or our own reading fail, becomes `unreadable` with the reason.
+
+        Any exception is caught on purpose, as mail is hostile input to third-party parsers; our
+        own errors (a journal that cannot be read) still stop the run.
+        """
+        try:
+            if incoming.size > self.max_bytes:
+                raise Unreadable(
+                    f"{incoming.size:,} bytes, over inbox.max_message_bytes ({self.max_bytes:,})"
+                )
+            return self.handle(incoming.handle, parse_message(incoming.data))
+        except Unreadable as exc:
+            reason = str(exc)
+        except ComposerError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the guard: see the docstring
+            reason = f"{type(exc).__name__}: {exc}"[:300]
+        return Action("unreadable", incoming.handle, "", "", reason)
 
     def handle(self, handle: str, message: Message) -> Action:
         finding = classify(message, key=self.key)
@@ -159,7 +193,7 @@ class _Run:
             request = finding.request
             if request.network is not None and request.network not in self.project.networks:
                 summary = f"names an unknown network {request.network!r}"
-                return replace(action, kind="ignored", summary=summary)
+                return replace(action, kind="reply", summary=summary)
             issue = self._last_sent(request.email)  # the Update the request most likely answers
             suppression = Suppression(request.email, request.network, "unsubscribed", issue)
             return replace(action, suppressed=(suppression,))
@@ -168,16 +202,19 @@ class _Run:
         return action
 
     def _bounce(self, action: Action, finding: Finding) -> Action:
-        sent_as = [self.sent.sent_as(mid) for mid in finding.message_ids] if self.sent else []
-        returned = [found for found in sent_as if found is not None]
+        """Suppress (or count) only the members whose address the report names as failed; a
+        member tied to it only by the Message-ID it returns is listed for review."""
         issues = [issue for issue in map(issue_of, finding.message_ids) if issue is not None]
         evidence = finding.failures[0].evidence
         suppressions: list[Suppression] = []
         counted: dict[str, int] = {}
+        named: set[str] = set()
         for failure in finding.failures:
-            email = self._person(failure, returned)
-            if email is None:
+            person = self.lists.find(failure.address)
+            if person is None:
                 continue
+            email = person.email
+            named.add(email.lower())
             issue = issues[0] if issues else self._last_sent(email)
             if failure.permanent:
                 suppressions.append(Suppression(email, None, "bounced", issue, failure.status))
@@ -186,26 +223,35 @@ class _Run:
                 if self._tipped(email, issue):
                     detail = f"{self.limit} soft bounces in a row; last {failure.status}"
                     suppressions.append(Suppression(email, None, "soft-bounced", issue, detail))
+        review = tuple(email for email in self._returned_to(finding) if email.lower() not in named)
         if not suppressions and not counted:
-            addresses = ", ".join(f.address for f in finding.failures)
-            return replace(
-                action,
-                kind="ignored",
-                summary=f"a bounce for {addresses}, not on the lists",
-                evidence=evidence,
-            )
+            addresses = ", ".join(f.address for f in finding.failures[:4])
+            more = f" and {len(finding.failures) - 4:,} more" if len(finding.failures) > 4 else ""
+            if review:
+                summary = (
+                    f"a report about {addresses}{more} returns the Update sent to {', '.join(review)}: "
+                    "review it (nobody suppressed)"
+                )
+                return replace(action, kind="review", summary=summary, evidence=evidence, review=review)
+            summary = f"a bounce for {addresses}{more}, not on the lists"
+            return replace(action, kind="ignored", summary=summary, evidence=evidence)
         return replace(
-            action, evidence=evidence, suppressed=tuple(suppressions), counted=tuple(sorted(counted.items()))
+            action,
+            evidence=evidence,
+            suppressed=tuple(suppressions),
+            counted=tuple(sorted(counted.items())),
+            review=review,
         )
 
-    def _person(self, failure: Failure, returned: list[tuple[int, str]]) -> str | None:
-        """The member a failure is about: by address, or by the Message-ID the report returned."""
-        person = self.lists.find(failure.address)
-        if person is not None:
-            return person.email
-        if len(returned) == 1:
-            person = self.lists.find(returned[0][1])
-        return person.email if person is not None else None
+    def _returned_to(self, finding: Finding) -> list[str]:
+        """The members the Updates a report returns (by our Message-ID) were sent to."""
+        found: list[str] = []
+        for message_id in finding.message_ids if self.sent else ():
+            sent_as = self.sent.sent_as(message_id) if self.sent else None
+            person = self.lists.find(sent_as[1]) if sent_as else None
+            if person is not None and person.email not in found:
+                found.append(person.email)
+        return found
 
     def _last_sent(self, email: str) -> int | None:
         issues = self.sent.issues_sent(email) if self.sent else []

@@ -1,20 +1,21 @@
 """Where the messages come from: the programme's IMAP mailbox, or a folder of saved .eml files.
 
-Both hand out each message with a handle, and move a handled one to the processed folder;
-nothing is ever deleted. IMAP goes through imap-tools over verified TLS, with the same rule for
-plain text as SMTP (transport.py); the password comes only from the environment and is never
-part of a message we write.
+Both hand out each message's bytes with a handle, unparsed (parsing is part of handling one
+message, inside its guard), and only the first 64 KB of a message over the size cap; they move a
+handled one to the processed folder and never delete or overwrite anything. IMAP goes through
+imap-tools over verified TLS, with the same rule for plain text as SMTP (transport.py); the
+password comes only from the environment and is never part of a message we write.
 """
 
 from __future__ import annotations
 
-import email
 import imaplib
 import os
+import re
 import ssl
+import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from email.message import Message
 from pathlib import Path
 from typing import Protocol
 
@@ -24,20 +25,24 @@ from imap_tools.errors import MailboxLoginError
 from composer.content.settings import Inbox
 from composer.delivery.transport import require_encryption, tls_context
 from composer.errors import ComposerError
+from composer.mailbox.parse import HEAD_BYTES
 
 PASSWORD_VARIABLE = "COMPOSER_IMAP_PASSWORD"
 
 
 @dataclass(frozen=True)
 class Incoming:
-    """One message: a handle to move it by (an IMAP UID or a file name), and the parsed message."""
+    """One message: a handle to move it by (an IMAP UID or a file name), its size, and its bytes
+    (only the first HEAD_BYTES when the size is over the cap)."""
 
     handle: str
-    message: Message
+    size: int
+    data: bytes
 
 
 class Source(Protocol):
     where: str
+    skipped: list[tuple[str, str]]
 
     def messages(self) -> Iterator[Incoming]: ...
 
@@ -46,22 +51,74 @@ class Source(Protocol):
 
 
 class FolderSource:
-    """`--from-folder DIR`: the .eml files in DIR; handled ones move to DIR/processed/."""
+    """`--from-folder DIR`: the .eml files in DIR; handled ones move to DIR/processed/.
 
-    def __init__(self, folder: Path):
+    Only regular files (or links to them) are read: a folder, a link to nothing, a FIFO (whose
+    read would wait for ever) or a device is skipped and listed in `skipped`.
+    """
+
+    def __init__(self, folder: Path, max_bytes: int):
         if not folder.is_dir():
             raise ComposerError(f"{folder} is not a folder of .eml files")
-        self.folder = folder
+        self.folder, self.max_bytes = folder, max_bytes
         self.where = str(folder)
+        self.skipped: list[tuple[str, str]] = []
 
     def messages(self) -> Iterator[Incoming]:
         for path in sorted(self.folder.glob("*.eml")):
-            yield Incoming(path.name, email.message_from_bytes(path.read_bytes()))
+            try:
+                # O_NONBLOCK: opening a FIFO returns at once, and fstat then shows what it is.
+                descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+            except FileNotFoundError:
+                self.skipped.append((path.name, "a link to nothing"))
+                continue
+            except OSError as exc:
+                self.skipped.append((path.name, f"cannot be opened: {exc.strerror or exc}"))
+                continue
+            status = os.fstat(descriptor)
+            if not stat.S_ISREG(status.st_mode):
+                os.close(descriptor)
+                self.skipped.append(
+                    (path.name, _KINDS_OF_FILE.get(stat.S_IFMT(status.st_mode), "not a file"))
+                )
+                continue
+            with os.fdopen(descriptor, "rb") as stream:
+                size = status.st_size
+                data = stream.read(self.max_bytes + 1 if size <= self.max_bytes else HEAD_BYTES)
+            yield Incoming(path.name, max(size, len(data)), data)
 
     def move(self, handle: str) -> None:
+        """Into processed/ under a name no earlier message holds: `name-2.eml` when `name.eml` is
+        taken (reserved with O_EXCL, then replaced by the message in one rename)."""
         processed = self.folder / "processed"
-        processed.mkdir(exist_ok=True)
-        os.replace(self.folder / handle, processed / handle)
+        stem, suffix = os.path.splitext(handle)
+        try:
+            processed.mkdir(exist_ok=True)
+            for number in range(1, 10_000):
+                target = processed / (handle if number == 1 else f"{stem}-{number}{suffix}")
+                try:
+                    os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+                except FileExistsError:
+                    continue
+                try:
+                    os.replace(self.folder / handle, target)
+                except OSError:
+                    target.unlink(missing_ok=True)
+                    raise
+                return
+        except OSError as exc:
+            raise ComposerError(f"cannot move {handle} into {processed}: {exc.strerror or exc}") from None
+        raise ComposerError(f"{processed} holds 9,999 messages named like {handle}: move some away")
+
+
+_KINDS_OF_FILE = {
+    stat.S_IFDIR: "a folder",
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFCHR: "a device",
+    stat.S_IFBLK: "a device",
+    stat.S_IFSOCK: "a socket",
+}
+_FETCHED = re.compile(rb"UID (\d+) RFC822\.SIZE (\d+)|RFC822\.SIZE (\d+) UID (\d+)")
 
 
 class ImapSource:
@@ -83,6 +140,7 @@ class ImapSource:
         self.port = inbox.port or (993 if inbox.security == "tls" else 143)
         self.where = f"{inbox.host}:{self.port}/{inbox.folder}"
         self.create_folder = create_folder
+        self.skipped: list[tuple[str, str]] = []
         self._box: BaseMailBox | None = None
 
     def __enter__(self) -> ImapSource:
@@ -122,12 +180,37 @@ class ImapSource:
                 pass
 
     def messages(self) -> Iterator[Incoming]:
+        """Each message's raw bytes (BODY.PEEK: nothing is marked read), its size asked first so
+        that only the head of one over the cap is fetched; none is parsed here."""
         assert self._box is not None, "use ImapSource as a context manager"
         try:
-            for fetched in self._box.fetch(mark_seen=False, bulk=50):
-                yield Incoming(fetched.uid or "", fetched.obj)
+            for uid, size in self._sizes():
+                part = (
+                    "BODY.PEEK[]" if size <= self.inbox.max_message_bytes else f"BODY.PEEK[]<0.{HEAD_BYTES}>"
+                )
+                typ, response = self._box.client.uid("FETCH", uid, f"({part})")
+                data = next((item[1] for item in response if isinstance(item, tuple)), None)
+                if typ == "OK" and isinstance(data, bytes):
+                    yield Incoming(uid, size, data)
         except (imaplib.IMAP4.error, OSError) as exc:
             raise ComposerError(f"cannot read {self.where}: {self._scrubbed(exc)}") from None
+
+    def _sizes(self) -> list[tuple[str, int]]:
+        """Every message's UID and size (RFC822.SIZE), in one command."""
+        assert self._box is not None
+        uids = self._box.uids()
+        if not uids:
+            return []
+        typ, response = self._box.client.uid("FETCH", ",".join(uids), "(UID RFC822.SIZE)")
+        if typ != "OK":
+            raise imaplib.IMAP4.error(f"FETCH RFC822.SIZE answered {typ}")
+        found = []
+        for line in response:
+            match = _FETCHED.search(line if isinstance(line, bytes) else b"")
+            if match:
+                uid, size = (match[1], match[2]) if match[1] else (match[4], match[3])
+                found.append((uid.decode(), int(size)))
+        return sorted(found, key=lambda item: int(item[0]))
 
     def move(self, handle: str) -> None:
         assert self._box is not None, "use ImapSource as a context manager"
