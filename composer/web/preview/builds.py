@@ -48,6 +48,53 @@ class IssueView:
             return self.editions[content]
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the top of a page says first: would `composer send` go? Errors block it, warnings do not.
+
+    `complete`: every edition was checked; until then the counts are those found so far.
+    """
+
+    errors: int
+    warnings: int
+    complete: bool = True
+
+    @property
+    def ready(self) -> bool:
+        return self.complete and not self.errors
+
+    @property
+    def state(self) -> str:
+        """The page's class for it: ready, blocked or pending (with words beside, never colour alone)."""
+        if self.errors:
+            return "blocked"
+        return "ready" if self.ready else "pending"
+
+    @property
+    def headline(self) -> str:
+        if self.errors:
+            return "Not ready"
+        return "Ready to send" if self.complete else "Checking the other editions"
+
+    @property
+    def counts(self) -> tuple[str, str]:
+        return _count(self.errors, "error"), _count(self.warnings, "warning")
+
+    def __str__(self) -> str:
+        errors, warnings = self.counts
+        shown = errors if self.errors and not self.warnings else f"{errors}, {warnings}"
+        return f"{self.headline} — {shown}" + ("" if self.complete or self.errors else " so far")
+
+
+def verdict_of(problems: list[Problem], *, extra_errors: int = 0, complete: bool = True) -> Verdict:
+    errors = sum(p.severity == "error" for p in problems) + extra_errors
+    return Verdict(errors, sum(p.severity == "warning" for p in problems), complete)
+
+
 @dataclass(frozen=True)
 class IssueState:
     """What the issue page shows: a view (this build's, or the last good one) and the problems.
@@ -63,6 +110,16 @@ class IssueState:
     @property
     def broken(self) -> bool:
         return bool(self.render_error) or any(p.severity == "error" for p in self.problems)
+
+    def verdict(self, failure: list[Problem]) -> Verdict:
+        """`composer send`'s verdict; while the shared files do not load (`failure`), they block it."""
+        problems = failure + self.problems
+        return verdict_of(problems, extra_errors=bool(self.render_error), complete=self.complete)
+
+    def item_problems(self, item_id: str) -> list[Problem]:
+        """The problems found in one item (the outline shows them beside it)."""
+        own = (f"items[{item_id}]", f"carried[{item_id}]")
+        return [p for p in self.problems if p.field.split(".")[0] in own]
 
 
 @dataclass(frozen=True)
@@ -163,12 +220,30 @@ class IndexRow:
     issue: Issue | None
     problems: list[Problem]
     status: str
+    items: int | None = None  # this week's items, as the plan counts them (see `new_items`)
+
+    @property
+    def verdict(self) -> Verdict:
+        return verdict_of(self.problems, complete=self.status == "checked")
 
 
 def recent_numbers(project: Project) -> list[int]:
     """The issues checked in the background, newest first: a long archive is checked on demand."""
     numbers = {s.number for s in project.issues} | {n for n in project.broken.values() if n}
     return sorted(numbers, reverse=True)[:BACKGROUND_CHECKS]
+
+
+def new_items(project: Project) -> dict[int, int]:
+    """Each issue's own new items, as its plan (and `composer check`) counts them: an item that
+    updates an earlier one is shown among the reminders instead. One pass, not a plan per issue."""
+    seen: set[str] = set()
+    counts: dict[int, int] = {}
+    for sourced in sorted(project.issues, key=lambda s: s.number):
+        issue = sourced.issue
+        seen.update(item.id for item in issue.carried)
+        counts[issue.number] = sum(not (item.update and item.id in seen) for item in issue.items)
+        seen.update(item.id for item in issue.items)
+    return counts
 
 
 def index_rows(build: Build) -> list[IndexRow]:
@@ -179,6 +254,7 @@ def index_rows(build: Build) -> list[IndexRow]:
     found: list[tuple[int | None, Path, Issue | None]] = [(s.number, s.path, s.issue) for s in project.issues]
     found += [(number, path, None) for path, number in project.broken.items()]
     recent = set(recent_numbers(project))
+    counts = new_items(project)
     rows = []
     for number, path, issue in found:
         file = project.rel(path)
@@ -193,5 +269,7 @@ def index_rows(build: Build) -> list[IndexRow]:
             status = "checked"
         else:
             status = "checking" if number in recent or state is not None else "on demand"
-        rows.append(IndexRow(number, file, issue, problems, status))
+        rows.append(
+            IndexRow(number, file, issue, problems, status, counts.get(number or 0) if issue else None)
+        )
     return sorted(rows, key=lambda row: row.number or 0, reverse=True)

@@ -1,0 +1,105 @@
+"""Sign-off (issue 24): the verdict first, the editions people get, and review from another desk.
+
+HTTP-level tests here; what only a browser can show (the first screen, scroll, focus) is in
+test_signoff_browser.py.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_preview import page_when
+
+from composer.content.project import load_project
+from composer.web.preview.server import PreviewServer, open_preview
+
+ERROR_LINK = ("the Longley Room at", "[the Longley Room](/rooms) at")  # readers cannot follow it
+HTTP_LINK = ("short walk from Crawley", "short [walk](http://crawley.example/) from Crawley")
+
+
+@pytest.fixture
+def running(example: Path) -> Iterator[PreviewServer]:
+    server = open_preview(example, port=0, interval=0.05, settle=0.1).start()
+    yield server
+    server.close()
+
+
+def words(fragment: str) -> str:
+    """The text of some HTML as a reader reads it: tags dropped, spaces collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", fragment)).split())
+
+
+def section(page: str, element_id: str) -> str:
+    """The element with this id, up to its closing tag (sections here do not nest their own kind)."""
+    start = page.index(f'id="{element_id}"')
+    tag = page[page.rindex("<", 0, start) + 1 :].split()[0]
+    return page[page.index(">", start) + 1 : page.index(f"</{tag}>", start)]
+
+
+def checked_page(server: PreviewServer, target: str) -> str:
+    """The page once every edition is checked (the verdict is final)."""
+    return page_when(server, target, lambda body: 'id="checking"' not in body, timeout=60)
+
+
+def edit(path: Path, *changes: tuple[str, str]) -> None:
+    text = path.read_text(encoding="utf-8")
+    for old, new in changes:
+        assert old in text, old
+        text = text.replace(old, new)
+    path.write_text(text, encoding="utf-8")
+
+
+def test_the_verdict_is_first_in_words_with_counts_linked_to_their_lists(
+    running: PreviewServer, example: Path
+) -> None:
+    latest = load_project(example).issues[-1]
+    target = f"/issue/{latest.number}/"
+    page = checked_page(running, target)
+    main = page[page.index("<main>") :]
+    assert main.index('id="verdict"') < main.index("<form")  # before anything else but the title
+    assert words(section(page, "verdict")).startswith("✓ Ready to send — 0 errors, 0 warnings")
+    assert "Errors block composer send until they are fixed; warnings do not." in words(page)
+
+    edit(latest.path, ERROR_LINK, HTTP_LINK)
+    page = page_when(running, target, lambda body: "Not ready" in body and 'id="checking"' not in body, 60)
+    verdict = section(page, "verdict")
+    assert words(verdict).startswith("✗ Not ready — 1 error, 1 warning")
+    assert re.search(r'<a href="#errors">1 error</a>', verdict)
+    assert re.search(r'<a href="#warnings">1 warning</a>', verdict)
+    assert "/rooms" in words(section(page, "errors")) and "composer send will not send it" in words(page)
+    assert "http://crawley.example/" in words(section(page, "warnings"))
+    assert "they do not block composer send" in words(section(page, "warnings"))
+
+    edit(latest.path, (ERROR_LINK[1], ERROR_LINK[0]))
+    ready = "<strong>Ready to send</strong>"
+    page = page_when(running, target, lambda body: ready in body and 'id="checking"' not in body, 60)
+    assert words(section(page, "verdict")).startswith("✓ Ready to send — 0 errors, 1 warning")
+    assert 'href="#errors"' not in section(page, "verdict")  # nothing to list: no link to nowhere
+
+
+def test_an_items_problems_show_beside_it_in_the_outline(running: PreviewServer, example: Path) -> None:
+    latest = load_project(example).issues[-1]
+    edit(latest.path, HTTP_LINK)
+    page = page_when(running, f"/issue/{latest.number}/", lambda body: "http://crawley.example/" in body, 60)
+    outline = section(page, "outline")
+    entries = re.findall(r"<li[^>]*>(.*?)</li>\s*(?=<li|$)", outline, flags=re.S)
+    flagged = [words(entry) for entry in entries if "http://crawley.example/" in entry]
+    assert len(flagged) == 1 and flagged[0].startswith(latest.issue.items[0].title)
+    assert "Warning:" in flagged[0]
+
+
+def test_the_index_shows_each_issues_verdict_linked_to_its_lists(
+    running: PreviewServer, example: Path
+) -> None:
+    latest = load_project(example).issues[-1]
+    edit(latest.path, ERROR_LINK)
+    index = page_when(running, "/", lambda body: "Not ready" in body and "checking…" not in body, 60)
+    row = index[index.index(f'href="/issue/{latest.number}/"') :].split("</tr>")[0]
+    assert "✗ Not ready — 1 error" in words(row)
+    assert f'<a href="/issue/{latest.number}/#errors">1 error</a>' in row
+    others = index.split("</tr>")[2:-1]
+    assert others and all("Ready to send — 0 errors" in words(row) for row in others)
