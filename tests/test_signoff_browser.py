@@ -3,14 +3,20 @@ what the keyboard and a phone meet."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import test_browser
+from conftest import run_composer
 from playwright.sync_api import Browser, Page, expect
 from test_browser import TIMEOUT
 
+from composer.content.carry import plan_for
 from composer.content.project import load_project
+from composer.content.recipients import read_lists
+from composer.email.editions import audiences
 from composer.web.preview.server import PreviewServer
 
 # the same skip when chromium is missing, and the same project and server (edits are undone)
@@ -39,5 +45,59 @@ def test_the_verdict_is_on_the_first_screen_of_every_issue_page(
             box = headline.bounding_box()
             assert box is not None and 0 <= box["y"] and box["y"] + box["height"] <= SCREENS[name]["height"]
             assert page.evaluate("() => window.scrollY") == 0  # the first screen, as the page opens
+    finally:
+        page.context.close()
+
+
+def test_the_edition_menu_is_what_send_sends_with_its_counts(
+    browser: Browser, server: PreviewServer, project: Path
+) -> None:
+    result = run_composer(project, "send", "--dry-run", "--json")
+    assert result.returncode == 0, result.stderr
+    dry_run = json.loads(result.stdout)
+    loaded = load_project(project)
+    names = {n.id: n.name for n in loaded.networks.values()}
+    page = screen(browser, "desktop")
+    try:
+        page.goto(f"{server.url}issue/{dry_run['issue']}/")
+        options = page.locator("select[name=edition] option")
+        expect(options.first).to_be_attached()
+        shown = [(option.get_attribute("value"), option.inner_text()) for option in options.all()]
+    finally:
+        page.context.close()
+    expected = []
+    for edition in dry_run["editions"]:
+        people = edition["recipients"]
+        sets = "; ".join(" + ".join(names[n] for n in sorted(key.split("+"))) for key in edition["serves"])
+        expected.append(
+            (
+                edition["edition"],
+                f"{edition['edition']}: {people} {'person' if people == 1 else 'people'} — {sets}",
+            )
+        )
+    assert shown[: len(expected)] == expected  # every edition sent, in send's order, and nothing else
+    assert shown[len(expected) :] == [("full", "Full edition: every item (the archive's)")]
+    assert len(expected) > len(loaded.networks)  # one per set of networks, not one per network
+
+
+def test_the_member_view_names_their_networks_and_edition(
+    browser: Browser, server: PreviewServer, project: Path
+) -> None:
+    loaded = load_project(project)
+    recipient = next(r for r in read_lists(loaded).recipients() if len(r.networks) > 1)
+    names = ", ".join(loaded.networks[n].name for n in sorted(recipient.networks))
+    sent = audiences(
+        plan_for(loaded, loaded.issues[-1].number), (r.edition for r in read_lists(loaded).recipients())
+    )
+    edition = next(a for a in sent if recipient.edition in a.serves)
+    page = screen(browser, "desktop")
+    try:
+        page.goto(
+            f"{server.url}issue/{loaded.issues[-1].number}/?edition=member:{quote(recipient.person.email)}"
+        )
+        expect(page.locator("#member")).to_have_text(
+            f"{recipient.person.name} is in {names} and gets the edition {edition.name}, "
+            f"sent to {edition.recipients} people."
+        )
     finally:
         page.context.close()

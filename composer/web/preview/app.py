@@ -331,7 +331,8 @@ class Preview:
             context.update(
                 plan=state.view.checked.plan,
                 choice=choice,
-                options=build.options(choice),
+                options=build.options(choice, state.view),
+                names={n.id: n.name for n in build.project.networks.values()},
                 found=build.find_members(search),
                 email_url=choice.email_url(number, view),
                 list_problems=build.lists.problems if build.lists else [],

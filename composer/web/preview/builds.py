@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from urllib.parse import quote
 
@@ -15,7 +16,7 @@ from composer.content.model import Issue
 from composer.content.project import Project
 from composer.content.recipients import Lists, Recipient
 from composer.email.check import CheckReport
-from composer.email.editions import EditionKey, edition_name, parse_edition_name, select
+from composer.email.editions import Audience, EditionKey, audiences, edition_name, parse_edition_name, select
 from composer.email.render import Edition, Renderer, reader_values
 from composer.errors import Problem
 
@@ -39,6 +40,15 @@ class IssueView:
     def __post_init__(self) -> None:
         self.editions = {edition.selection.content: edition for edition in self.checked.editions}
 
+    @cached_property
+    def audiences(self) -> list[Audience]:
+        """The editions `composer send` would send, with their readers (the Edition menu)."""
+        return audiences(self.checked.plan, (r.edition for r in self.checked.lists.recipients()))
+
+    def audience(self, key: EditionKey) -> Audience | None:
+        """The edition sent to readers of this set of networks, if anyone is in exactly that set."""
+        return next((a for a in self.audiences if key in a.serves), None)
+
     def edition(self, key: EditionKey) -> Edition:
         plan = self.checked.plan
         content = select(plan, key).content
@@ -46,10 +56,6 @@ class IssueView:
             if content not in self.editions:
                 self.editions[content] = self.renderer.edition(plan, key)
             return self.editions[content]
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 @dataclass(frozen=True)
@@ -82,7 +88,7 @@ class Verdict:
 
     @property
     def counts(self) -> tuple[str, str]:
-        return _count(self.errors, "error"), _count(self.warnings, "warning")
+        return plural(self.errors, "error", "errors"), plural(self.warnings, "warning", "warnings")
 
     def __str__(self) -> str:
         errors, warnings = self.counts
@@ -195,15 +201,37 @@ class Build:
                     break
         return found
 
-    def options(self, choice: Choice) -> list[tuple[str, list[tuple[str, str]]]]:
-        """The edition selector's groups of (value, label); a member only when one is chosen."""
+    def options(self, choice: Choice, view: IssueView) -> list[tuple[str, list[tuple[str, str]]]]:
+        """The edition selector's groups of (value, label): the editions `send` sends, each with its
+        readers and the sets of networks it serves, then the full one; a member when one is chosen."""
         assert self.project is not None
-        networks = [(edition_name(frozenset([n.id])), n.name) for n in self.project.networks.values()]
-        editions = [("full", "Full edition (every item)"), ("everyone", "Items for everyone only")]
-        groups = [("Editions", editions), ("Networks", networks)]
+        names = {n.id: n.name for n in self.project.networks.values()}
+        sent = [(a.name, audience_label(a, names)) for a in view.audiences]
+        groups = [("Editions sent, most readers first", sent)]
+        if not sent:  # before there are members, one edition per network stands in for them
+            stand_ins = [(edition_name(frozenset([n])), f"{names[n]} (no members yet)") for n in names]
+            groups = [("No members yet: one edition per network", stand_ins)]
+        groups.append(("Not sent to anyone", [("full", "Full edition: every item (the archive's)")]))
         if choice.recipient is not None:
             groups.append(("Member", [(choice.value, member_label(choice.recipient))]))
+        elif not any(value == choice.value for _, entries in groups for value, _ in entries):
+            nobody = f"{choice.value}: nobody gets exactly this edition"
+            groups.append(("Asked for", [(choice.value, nobody)]))
         return groups
+
+
+def plural(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
+
+
+def networks_label(key: frozenset[str], names: dict[str, str]) -> str:
+    return " + ".join(names.get(n, n) for n in sorted(key)) or "no network (the items for everyone)"
+
+
+def audience_label(audience: Audience, names: dict[str, str]) -> str:
+    """An edition in the menu: its name as `send` prints it, its readers, the sets it serves."""
+    sets = "; ".join(networks_label(key, names) for key in audience.serves)
+    return f"{audience.name}: {plural(audience.recipients, 'person', 'people')} — {sets}"
 
 
 @dataclass(frozen=True)
