@@ -4,6 +4,7 @@ what the keyboard and a phone meet."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from urllib.parse import quote
 
@@ -99,5 +100,62 @@ def test_the_member_view_names_their_networks_and_edition(
             f"{recipient.person.name} is in {names} and gets the edition {edition.name}, "
             f"sent to {edition.recipients} people."
         )
+    finally:
+        page.context.close()
+
+
+FRAME_LOADS = """() => { window.frameLoads = 0; document.addEventListener("load", (event) => {
+  if (event.target.id === "email") { window.frameLoads += 1; } }, true); }"""
+
+
+def test_a_save_keeps_the_frames_scroll_and_the_focus_and_reloads_the_frame_once(
+    browser: Browser, server: PreviewServer, project: Path
+) -> None:
+    latest = load_project(project).issues[-1]
+    title = latest.issue.items[0].title
+    original = latest.path.read_text(encoding="utf-8")
+    page = screen(browser, "desktop")
+    try:
+        page.goto(f"{server.url}issue/{latest.number}/")
+        email = page.frame_locator("#email")
+        expect(email.get_by_role("heading", name=title, exact=True)).to_be_visible()
+        expect(page.locator("#checking")).to_have_count(0)
+        frame = page.frame(url=re.compile(r"/email/"))
+        assert frame is not None
+        frame.evaluate("() => window.scrollTo(0, 1500)")
+        assert frame.evaluate("() => window.scrollY") == 1500
+        page.focus("select[name=width]")
+        page.evaluate(FRAME_LOADS)
+        latest.path.write_text(original.replace(title, "Saved while scrolled"), encoding="utf-8")
+        expect(email.get_by_role("heading", name="Saved while scrolled", exact=True)).to_be_attached()
+        expect(page.locator("#checking")).to_have_count(0)
+        frame = page.frame(url=re.compile(r"/email/"))
+        assert frame is not None and frame.evaluate("() => window.scrollY") == 1500
+        assert page.evaluate("() => document.activeElement.name") == "width"
+        assert page.evaluate("() => window.frameLoads") == 1
+    finally:
+        latest.path.write_text(original, encoding="utf-8")
+        page.context.close()
+
+
+def test_links_in_the_email_open_a_new_tab_and_unpublished_archive_links_the_preview(
+    browser: Browser, server: PreviewServer, project: Path
+) -> None:
+    latest = load_project(project).issues[-1]
+    item = latest.issue.items[0]
+    page = screen(browser, "desktop")
+    try:
+        page.goto(f"{server.url}issue/{latest.number}/")
+        email = page.frame_locator("#email")
+        contents = email.locator(f'a[href="/issue/{latest.number}/#item-{item.id}"]').first
+        expect(contents).to_have_attribute("target", "_blank")
+        with page.context.expect_page() as opened:
+            contents.click()
+        assert opened.value.url == f"{server.url}issue/{latest.number}/#item-{item.id}"
+        expect(opened.value.locator(f"#item-{item.id}")).to_contain_text(item.title)
+        frame = page.frame(url=re.compile(r"/email/"))
+        assert frame is not None and frame.url.endswith(f"/issue/{latest.number}/email/full.html")
+        targets = frame.evaluate("() => [...document.querySelectorAll('a[href]')].map((a) => a.target)")
+        assert targets and set(targets) == {"_blank"}
     finally:
         page.context.close()

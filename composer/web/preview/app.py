@@ -33,7 +33,7 @@ from composer.content.recipients import read_lists
 from composer.email.check import check_loaded
 from composer.email.editions import FULL, EditionKey, edition_name
 from composer.email.emailchecks import HTML_LIMIT
-from composer.email.render import Edition, Renderer, fill_placeholders
+from composer.email.render import Edition, Renderer, archive_page_url, fill_placeholders
 from composer.errors import ComposerError, IssueNotFound, Problem, ValidationFailed, display_path
 from composer.mailbox.journal import LastRun, journal_path, last_run
 from composer.web.calendar import item_calendar
@@ -333,6 +333,7 @@ class Preview:
                 choice=choice,
                 options=build.options(choice, state.view),
                 names={n.id: n.name for n in build.project.networks.values()},
+                archive=archive_page_url(build.project.settings, 0).removesuffix("0/"),
                 found=build.find_members(search),
                 email_url=choice.email_url(number, view),
                 list_problems=build.lists.problems if build.lists else [],
