@@ -103,6 +103,7 @@ def test_index_editions_phone_width_and_plain_text(page: Page, server: PreviewSe
     first, second = two_editions(project)
     for name in (first, second):  # the second's own items appear, the first's own vanish
         page.select_option("select[name=edition]", name)
+        page.get_by_role("button", name="Show").click()
         expect(page).to_have_url(re.compile(f"edition={re.escape(quote(name))}"))
         key = parse_edition_name(name)
         for item in issue.issue.items:
@@ -110,12 +111,14 @@ def test_index_editions_phone_width_and_plain_text(page: Page, server: PreviewSe
             expect(title).to_be_visible() if receives(item, key) else expect(title).to_have_count(0)
 
     page.select_option("select[name=width]", "phone")
+    page.get_by_role("button", name="Show").click()
     expect(page.locator("#email")).to_have_attribute("width", "375")
     expect(heading(email, f"UPDATE NO {issue.number}")).to_be_visible()
     assert in_email(page, lambda frame: frame.evaluate("() => document.documentElement.clientWidth")) <= 375
     assert in_email(page, no_horizontal_scroll)
 
     page.select_option("select[name=view]", "text")
+    page.get_by_role("button", name="Show").click()
     expect(page.locator("#email")).to_have_attribute("src", re.compile(r"\.txt$"))
     expect(email.locator("body")).to_contain_text(f"UPDATE NO {issue.number}")
     expect(email.locator("body")).not_to_contain_text("<mj-")

@@ -18,6 +18,7 @@ from composer.content.carry import plan_for
 from composer.content.project import load_project
 from composer.content.recipients import read_lists
 from composer.email.editions import audiences
+from composer.web.preview.builds import FOUND_MEMBERS
 from composer.web.preview.server import PreviewServer
 
 # the same skip when chromium is missing, and the same project and server (edits are undone)
@@ -157,5 +158,105 @@ def test_links_in_the_email_open_a_new_tab_and_unpublished_archive_links_the_pre
         assert frame is not None and frame.url.endswith(f"/issue/{latest.number}/email/full.html")
         targets = frame.evaluate("() => [...document.querySelectorAll('a[href]')].map((a) => a.target)")
         assert targets and set(targets) == {"_blank"}
+    finally:
+        page.context.close()
+
+
+def no_sideways_scroll(page: Page) -> bool:
+    return bool(
+        page.evaluate("() => document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    )
+
+
+def test_a_phone_never_scrolls_sideways_and_the_width_labels_are_true(
+    browser: Browser, server: PreviewServer, project: Path
+) -> None:
+    loaded = load_project(project)
+    member = max(read_lists(loaded).recipients(), key=lambda r: len(r.person.name + r.person.email)).person
+    page = screen(browser, "phone")
+    try:
+        base = f"{server.url}issue/{loaded.issues[-1].number}/?edition=member:{quote(member.email)}"
+        for width, pixels in (("phone", 375), ("desktop", 800)):
+            page.goto(f"{base}&width={width}&find={quote(member.name)}")
+            expect(page.locator("#member")).to_contain_text(member.name)
+            assert no_sideways_scroll(page), width
+            label = page.locator("select[name=width] option:checked").inner_text()
+            assert f"{pixels} px" in label
+            frame = page.locator("#email")
+            assert frame.evaluate("(frame) => frame.contentDocument.documentElement.clientWidth") == pixels
+        page.goto(f"{base}&width=phone")
+        box = page.locator("#email").bounding_box()  # the phone's width fits a phone's screen whole
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= SCREENS["phone"]["width"]
+    finally:
+        page.context.close()
+
+
+def test_menus_change_on_commit_not_on_an_arrow_key(browser: Browser, server: PreviewServer) -> None:
+    page = screen(browser, "desktop")
+    try:
+        page.goto(f"{server.url}issue/{load_project(server.app.root).issues[-1].number}/")
+        url = page.url
+        page.evaluate("() => { window.notReloaded = true; }")
+        menu = page.get_by_label("Width")
+        menu.focus()
+        page.keyboard.press("ArrowDown")
+        expect(menu).to_have_value("phone")
+        assert page.url == url and page.evaluate("() => window.notReloaded") is True
+        assert page.evaluate("() => document.activeElement.name") == "width"
+        page.keyboard.press("Enter")
+        expect(page).to_have_url(re.compile(r"width=phone"))
+        expect(page.locator("#email")).to_have_attribute("width", "375")
+    finally:
+        page.context.close()
+
+
+def test_a_skip_link_leads_to_the_checks_and_every_control_has_a_label(
+    browser: Browser, server: PreviewServer
+) -> None:
+    page = screen(browser, "desktop")
+    try:
+        page.goto(f"{server.url}issue/{load_project(server.app.root).issues[-1].number}/")
+        page.keyboard.press("Tab")
+        skip = page.locator(":focus")
+        expect(skip).to_have_text("Skip to the checks")
+        assert skip.bounding_box() is not None  # shown when focused, not only to screen readers
+        page.keyboard.press("Enter")
+        expect(page.locator(":focus")).to_have_id("warnings")
+        for name in ("Edition", "Width", "View", "Member"):
+            expect(page.get_by_label(name, exact=True)).to_have_count(1)
+        unlabelled = page.evaluate(
+            """() => [...document.querySelectorAll("select, input:not([type=hidden]), button")]
+                 .filter((control) => !control.labels.length && !control.textContent.trim())
+                 .map((control) => control.outerHTML)"""
+        )
+        assert unlabelled == []
+    finally:
+        page.context.close()
+
+
+def test_a_search_says_how_many_in_a_live_region_and_how_many_more(
+    browser: Browser, server: PreviewServer
+) -> None:
+    loaded = load_project(server.app.root)
+    people = [recipient.person for recipient in read_lists(loaded).recipients()]
+    wanted = max(
+        "abcdefghijklmnopqrstuvwxyz",
+        key=lambda c: sum(c in p.name.casefold() + p.email.casefold() for p in people),
+    )
+    total = sum(wanted in p.name.casefold() + p.email.casefold() for p in people)
+    assert total > FOUND_MEMBERS  # a search whose results are cut
+    page = screen(browser, "desktop")
+    try:
+        page.goto(f"{server.url}issue/{loaded.issues[-1].number}/")
+        page.evaluate("() => { window.notReloaded = true; }")
+        region = page.locator("#members")
+        expect(region).to_have_attribute("aria-live", "polite")
+        expect(region).to_have_attribute("role", "status")
+        page.get_by_label("Member", exact=True).fill(wanted)
+        page.keyboard.press("Enter")
+        expect(region).to_contain_text(f"{total} members")
+        expect(region).to_contain_text(f"{total - FOUND_MEMBERS} more")
+        expect(region.locator("li")).to_have_count(FOUND_MEMBERS)
+        assert page.evaluate("() => window.notReloaded") is True  # the region changed, so it is announced
     finally:
         page.context.close()

@@ -187,19 +187,21 @@ class Build:
         key = parse_edition_name(value)
         return Choice(key) if key is None or key <= self.project.networks.keys() else None
 
-    def find_members(self, query: str, limit: int = FOUND_MEMBERS) -> list[tuple[str, str]]:
-        """Members whose name or address holds `query`, as (selector value, label): the search box."""
+    def find_members(self, query: str, limit: int = FOUND_MEMBERS) -> tuple[list[tuple[str, str]], int]:
+        """Members whose name or address holds `query`, as (selector value, label), the first
+        `limit` of them, and how many there are in all: the search box says how many more."""
         wanted = query.strip().casefold()
         found: list[tuple[str, str]] = []
         if not wanted or self.lists is None:
-            return found
+            return found, 0
+        total = 0
         for recipient in self.lists.recipients():
             person = recipient.person
             if wanted in person.email.casefold() or wanted in person.name.casefold():
-                found.append((MEMBER + person.email, member_label(recipient)))
-                if len(found) == limit:
-                    break
-        return found
+                total += 1
+                if len(found) < limit:
+                    found.append((MEMBER + person.email, member_label(recipient)))
+        return found, total
 
     def options(self, choice: Choice, view: IssueView) -> list[tuple[str, list[tuple[str, str]]]]:
         """The edition selector's groups of (value, label): the editions `send` sends, each with its
