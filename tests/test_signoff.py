@@ -12,9 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_preview import page_when
+from test_preview import get, page_when
 
+from composer.content.carry import long_date, plan_for
 from composer.content.project import load_project
+from composer.email.check import check_loaded
 from composer.web.preview.server import PreviewServer, open_preview
 
 ERROR_LINK = ("the Longley Room at", "[the Longley Room](/rooms) at")  # readers cannot follow it
@@ -103,3 +105,50 @@ def test_the_index_shows_each_issues_verdict_linked_to_its_lists(
     assert f'<a href="/issue/{latest.number}/#errors">1 error</a>' in row
     others = index.split("</tr>")[2:-1]
     assert others and all("Ready to send — 0 errors" in words(row) for row in others)
+
+
+def test_the_calendar_box_lists_every_session_with_its_times_and_place(
+    running: PreviewServer, example: Path
+) -> None:
+    project = load_project(example)
+    latest = project.issues[-1]
+    plan = plan_for(project, latest.number)
+    events = [item for item in [*plan.items, *(r.item for r in plan.reminders)] if item.event]
+    assert any(len(item.event.sessions) > 1 for item in events if item.event)
+    page = get(running, f"/issue/{latest.number}/")[2]
+    box = page[page.index('id="events"') : page.index("</section>", page.index('id="events"'))]
+    entries = box.split("<strong>")[1:]
+    assert len(entries) == len(events)
+    for item, entry in zip(events, entries, strict=True):
+        assert item.event is not None
+        text = words(entry)
+        assert text.startswith(html.unescape(item.title))
+        for session in item.event.sessions:
+            when = long_date(session.date) + (
+                f" to {long_date(session.end_date)}" if session.end_date else ""
+            )
+            if session.start:
+                when += f", {session.start:%H:%M}" + (f"–{session.end:%H:%M}" if session.end else "")
+            assert f"{when}, {session.place or item.event.place}" in text, (item.id, when)
+        link = re.findall(r'href="(/issue/\d+/calendar/[a-z0-9-]+\.ics)">Add to calendar', entry)
+        assert len(link) == 1
+        status, _, ics = get(running, link[0])
+        assert status == 200 and ics.count("BEGIN:VEVENT") == len(item.event.sessions)
+
+
+def test_a_broken_issue_does_not_make_its_contacts_look_uncited_elsewhere(example: Path) -> None:
+    latest = load_project(example).issues[-1]
+    cited = {contact for item in latest.issue.items for contact in item.contacts}
+    only_latest = [
+        contact
+        for contact in cited
+        if not any(
+            contact in item.contacts for s in load_project(example).issues[:-1] for item in s.issue.items
+        )
+    ]
+    assert only_latest  # a contact that only the latest issue cites
+    edit(latest.path, ("items:", "items: ["))
+    project = load_project(example)
+    assert project.broken
+    report = check_loaded(project, str(project.issues[-1].number))
+    assert not [p for p in report.problems if "cites contact" in p.message]
