@@ -12,11 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import run_composer
 from test_preview import get, page_when
 
 from composer.content.carry import long_date, plan_for
 from composer.content.project import load_project
 from composer.email.check import check_loaded
+from composer.web.preview.app import Preview
 from composer.web.preview.server import PreviewServer, open_preview
 
 ERROR_LINK = ("the Longley Room at", "[the Longley Room](/rooms) at")  # readers cannot follow it
@@ -152,3 +154,32 @@ def test_a_broken_issue_does_not_make_its_contacts_look_uncited_elsewhere(exampl
     assert project.broken
     report = check_loaded(project, str(project.issues[-1].number))
     assert not [p for p in report.problems if "cites contact" in p.message]
+
+
+MISSPELT = [  # (what is changed in the latest issue, the message `check` and the preview give)
+    (('    title: "Education Data', '    titel: "Education Data'), "unknown field: did you mean 'title'?"),
+    (("contacts: [siobhan-doyle]", "contacts: [siobhan-doyel]"), "did you mean 'siobhan-doyle'?"),
+    (("networks: [ad-education, data", "networks: [ad-educaton, data"), "did you mean 'ad-education'?"),
+    (("    ucl-care-records: 2019", "    ucl-care-record: 2019"), "did you mean 'ucl-care-records'?"),
+]
+
+
+@pytest.mark.parametrize(("change", "hint"), MISSPELT, ids=["key", "contact", "network", "reminder"])
+def test_a_misspelt_key_or_id_gets_a_did_you_mean_in_check_and_the_preview(
+    example: Path, change: tuple[str, str], hint: str
+) -> None:
+    latest = load_project(example).issues[-1]
+    edit(latest.path, change)
+    result = run_composer(example, "check")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    line = next(row for row in result.stderr.splitlines() if hint in row)
+    assert line.startswith(f"issues/{latest.number}.yaml:")
+    page = Preview(example).respond(f"/issue/{latest.number}/").body.decode()
+    assert html.escape(line, quote=False) in page or line in html.unescape(page)
+
+
+def test_an_unknown_field_with_nothing_close_lists_the_fields_allowed_there(example: Path) -> None:
+    latest = load_project(example).issues[-1]
+    edit(latest.path, ('    title: "Education Data', '    sumary: x\n    title: "Education Data'))
+    result = run_composer(example, "check")
+    assert "sumary: unknown field: the fields here are id, title, networks, body, action" in result.stderr
