@@ -19,7 +19,7 @@ from composer.content.project import load_project
 from composer.content.recipients import read_lists
 from composer.email.editions import audiences
 from composer.web.preview.builds import FOUND_MEMBERS
-from composer.web.preview.server import PreviewServer
+from composer.web.preview.server import PreviewServer, ShareServer
 
 # the same skip when chromium is missing, and the same project and server (edits are undone)
 pytestmark = test_browser.pytestmark
@@ -260,3 +260,35 @@ def test_a_search_says_how_many_in_a_live_region_and_how_many_more(
         assert page.evaluate("() => window.notReloaded") is True  # the region changed, so it is announced
     finally:
         page.context.close()
+
+
+def test_a_comment_from_the_review_address_shows_on_the_managers_page(
+    browser: Browser, server: PreviewServer, project: Path
+) -> None:
+    share = ShareServer(server.app, "127.0.0.1", 0).start()
+    number = load_project(project).issues[-1].number
+    manager, colleague = screen(browser, "desktop"), screen(browser, "phone")
+    try:
+        manager.goto(f"{server.url}issue/{number}/")
+        manager.evaluate("() => { window.notReloaded = true; }")
+        colleague.goto(f"{share.urls[-1]}issue/{number}/")
+        expect(colleague.locator("#verdict .headline")).to_contain_text("Ready to send")
+        colleague.get_by_label("Your name").fill("Ruth Reviewer")
+        colleague.get_by_label("Comment").fill("The second item's date looks wrong.")
+        colleague.get_by_role("button", name="Send comment").click()
+        expect(colleague.locator("#reviews")).to_contain_text("The second item's date looks wrong.")
+        colleague.get_by_label("Your name").fill("Omar")
+        colleague.get_by_role("button", name="Approve").click()
+        reviews = manager.locator("#reviews")  # beside the verdict, by itself
+        expect(reviews).to_contain_text("Ruth Reviewer")
+        expect(reviews).to_contain_text("The second item's date looks wrong.")
+        expect(reviews).to_contain_text("Approved by Omar")
+        assert manager.evaluate("() => window.notReloaded") is True
+        manager.get_by_role("button", name="Mark resolved").click()
+        expect(manager.locator("#reviews")).to_contain_text("1 comment, 0 not resolved")
+    finally:
+        manager.context.close()
+        colleague.context.close()
+        share.close()
+        for path in (project / ".composer" / "reviews").glob("*.jsonl"):
+            path.unlink()

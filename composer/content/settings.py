@@ -264,6 +264,13 @@ def _overridden(model: M, prefix: str, env: Mapping[str, str] | None) -> M:
         raise ComposerError(f"{prefix}{key.upper()}={overrides.get(key)!r}: {error['msg']}") from None
 
 
+class Review(Strict):
+    """Colleagues who review each Update before it goes: `composer send --review` sends them a
+    [REVIEW] copy of every edition."""
+
+    to: list[EmailAddress] = Field(default_factory=list, description="the reviewers' addresses")
+
+
 class Settings(Strict):
     programme: Programme
     sender: Address = Field(alias="from")
@@ -281,3 +288,4 @@ class Settings(Strict):
     max_issue_bytes: int = Field(default=1_000_000, ge=1, description="larger issue files are refused unread")
     sending: Sending
     inbox: Inbox = Field(default_factory=Inbox)
+    review: Review = Field(default_factory=Review)

@@ -30,6 +30,7 @@ from composer.content import templates
 from composer.content.carry import Plan, long_date
 from composer.content.project import ParsedIssues, Project, load_project
 from composer.content.recipients import read_lists
+from composer.content.reviews import Kind, add_entry, read_reviews
 from composer.email.check import check_loaded
 from composer.email.editions import FULL, EditionKey, edition_name
 from composer.email.emailchecks import HTML_LIMIT
@@ -58,6 +59,7 @@ LISTS = ("recipients",)  # where the mailing lists are read from (with the netwo
 _ISSUE = re.compile(r"/issue/(\d+)/")
 _EMAIL = re.compile(r"/issue/(\d+)/email/([a-z0-9+-]+)\.(html|txt|html\.txt)")
 _CALENDAR = re.compile(r"/issue/(\d+)/calendar/([a-z0-9-]+)\.ics")
+_REVIEW = re.compile(r"/issue/(\d+)/(review|resolve)")
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class Response:
     status: int
     body: bytes
     content_type: str = "text/html; charset=utf-8"
+    location: str = ""  # where a 303 after a form's POST sends the browser
 
 
 NOT_FOUND = Response(HTTPStatus.NOT_FOUND, b"Not found", "text/plain; charset=utf-8")
@@ -110,6 +113,7 @@ class Preview:
         self._open: int | None = None  # the issue a page asked for last: checked in full first
         self._active = 0.0  # when a save was last seen or a page last rendered, on the monotonic clock
         self._parsed: ParsedIssues = {}  # the issue files as the rebuilds read them
+        self.review_count = 0  # comments, approvals and resolutions posted: their pages reload
         self.pages = templates.Templates(
             self.root,
             "preview",
@@ -213,13 +217,15 @@ class Preview:
         *,
         checked: int | None = None,
         issue: int | None = None,
+        reviews: int | None = None,
     ) -> int:
         """Wait for a build other than `since` or, if `checked` is given, for another count of
-        issues checked in full (see `checked`)."""
+        issues checked in full (see `checked`), or, if `reviews` is given, for a review posted."""
 
         def changed() -> bool:
             more = checked is not None and self.checked(issue) != checked
-            return self.build.id != since or more or self._stopped.is_set()
+            posted = reviews is not None and self.review_count != reviews
+            return self.build.id != since or more or posted or self._stopped.is_set()
 
         with self._changed:
             self._changed.wait_for(changed, timeout)
@@ -273,31 +279,41 @@ class Preview:
                 self._last_good[number] = (build.id, view)
         return IssueState(view, checked.problems, complete=complete)
 
-    def respond(self, target: str) -> Response:
-        """The response to a GET of `target` (path and query); anything unknown is a 404."""
+    def respond(self, target: str, *, share: str = "") -> Response:
+        """The response to a GET of `target` (path and query); anything unknown is a 404.
+
+        `share`: the review address's path prefix (its token), for a page served to colleagues:
+        no member search, no addresses, no personal values, no file paths (see share.py).
+        """
         parts = urlsplit(target)
         path, query = unquote(parts.path), {k: v[-1] for k, v in parse_qs(parts.query).items()}
         build = self.build
         try:
             if path == "/livereload":
-                since, checked, issue = (query.get(name, "") for name in ("since", "checked", "issue"))
+                since, checked, issue, reviews = (
+                    query.get(name, "") for name in ("since", "checked", "issue", "reviews")
+                )
                 number = int(issue) if issue.isdigit() else None
                 current = self.wait_for_build(
                     int(since) if since.isdigit() else -1,
                     checked=int(checked) if checked.isdigit() else None,
                     issue=number,
+                    reviews=int(reviews) if reviews.isdigit() else None,
                 )
-                body = json.dumps({"build": current, "checked": self.checked(number)})
+                answer = {"build": current, "checked": self.checked(number), "reviews": self.review_count}
+                body = json.dumps(answer)
                 return Response(HTTPStatus.OK, body.encode(), "application/json")
             if path == "/":
                 count = build.complete  # counted first: a check that ends meanwhile reloads the page
+                inbox = None if share else inbox_run(build)
                 return self._page(
-                    "index.html.j2", build, rows=index_rows(build), checked=count, inbox=inbox_run(build)
+                    "index.html.j2", build, rows=index_rows(build), checked=count, inbox=inbox, prefix=share
                 )
             if match := _ISSUE.fullmatch(path):
-                return self._issue_page(build, int(match[1]), query)
+                return self._issue_page(build, int(match[1]), query, share=share)
             if match := _EMAIL.fullmatch(path):
-                return self._email(build, int(match[1]), match[2], match[3], query.get("member"))
+                member = None if share else query.get("member")
+                return self._email(build, int(match[1]), match[2], match[3], member)
             if match := _CALENDAR.fullmatch(path):
                 return self._calendar(build, int(match[1]), match[2])
         except (IssueNotFound, LookupError):
@@ -306,17 +322,49 @@ class Preview:
             return Response(HTTPStatus.INTERNAL_SERVER_ERROR, error_page(str(exc)))
         return NOT_FOUND
 
+    def post(self, target: str, form: dict[str, str], *, share: str = "") -> Response:
+        """A form sent to `target`: a comment or an approval from the review address, or the
+        manager resolving a comment; then back to the page (303). Anything else is a 404."""
+        match = _REVIEW.fullmatch(unquote(urlsplit(target).path))
+        if match is None or (match[2] == "resolve") == bool(share):
+            return NOT_FOUND
+        number = int(match[1])
+        if self.build.project is None or not self._known(number):
+            return NOT_FOUND
+        kind: Kind = "resolve" if match[2] == "resolve" else "approve" if "approve" in form else "comment"
+        name = "the manager" if kind == "resolve" else form.get("name", "")
+        try:
+            add_entry(self.root, number, kind, name=name, text=form.get("text", ""), of=form.get("of", ""))
+        except ComposerError as exc:
+            message = f"Not saved: {exc}. Go back, change it and send it again."
+            return Response(HTTPStatus.BAD_REQUEST, message.encode(), "text/plain; charset=utf-8")
+        with self._changed:
+            self.review_count += 1
+            self._changed.notify_all()
+        back = f"{share}/issue/{number}/#reviews"
+        return Response(HTTPStatus.SEE_OTHER, b"", "text/plain; charset=utf-8", back)
+
+    def _known(self, number: int) -> bool:
+        project = self.build.project
+        return project is not None and (
+            number in {s.number for s in project.issues} or number in project.broken.values()
+        )
+
     def _page(self, template: str, build: Build, **context: Any) -> Response:
-        html = self.pages.render(template, {"build": build, **context})
+        context.setdefault("prefix", "")
+        html = self.pages.render(template, {"build": build, "review_count": self.review_count, **context})
         return Response(HTTPStatus.OK, html.encode())
 
-    def _issue_page(self, build: Build, number: int, query: dict[str, str]) -> Response:
-        choice = build.choose(query.get("edition", "full")) or Choice(FULL)
+    def _issue_page(self, build: Build, number: int, query: dict[str, str], *, share: str = "") -> Response:
+        wanted = query.get("edition", "full")
+        choice = (None if share and wanted.startswith(MEMBER) else build.choose(wanted)) or Choice(FULL)
         state = self.issue(build, number, choice.key)
         width = query["width"] if query.get("width") in WIDTHS else "desktop"
         view = query["view"] if query.get("view") in VIEWS else "html"
-        search = query.get("find", "")
+        search = "" if share else query.get("find", "")
         context: dict[str, Any] = {
+            "prefix": share,
+            "reviews": read_reviews(self.root, number),
             "number": number,
             "state": state,
             "checked": int(state.complete),
@@ -335,8 +383,8 @@ class Preview:
                 names={n.id: n.name for n in build.project.networks.values()},
                 archive=archive_page_url(build.project.settings, 0).removesuffix("0/"),
                 found=build.find_members(search),
-                email_url=choice.email_url(number, view),
-                list_problems=build.lists.problems if build.lists else [],
+                email_url=share + choice.email_url(number, view),
+                list_problems=build.lists.problems if build.lists and not share else [],
             )
             try:
                 context["edition"] = edition = state.view.edition(choice.key)
