@@ -24,6 +24,7 @@ from composer.views import (
     format_links,
     format_lists,
     format_plan,
+    format_review_copies,
     format_send_plan,
     format_send_report,
     print_problems,
@@ -42,6 +43,13 @@ project_option = click.option(
     help="The project folder (where composer.yaml is).",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+
+
+def port_option(name: str, default: int, help_text: str) -> Callable[[F], F]:
+    """A TCP port to listen on (0: any free one)."""
+    return click.option(
+        name, default=default, show_default=True, type=click.IntRange(0, 65535), help=help_text
+    )
 
 
 def handle_errors(command: F) -> F:
@@ -192,24 +200,37 @@ def schema(out: Path | None) -> None:
     default=None,
     help="The address to listen on (default: loopback, this computer only; 0.0.0.0: every one).",
 )
+@port_option("--port", 8000, "The port (0: any free one).")
 @click.option(
-    "--port",
-    default=8000,
-    show_default=True,
-    type=click.IntRange(0, 65535),
-    help="The port (0: any free one).",
+    "--share",
+    is_flag=True,
+    help="Also serve a read-only review address for colleagues (a new secret link each run).",
 )
+@click.option(
+    "--share-host",
+    default="0.0.0.0",
+    show_default=True,
+    help="The address the review address listens on (0.0.0.0: every address of this computer).",
+)
+@port_option("--share-port", 8001, "The review address's port (0: any free one).")
 @project_option
 @handle_errors
-def preview(host: str | None, port: int, root: Path) -> None:
+def preview(host: str | None, port: int, share: bool, share_host: str, share_port: int, root: Path) -> None:
     """Show the issues in a browser as each network and member receives them; reload on save."""
     from composer.web.preview.server import DEFAULT_HOST, serve
+
+    def announce(urls: list[str]) -> None:
+        click.echo("Review address for colleagues (read-only; comments and Approve; a new link each run):")
+        for url in urls:
+            click.echo(f"  {url}")
 
     serve(
         root,
         host=DEFAULT_HOST if host is None else host,
         port=port,
         on_ready=lambda url: click.echo(f"Preview at {url} (Ctrl-C to stop)"),
+        share=(share_host, share_port) if share else None,
+        on_share=announce,
     )
 
 
@@ -325,6 +346,18 @@ def inbox(dry_run: bool, folder: Path | None, root: Path, as_json: bool) -> None
     help="Only members of this network (repeatable); with --to, the edition to send.",
 )
 @click.option("--to", metavar="ADDRESS", help="Send one test copy to ADDRESS; the journal is not touched.")
+@click.option(
+    "--review",
+    is_flag=True,
+    help="Send a [REVIEW] copy of every edition to review.to in composer.yaml; the journal is not touched.",
+)
+@click.option(
+    "--edition",
+    "editions",
+    multiple=True,
+    metavar="NAME",
+    help="With --review: only this edition (repeatable; names as `send --dry-run` lists them).",
+)
 @click.option("--dry-run", is_flag=True, help="Send nothing: show who gets which edition, and how long.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--transport", type=click.Choice(["outbox", "smtp"]), help="Default: smtp when a host is set.")
@@ -342,6 +375,8 @@ def send(
     issue: str | None,
     networks: tuple[str, ...],
     to: str | None,
+    review: bool,
+    editions: tuple[str, ...],
     dry_run: bool,
     yes: bool,
     transport: str | None,
@@ -356,6 +391,17 @@ def send(
 
     if to and dry_run:
         raise ComposerError("--dry-run and --to cannot go together: --to sends a test copy at once")
+    if review and (to or dry_run or networks):
+        raise ComposerError("--review goes alone: it sends every edition (or each --edition) to review.to")
+    if editions and not review:
+        raise ComposerError("--edition goes with --review (for one edition to yourself: --to with --network)")
+    if review:
+        copies = sending.send_review(root, issue, editions=editions, transport=transport)
+        if as_json:
+            echo_json([copy.as_dict() for copy in copies])
+        else:
+            click.echo(format_review_copies(copies))
+        return
     options: dict[str, Any] = {"networks": networks, "transport": transport}
     if to:
         test = sending.send_test(root, issue, to=to, **options)

@@ -5,6 +5,8 @@ The CLI turns these into a message and an exit code; nothing else catches them.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -103,3 +105,10 @@ class SendingError(ComposerError):
 
 class TokenError(ComposerError):
     """An unsubscribe token that is malformed or was not made with this programme's secret."""
+
+
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    """A hint naming the closest known word (difflib's ratio), or "" when none is close: the
+    message for a misspelt key or id says what was probably meant."""
+    close = difflib.get_close_matches(word, sorted(set(known)), n=1, cutoff=0.6)
+    return f": did you mean {close[0]!r}?" if close else ""

@@ -130,6 +130,11 @@ def format_send_plan(plan: Any) -> str:
     )
     if plan.links:
         lines.append(format_links(plan.links))
+    if plan.unresolved_comments:
+        lines.append(
+            f"Note: {plan.unresolved_comments} reviewer comment(s) not marked resolved "
+            "(see the issue's page in `composer preview`); they do not stop the send."
+        )
     if plan.rate_per_minute:
         took = f"about {format_duration(plan.estimate_seconds)} at {plan.rate_per_minute} a minute"
         if plan.days > 1:
@@ -138,6 +143,14 @@ def format_send_plan(plan: Any) -> str:
     else:
         lines.append(f"To send: {plan.to_send}.")
     return "\n".join(lines)
+
+
+def format_review_copies(copies: list[Any]) -> str:
+    return "\n".join(
+        f"Review copy of Update No {c.issue} ({c.edition} edition) to {c.address} "
+        f"through {c.transport}: {c.reply}"
+        for c in copies
+    )
 
 
 def format_send_report(report: Any) -> str:

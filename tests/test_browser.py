@@ -5,14 +5,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from conftest import BROWSER_REQUIRED, CHROMIUM, copy_example
 from playwright.sync_api import Browser, Frame, FrameLocator, Locator, Page, expect
 from playwright.sync_api import Error as PlaywrightError
 
+from composer.content.carry import plan_for
 from composer.content.project import SourcedIssue, load_project
-from composer.email.editions import edition_key, receives
+from composer.content.recipients import read_lists
+from composer.email.editions import audiences, parse_edition_name, receives
 from composer.web.archive import build_archive
 from composer.web.preview.server import PreviewServer, open_preview
 
@@ -49,15 +52,17 @@ def latest(project: Path) -> SourcedIssue:
     return load_project(project).issues[-1]
 
 
-def two_networks(issue: SourcedIssue) -> tuple[str, str]:
-    """Two networks such that each receives an item of this issue that the other does not."""
-    networks = sorted({n for item in issue.issue.items for n in item.networks})
-    receiving = {n: {i.id for i in issue.issue.items if receives(i, edition_key([n]))} for n in networks}
-    for first in networks:
-        for second in networks:
+def two_editions(project: Path) -> tuple[str, str]:
+    """Two editions that `send` sends, each with an item of the latest issue that the other lacks."""
+    loaded = load_project(project)
+    issue = loaded.issues[-1]
+    sent = audiences(plan_for(loaded, issue.number), (r.edition for r in read_lists(loaded).recipients()))
+    receiving = {a.name: {i.id for i in issue.issue.items if receives(i, a.key)} for a in sent}
+    for first in receiving:
+        for second in receiving:
             if receiving[first] - receiving[second] and receiving[second] - receiving[first]:
                 return first, second
-    raise AssertionError(f"issue {issue.number} has no two networks with items of their own")
+    raise AssertionError(f"issue {issue.number} has no two editions with items of their own")
 
 
 def heading(frame: Page | FrameLocator, text: str) -> Locator:
@@ -95,22 +100,25 @@ def test_index_editions_phone_width_and_plain_text(page: Page, server: PreviewSe
     for item in issue.issue.items:
         expect(heading(email, item.title)).to_be_visible()
 
-    first, second = two_networks(issue)
-    for network in (first, second):  # the second's own items appear, the first's own vanish
-        page.select_option("select[name=edition]", network)
-        expect(page).to_have_url(re.compile(f"edition={network}"))
-        key = edition_key([network])
+    first, second = two_editions(project)
+    for name in (first, second):  # the second's own items appear, the first's own vanish
+        page.select_option("select[name=edition]", name)
+        page.get_by_role("button", name="Show").click()
+        expect(page).to_have_url(re.compile(f"edition={re.escape(quote(name))}"))
+        key = parse_edition_name(name)
         for item in issue.issue.items:
             title = heading(email, item.title)
             expect(title).to_be_visible() if receives(item, key) else expect(title).to_have_count(0)
 
     page.select_option("select[name=width]", "phone")
+    page.get_by_role("button", name="Show").click()
     expect(page.locator("#email")).to_have_attribute("width", "375")
     expect(heading(email, f"UPDATE NO {issue.number}")).to_be_visible()
     assert in_email(page, lambda frame: frame.evaluate("() => document.documentElement.clientWidth")) <= 375
     assert in_email(page, no_horizontal_scroll)
 
     page.select_option("select[name=view]", "text")
+    page.get_by_role("button", name="Show").click()
     expect(page.locator("#email")).to_have_attribute("src", re.compile(r"\.txt$"))
     expect(email.locator("body")).to_contain_text(f"UPDATE NO {issue.number}")
     expect(email.locator("body")).not_to_contain_text("<mj-")
@@ -147,14 +155,14 @@ def test_index_shows_new_check_results_by_itself(page: Page, server: PreviewServ
     page.goto(server.url)
     row = page.locator("#issues tr", has=page.get_by_role("link", name=f"No {issue.number}"))
     check = row.locator(".check")
-    expect(check).to_have_text("OK")
+    expect(check).to_have_text(re.compile(r"Ready to send — 0 errors, 0 warnings"))
     page.evaluate("() => { window.notReloaded = true; }")
     try:  # a link readers cannot follow: an email check fails, the files stay valid
         issue.path.write_text(original.replace("the Longley Room at", "[the Longley Room](/rooms) at"))
-        expect(check).to_have_text("1 error(s)")
+        expect(check).to_have_text(re.compile(r"Not ready — 1 error\s*$"))
     finally:
         issue.path.write_text(original, encoding="utf-8")
-    expect(check).to_have_text("OK")
+    expect(check).to_have_text(re.compile(r"Ready to send — 0 errors, 0 warnings"))
     assert page.evaluate("() => window.notReloaded") is True
 
 

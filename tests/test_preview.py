@@ -119,7 +119,7 @@ def test_index_lists_issues_newest_first_with_date_items_and_status(
     latest = project.issues[-1]
     row = text_of(body[body.index(links[0]) :].split("</tr>")[0])
     assert f"{latest.issue.date.day} {latest.issue.date:%B %Y}" in row
-    assert f"<td>{len(latest.issue.items)}</td>" in row
+    assert f"<td>{len(plan_for(project, latest.number).items)}</td>" in row  # as `check` counts them
 
 
 def test_issue_page_shows_plan_sizes_and_an_iframe(server: PreviewServer, project_root: Path) -> None:
@@ -219,7 +219,8 @@ def test_the_member_picker_is_a_search_box(server: PreviewServer, project_root: 
     assert [unquote(value) for value in found] == expected[: builds.FOUND_MEMBERS]
     chosen = get(server, f"/issue/{latest}/?edition=member:{wanted.email}")[2]
     assert f'value="member:{wanted.email}" selected' in chosen  # the chosen member stays in the picker
-    assert "none" in get(server, f"/issue/{latest}/?find=no-such-member-anywhere")[2]
+    nobody = get(server, f"/issue/{latest}/?find=no-such-member-anywhere")[2]
+    assert "No member’s name or address holds “no-such-member-anywhere”" in text_of(nobody).replace("'", "’")
 
 
 def test_an_issue_page_answers_with_its_edition_then_checks_the_rest(example: Path) -> None:
@@ -286,7 +287,7 @@ def test_live_rebuild_broken_file_and_recovery(own_server: PreviewServer, exampl
     assert f"{project.rel(path)}:" in page and "YAML syntax error" in page
     assert 'id="email"' in page  # the last good version stays on screen
     index = get(own_server, "/")[2]
-    assert "error(s)" in index
+    assert "Not ready" in index
 
     path.write_text(original, encoding="utf-8")
     page_when(own_server, f"/issue/{latest.number}/", lambda body: "issue-errors" not in body)
@@ -385,10 +386,16 @@ def test_an_unexpected_error_shows_in_the_page_and_watching_goes_on(
     assert "Fixed and saved" in text_of(get(own_server, f"/issue/{latest.number}/email/full.html")[2])
 
 
+def plural(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
 def verdict(report: CheckReport) -> str:
+    """The words `composer check`'s report must show as on the preview's pages."""
+    errors, warnings = plural(len(report.errors), "error"), plural(len(report.warnings), "warning")
     if report.errors:
-        return f"{len(report.errors)} error(s)"
-    return f"{len(report.warnings)} warning(s)" if report.warnings else "OK"
+        return f"✗ Not ready — {errors}" + (f", {warnings}" if report.warnings else "")
+    return f"✓ Ready to send — {errors}, {warnings}"
 
 
 def test_index_check_column_is_composer_checks_verdict(example: Path) -> None:
@@ -405,9 +412,10 @@ def test_index_check_column_is_composer_checks_verdict(example: Path) -> None:
         running.close()
     for number in (376, 377):
         row = index[index.index(f'href="/issue/{number}/"') :].split("</tr>")[0]
-        cell = re.sub(r"<[^>]+>", "", row.split('class="check">')[1]).strip()
+        cell = " ".join(text_of(re.sub(r"<[^>]+>", "", row.split('class="check">')[1])).split())
         assert cell == verdict(check_loaded(project, str(number))), number
-    assert "error(s)" in index[index.index('href="/issue/376/"') :].split("</tr>")[0]
+    row = index[index.index('href="/issue/376/"') :].split("</tr>")[0]
+    assert "Not ready — 1 error" in text_of(re.sub(r"<[^>]+>", "", row))
 
 
 def test_a_late_check_of_an_older_build_keeps_the_newer_last_good_view(example: Path) -> None:

@@ -41,7 +41,12 @@ def stale_open_notices(project: Project, plan: Plan) -> list[Problem]:
 
 
 def uncited_contacts(project: Project) -> list[Problem]:
-    """Contacts that no item, network lead or `standing: true` cites: perhaps a typo or a leaver."""
+    """Contacts that no item, network lead or `standing: true` cites: perhaps a typo or a leaver.
+
+    Not while an issue file does not load: the contact may be cited there, and a warning on every
+    other issue would be wrong."""
+    if project.broken:
+        return []
     cited = {contact.id for contact in project.contacts.values() if contact.standing}
     cited |= {network.lead for network in project.networks.values() if network.lead}
     items = [item for sourced in project.issues for item in [*sourced.issue.items, *sourced.issue.carried]]

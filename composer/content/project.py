@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -13,7 +13,7 @@ from composer.content.model import CarriedItem, Contact, Issue, Item, Network
 from composer.content.parsecache import ParseCache
 from composer.content.settings import Settings
 from composer.content.yamlio import Located, field_path, load_yaml
-from composer.errors import IssueNotFound, Problem, ValidationFailed, display_path
+from composer.errors import IssueNotFound, Problem, ValidationFailed, did_you_mean, display_path
 
 SETTINGS_FILE = "composer.yaml"
 CONTACTS_FILE = "contacts.yaml"
@@ -37,13 +37,60 @@ def validate(
             loc = tuple(error["loc"])
             message = error["msg"]
             if error["type"] == "extra_forbidden":
-                message = "unknown field: check its spelling against the format reference"
+                known = known_fields(adapter, loc[:-1])
+                hint = did_you_mean(str(loc[-1]), known)
+                listed = f": the fields here are {', '.join(known)}" if known else ": check its spelling"
+                message = "unknown field" + (hint or listed)
             elif error["type"] == "missing":
                 message = "required field is missing"
             elif error["type"] == "value_error":
                 message = str(error["ctx"]["error"])  # our validators' own words, without "Value error, "
             problems.append(Problem(file, message, located.line_of(loc), field_path(loc, located.data)))
         return None, problems
+
+
+def known_fields(adapter: TypeAdapter[Any] | type[BaseModel], loc: tuple[str | int, ...]) -> list[str]:
+    """The field names a model allows at `loc` (a pydantic error's location), as written in files:
+    what a misspelt key is compared with."""
+    kind: Any = adapter._type if isinstance(adapter, TypeAdapter) else adapter  # noqa: SLF001
+    for step in loc:
+        kind = _inner(kind, step)
+        if kind is None:
+            return []
+    model = _model(kind)
+    return [info.alias or name for name, info in model.model_fields.items()] if model else []
+
+
+def _model(kind: Any) -> type[BaseModel] | None:
+    """The model a type annotation holds (through Annotated, Optional and unions), if any."""
+    if isinstance(kind, type) and issubclass(kind, BaseModel):
+        return kind
+    for arg in get_args(kind):
+        if model := _model(arg):
+            return model
+    return None
+
+
+def _inner(kind: Any, step: str | int) -> Any:
+    """The type one step of a location leads to: a model's field, a list's entry, a dict's value;
+    a union's member named by its tag (pydantic puts the model's name in the location)."""
+    origin, args = get_origin(kind), get_args(kind)
+    if origin is Annotated:
+        return _inner(args[0], step)
+    if isinstance(step, int):
+        return args[0] if origin in (list, tuple) and args else None
+    if origin is dict and args:
+        return args[1]
+    for member in [kind, *args]:
+        model = _model(member)
+        if model is None:
+            continue
+        if model.__name__ == step:
+            return model
+        for name, info in model.model_fields.items():
+            if step in (name, info.alias):
+                return info.annotation
+    return None
 
 
 @dataclass(frozen=True)
@@ -259,7 +306,7 @@ def unknown_references(project: Project, located: Located, file: str) -> Iterato
                     if isinstance(value, str) and value not in ids:
                         yield Problem(
                             file,
-                            f"unknown {kind[:-1]} id {value!r} (see {source})",
+                            f"unknown {kind[:-1]} id {value!r}{did_you_mean(value, ids)} (see {source})",
                             located.line_of((key, index, kind, position)),
                             f"{key}[{name}].{kind}",
                         )
@@ -448,7 +495,12 @@ def _reference_problems(located: Located, file: str, earlier_ids: set[str]) -> l
     kept = keep if isinstance(keep, dict) else {}
     overrides += [(("reminders", "keep", id_), "reminders.keep", id_) for id_ in kept]
     found = [
-        Problem(file, f"no earlier item has id {item_id!r}", located.line_of(loc), field_name)
+        Problem(
+            file,
+            f"no earlier item has id {item_id!r}{did_you_mean(item_id, earlier_ids)}",
+            located.line_of(loc),
+            field_name,
+        )
         for loc, field_name, item_id in overrides
         if isinstance(item_id, str) and item_id not in earlier_ids
     ]

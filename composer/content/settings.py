@@ -281,6 +281,13 @@ def _overridden(model: M, prefix: str, env: Mapping[str, str] | None) -> M:
         raise ComposerError(f"{prefix}{key.upper()}={overrides.get(key)!r}: {error['msg']}") from None
 
 
+class Review(Strict):
+    """Colleagues who review each Update before it goes: `composer send --review` sends them a
+    [REVIEW] copy of every edition."""
+
+    to: list[EmailAddress] = Field(default_factory=list, description="the reviewers' addresses")
+
+
 class Settings(Strict):
     programme: Programme
     sender: Address = Field(alias="from")
@@ -299,3 +306,4 @@ class Settings(Strict):
     links: LinkCheck = Field(default_factory=LinkCheck)
     sending: Sending
     inbox: Inbox = Field(default_factory=Inbox)
+    review: Review = Field(default_factory=Review)

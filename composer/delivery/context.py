@@ -68,7 +68,7 @@ class SendContext:
         self._rendered = {edition.selection.content: edition for edition in report.editions}
         self._contents: dict[EditionKey, Hashable] = {}
         self.names: dict[Hashable, EditionKey] = {}  # each edition's name: the first key it serves
-        self._encoded: dict[tuple[Hashable, bool], EncodedEdition] = {}
+        self._encoded: dict[tuple[Hashable, str], EncodedEdition] = {}
         self._check = edition_checker(
             project=self.project, sourced=report.issue, plan=self.plan, reader=report.reader
         )
@@ -93,15 +93,15 @@ class SendContext:
     def name(self, key: EditionKey) -> str:
         return edition_name(self.names[self.content(key)])
 
-    def encoded(self, key: EditionKey, *, test: bool = False) -> EncodedEdition:
+    def encoded(self, key: EditionKey, *, tag: str = "") -> EncodedEdition:
         """The edition for `key`'s readers, rendered, checked and encoded when first needed.
 
         The check covered the full edition; this one's own problems (its size) stop the send
-        before anyone gets it. A test copy's subject starts with [TEST], so that it is never
-        mistaken for the real Update in an inbox.
+        before anyone gets it. A copy that is not the Update itself has a subject starting with
+        its `tag` ([TEST], [REVIEW ...]), so that it is never mistaken for the real one.
         """
         content = self.content(key)
-        if (content, test) not in self._encoded:
+        if (content, tag) not in self._encoded:
             edition = self._rendered.pop(content, None)  # the full edition, checked already
             if edition is None:
                 edition = self.renderer.edition(self.plan, self.names[content])
@@ -111,15 +111,15 @@ class SendContext:
                         f"edition {edition.name} cannot be sent: {errors[0]}; nobody was sent it, and "
                         "everyone not sent to yet is kept for the next run (see `composer build`)"
                     )
-            if test:
-                edition = replace(edition, subject=f"[TEST] {edition.subject}")
+            if tag:
+                edition = replace(edition, subject=f"{tag} {edition.subject}")
             encoded = encode_edition(edition, settings=self.settings, placeholders=PLACEHOLDERS)
-            self._encoded[content, test] = encoded
-        return self._encoded[content, test]
+            self._encoded[content, tag] = encoded
+        return self._encoded[content, tag]
 
     def release(self, key: EditionKey) -> None:
         """Let go of an edition once nobody left in the send needs it."""
-        self._encoded.pop((self.content(key), False), None)
+        self._encoded.pop((self.content(key), ""), None)
 
     def message(
         self,
@@ -131,7 +131,7 @@ class SendContext:
         edition: EditionKey,
         key: bytes,
         dot_stuffed: bool,
-        test: bool = False,
+        tag: str = "",
     ) -> Outgoing:
         """One person's message: the edition's encoded bytes with their values spliced in."""
         token = make_token(email, key=key)
@@ -149,11 +149,11 @@ class SendContext:
         personal = Personal(
             email=email,
             name=name,
-            message_id=message_id(issue=self.number, email=email, settings=self.settings, test=test),
+            message_id=message_id(issue=self.number, email=email, settings=self.settings, test=bool(tag)),
             unsubscribe=list_unsubscribe(link=link, token=token, settings=self.settings),
             values=values,
             networks=frozenset(networks),
         )
-        encoded = self.encoded(edition, test=test)
+        encoded = self.encoded(edition, tag=tag)
         data = encoded.personalise(personal, dot_stuffed=dot_stuffed)
         return Outgoing(email, encoded.name, personal.message_id, data)

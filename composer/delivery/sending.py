@@ -16,13 +16,14 @@ from pathlib import Path
 from email_validator import EmailNotValidError
 
 from composer.content.recipients import usable_address
+from composer.content.reviews import read_reviews
 from composer.delivery.context import SendContext
 from composer.delivery.engine import Delivered, Delivery, Outcome, Outgoing, Progress, send_one
 from composer.delivery.journal import Journal, State
 from composer.delivery.tokens import secret
-from composer.email.editions import FULL, EditionKey, edition_key, edition_name
+from composer.email.editions import FULL, EditionKey, edition_key, edition_name, parse_edition_name
 from composer.email.links import LinkReport, check_links
-from composer.errors import ComposerError, Problem, ValidationFailed
+from composer.errors import ComposerError, Problem, ValidationFailed, did_you_mean
 
 SAMPLE_SIZE = 3
 
@@ -58,6 +59,7 @@ class SendPlan:
     def problems(self) -> list[Problem]:
         """What to show before sending: the warnings, and every problem of the links."""
         return [*self.warnings, *(self.links.problems if self.links else [])]
+    unresolved_comments: int = 0  # reviewers' comments not marked resolved: mentioned, never blocking
 
     @property
     def estimate_seconds(self) -> float:
@@ -91,6 +93,7 @@ class SendPlan:
             "days": self.days,
             "warnings": [p.as_dict() for p in self.warnings],
             **({"links": self.links.as_dict()} if self.links else {}),
+            "unresolved_comments": self.unresolved_comments,
         }
 
 
@@ -240,8 +243,18 @@ def _plan(
         rate_per_day=context.sending.rate_per_day if smtp else None,
         warnings=context.warnings,
         links=links,
+        unresolved_comments=_unresolved(context),
     )
     return plan, [group for group in groups.values() if group.due]
+
+
+def _unresolved(context: SendContext) -> int:
+    """How many reviewers' comments are not resolved; a reviews file that cannot be read must not
+    stop a send, so it counts as none."""
+    try:
+        return len(read_reviews(context.project.root, context.number).unresolved)
+    except ComposerError:
+        return 0
 
 
 def send_test(
@@ -270,10 +283,58 @@ def send_test(
         edition=edition,
         key=secret(env),
         dot_stuffed=chosen.dot_stuffed,
-        test=True,
+        tag="[TEST]",
     )
     reply = send_one(chosen, sender=context.settings.sender.email, message=message)
     return CopySent(context.number, address, message.edition, chosen.name, reply)
+
+
+def send_review(
+    root: Path,
+    ref: str | None = None,
+    *,
+    editions: Collection[str] = (),
+    transport: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> list[CopySent]:
+    """`--review`: a [REVIEW] copy of every edition `send` would send (or of those named) to each
+    reviewer in `review.to`, the edition and its readers in the subject; the journal is untouched.
+
+    A reviewer is greeted as a reader nobody knows: no member's name or link goes to them.
+    """
+    context = SendContext(root, ref, networks=(), transport=transport, rate=None, env=env)
+    reviewers = context.settings.review.to
+    if not reviewers:
+        raise ComposerError(
+            "no reviewers: add them to composer.yaml as `review: {to: [colleague@example.org]}`"
+        )
+    plan, _ = _plan(context, None, resend_uncertain=False)
+    known = {edition.name: edition for edition in plan.editions}
+    for name in editions:
+        if name not in known:
+            raise ComposerError(
+                f"--edition {name!r} is not an edition of this send{did_you_mean(name, known)} "
+                "(see `composer send --dry-run`)"
+            )
+    key = secret(env)
+    sent = []
+    for edition in [known[name] for name in dict.fromkeys(editions)] or plan.editions:
+        chosen = context.transport(context.outbox / "reviews" / str(context.number) / edition.name)
+        people = f"{edition.recipients} {'person' if edition.recipients == 1 else 'people'}"
+        edition_key = parse_edition_name(edition.name)
+        for address in reviewers:
+            message = context.message(
+                address,
+                "",
+                edition_key or (),
+                edition=edition_key,
+                key=key,
+                dot_stuffed=chosen.dot_stuffed,
+                tag=f"[REVIEW {edition.name}, {people}]",
+            )
+            reply = send_one(chosen, sender=context.settings.sender.email, message=message)
+            sent.append(CopySent(context.number, address, edition.name, chosen.name, reply))
+    return sent
 
 
 def send_issue(

@@ -99,3 +99,34 @@ def shared(plan: Plan, keys: Iterable[EditionKey]) -> list[tuple[Selection, tupl
         selection = select(plan, key)
         groups.setdefault(selection.content, (selection, []))[1].append(key)
     return [(selection, tuple(served)) for selection, served in groups.values()]
+
+
+@dataclass(frozen=True)
+class Audience:
+    """One edition as `composer send` sends it: named after the first (by name) of the sets of
+    networks it serves, with how many people get it."""
+
+    key: frozenset[str]
+    recipients: int
+    serves: tuple[frozenset[str], ...]  # by name, as `send --dry-run` lists them
+
+    @property
+    def name(self) -> str:
+        return edition_name(self.key)
+
+
+def audiences(plan: Plan, readers: Iterable[frozenset[str]]) -> list[Audience]:
+    """The editions that readers of these edition keys (one key per reader) are sent, most readers
+    first (in the order first met on a tie): what `send --dry-run` lists, for the preview's menu."""
+    contents: dict[frozenset[str], Hashable] = {}
+    groups: dict[Hashable, dict[frozenset[str], int]] = {}
+    for key in readers:
+        if key not in contents:
+            contents[key] = select(plan, key).content
+        served = groups.setdefault(contents[key], {})
+        served[key] = served.get(key, 0) + 1
+    found = [
+        Audience(min(served, key=edition_name), sum(served.values()), tuple(sorted(served, key=edition_name)))
+        for served in groups.values()
+    ]
+    return sorted(found, key=lambda audience: -audience.recipients)

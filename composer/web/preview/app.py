@@ -30,11 +30,12 @@ from composer.content import templates
 from composer.content.carry import Plan, long_date
 from composer.content.project import ParsedIssues, Project, load_project
 from composer.content.recipients import read_lists
+from composer.content.reviews import Kind, add_entry, read_reviews
 from composer.email.check import check_loaded
 from composer.email.editions import FULL, EditionKey, edition_name
 from composer.email.emailchecks import HTML_LIMIT
 from composer.email.links import LinkReport, check_links
-from composer.email.render import Edition, Renderer, fill_placeholders
+from composer.email.render import Edition, Renderer, archive_page_url, fill_placeholders
 from composer.errors import ComposerError, IssueNotFound, Problem, ValidationFailed, display_path
 from composer.mailbox.journal import LastRun, journal_path, last_run
 from composer.web.calendar import item_calendar
@@ -60,6 +61,7 @@ _ISSUE = re.compile(r"/issue/(\d+)/")
 _EMAIL = re.compile(r"/issue/(\d+)/email/([a-z0-9+-]+)\.(html|txt|html\.txt)")
 _CALENDAR = re.compile(r"/issue/(\d+)/calendar/([a-z0-9-]+)\.ics")
 _LINKS = re.compile(r"/issue/(\d+)/links")
+_REVIEW = re.compile(r"/issue/(\d+)/(review|resolve)")
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ class Response:
     status: int
     body: bytes
     content_type: str = "text/html; charset=utf-8"
-    location: str = ""  # where a 303 sends the browser after a POST
+    location: str = ""  # where a 303 after a form's POST sends the browser
 
 
 NOT_FOUND = Response(HTTPStatus.NOT_FOUND, b"Not found", "text/plain; charset=utf-8")
@@ -114,6 +116,7 @@ class Preview:
         self._active = 0.0  # when a save was last seen or a page last rendered, on the monotonic clock
         self._parsed: ParsedIssues = {}  # the issue files as the rebuilds read them
         self._links: dict[int, LinkReport] = {}  # by issue: the last "Check links", kept across builds
+        self.review_count = 0  # comments, approvals and resolutions posted: their pages reload
         self.pages = templates.Templates(
             self.root,
             "preview",
@@ -217,13 +220,15 @@ class Preview:
         *,
         checked: int | None = None,
         issue: int | None = None,
+        reviews: int | None = None,
     ) -> int:
         """Wait for a build other than `since` or, if `checked` is given, for another count of
-        issues checked in full (see `checked`)."""
+        issues checked in full (see `checked`), or, if `reviews` is given, for a review posted."""
 
         def changed() -> bool:
             more = checked is not None and self.checked(issue) != checked
-            return self.build.id != since or more or self._stopped.is_set()
+            posted = reviews is not None and self.review_count != reviews
+            return self.build.id != since or more or posted or self._stopped.is_set()
 
         with self._changed:
             self._changed.wait_for(changed, timeout)
@@ -277,31 +282,41 @@ class Preview:
                 self._last_good[number] = (build.id, view)
         return IssueState(view, checked.problems, complete=complete)
 
-    def respond(self, target: str) -> Response:
-        """The response to a GET of `target` (path and query); anything unknown is a 404."""
+    def respond(self, target: str, *, share: str = "") -> Response:
+        """The response to a GET of `target` (path and query); anything unknown is a 404.
+
+        `share`: the review address's path prefix (its token), for a page served to colleagues:
+        no member search, no addresses, no personal values, no file paths (see share.py).
+        """
         parts = urlsplit(target)
         path, query = unquote(parts.path), {k: v[-1] for k, v in parse_qs(parts.query).items()}
         build = self.build
         try:
             if path == "/livereload":
-                since, checked, issue = (query.get(name, "") for name in ("since", "checked", "issue"))
+                since, checked, issue, reviews = (
+                    query.get(name, "") for name in ("since", "checked", "issue", "reviews")
+                )
                 number = int(issue) if issue.isdigit() else None
                 current = self.wait_for_build(
                     int(since) if since.isdigit() else -1,
                     checked=int(checked) if checked.isdigit() else None,
                     issue=number,
+                    reviews=int(reviews) if reviews.isdigit() else None,
                 )
-                body = json.dumps({"build": current, "checked": self.checked(number)})
+                answer = {"build": current, "checked": self.checked(number), "reviews": self.review_count}
+                body = json.dumps(answer)
                 return Response(HTTPStatus.OK, body.encode(), "application/json")
             if path == "/":
                 count = build.complete  # counted first: a check that ends meanwhile reloads the page
+                inbox = None if share else inbox_run(build)
                 return self._page(
-                    "index.html.j2", build, rows=index_rows(build), checked=count, inbox=inbox_run(build)
+                    "index.html.j2", build, rows=index_rows(build), checked=count, inbox=inbox, prefix=share
                 )
             if match := _ISSUE.fullmatch(path):
-                return self._issue_page(build, int(match[1]), query)
+                return self._issue_page(build, int(match[1]), query, share=share)
             if match := _EMAIL.fullmatch(path):
-                return self._email(build, int(match[1]), match[2], match[3], query.get("member"))
+                member = None if share else query.get("member")
+                return self._email(build, int(match[1]), match[2], match[3], member)
             if match := _CALENDAR.fullmatch(path):
                 return self._calendar(build, int(match[1]), match[2])
         except (IssueNotFound, LookupError):
@@ -310,14 +325,19 @@ class Preview:
             return Response(HTTPStatus.INTERNAL_SERVER_ERROR, error_page(str(exc)))
         return NOT_FOUND
 
-    def post(self, target: str, form: Mapping[str, str]) -> Response:
-        """The response to a POST: only "Check links" of an issue page, which asks the links of the
-        issue's full edition (every one again with `refresh`), then sends the browser back."""
+    def post(self, target: str, form: Mapping[str, str], *, share: str = "") -> Response:
+        """A form sent to `target`, then back to its page (303): "Check links" of an issue page (the
+        manager's only), a comment or an approval from the review address, or the manager
+        resolving a comment. Anything else is a 404."""
+        links = None if share else _LINKS.fullmatch(unquote(urlsplit(target).path))
+        if links is not None:
+            return self._check_links(target, int(links[1]), form)
+        return self._review(target, form, share=share)
+
+    def _check_links(self, target: str, number: int, form: Mapping[str, str]) -> Response:
+        """Ask the links of the issue's full edition (every one again with `refresh`)."""
         parts = urlsplit(target)
-        match = _LINKS.fullmatch(unquote(parts.path))
-        if match is None:
-            return NOT_FOUND
-        number, build = int(match[1]), self.build
+        build = self.build
         try:
             state = self.issue(build, number)
             if state.view is None or build.project is None:
@@ -337,17 +357,48 @@ class Preview:
         back = f"/issue/{number}/" + (f"?{query}" if query else "")
         return Response(HTTPStatus.SEE_OTHER, b"", "text/plain; charset=utf-8", location=back)
 
+    def _review(self, target: str, form: Mapping[str, str], *, share: str) -> Response:
+        """A comment or an approval from the review address, or the manager resolving a comment."""
+        match = _REVIEW.fullmatch(unquote(urlsplit(target).path))
+        if match is None or (match[2] == "resolve") == bool(share):
+            return NOT_FOUND
+        number = int(match[1])
+        if self.build.project is None or not self._known(number):
+            return NOT_FOUND
+        kind: Kind = "resolve" if match[2] == "resolve" else "approve" if "approve" in form else "comment"
+        name = "the manager" if kind == "resolve" else form.get("name", "")
+        try:
+            add_entry(self.root, number, kind, name=name, text=form.get("text", ""), of=form.get("of", ""))
+        except ComposerError as exc:
+            message = f"Not saved: {exc}. Go back, change it and send it again."
+            return Response(HTTPStatus.BAD_REQUEST, message.encode(), "text/plain; charset=utf-8")
+        with self._changed:
+            self.review_count += 1
+            self._changed.notify_all()
+        back = f"{share}/issue/{number}/#reviews"
+        return Response(HTTPStatus.SEE_OTHER, b"", "text/plain; charset=utf-8", back)
+
+    def _known(self, number: int) -> bool:
+        project = self.build.project
+        return project is not None and (
+            number in {s.number for s in project.issues} or number in project.broken.values()
+        )
+
     def _page(self, template: str, build: Build, **context: Any) -> Response:
-        html = self.pages.render(template, {"build": build, **context})
+        context.setdefault("prefix", "")
+        html = self.pages.render(template, {"build": build, "review_count": self.review_count, **context})
         return Response(HTTPStatus.OK, html.encode())
 
-    def _issue_page(self, build: Build, number: int, query: dict[str, str]) -> Response:
-        choice = build.choose(query.get("edition", "full")) or Choice(FULL)
+    def _issue_page(self, build: Build, number: int, query: dict[str, str], *, share: str = "") -> Response:
+        wanted = query.get("edition", "full")
+        choice = (None if share and wanted.startswith(MEMBER) else build.choose(wanted)) or Choice(FULL)
         state = self.issue(build, number, choice.key)
         width = query["width"] if query.get("width") in WIDTHS else "desktop"
         view = query["view"] if query.get("view") in VIEWS else "html"
-        search = query.get("find", "")
+        search = "" if share else query.get("find", "")
         context: dict[str, Any] = {
+            "prefix": share,
+            "reviews": read_reviews(self.root, number),
             "number": number,
             "state": state,
             "checked": int(state.complete),
@@ -364,10 +415,12 @@ class Preview:
             context.update(
                 plan=state.view.checked.plan,
                 choice=choice,
-                options=build.options(choice),
+                options=build.options(choice, state.view),
+                names={n.id: n.name for n in build.project.networks.values()},
+                archive=archive_page_url(build.project.settings, 0).removesuffix("0/"),
                 found=build.find_members(search),
-                email_url=choice.email_url(number, view),
-                list_problems=build.lists.problems if build.lists else [],
+                email_url=share + choice.email_url(number, view),
+                list_problems=build.lists.problems if build.lists and not share else [],
             )
             try:
                 context["edition"] = edition = state.view.edition(choice.key)

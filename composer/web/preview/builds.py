@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from urllib.parse import quote
 
@@ -15,7 +16,7 @@ from composer.content.model import Issue
 from composer.content.project import Project
 from composer.content.recipients import Lists, Recipient
 from composer.email.check import CheckReport
-from composer.email.editions import EditionKey, edition_name, parse_edition_name, select
+from composer.email.editions import Audience, EditionKey, audiences, edition_name, parse_edition_name, select
 from composer.email.render import Edition, Renderer, reader_values
 from composer.errors import Problem
 
@@ -39,6 +40,15 @@ class IssueView:
     def __post_init__(self) -> None:
         self.editions = {edition.selection.content: edition for edition in self.checked.editions}
 
+    @cached_property
+    def audiences(self) -> list[Audience]:
+        """The editions `composer send` would send, with their readers (the Edition menu)."""
+        return audiences(self.checked.plan, (r.edition for r in self.checked.lists.recipients()))
+
+    def audience(self, key: EditionKey) -> Audience | None:
+        """The edition sent to readers of this set of networks, if anyone is in exactly that set."""
+        return next((a for a in self.audiences if key in a.serves), None)
+
     def edition(self, key: EditionKey) -> Edition:
         plan = self.checked.plan
         content = select(plan, key).content
@@ -46,6 +56,49 @@ class IssueView:
             if content not in self.editions:
                 self.editions[content] = self.renderer.edition(plan, key)
             return self.editions[content]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the top of a page says first: would `composer send` go? Errors block it, warnings do not.
+
+    `complete`: every edition was checked; until then the counts are those found so far.
+    """
+
+    errors: int
+    warnings: int
+    complete: bool = True
+
+    @property
+    def ready(self) -> bool:
+        return self.complete and not self.errors
+
+    @property
+    def state(self) -> str:
+        """The page's class for it: ready, blocked or pending (with words beside, never colour alone)."""
+        if self.errors:
+            return "blocked"
+        return "ready" if self.ready else "pending"
+
+    @property
+    def headline(self) -> str:
+        if self.errors:
+            return "Not ready"
+        return "Ready to send" if self.complete else "Checking the other editions"
+
+    @property
+    def counts(self) -> tuple[str, str]:
+        return plural(self.errors, "error", "errors"), plural(self.warnings, "warning", "warnings")
+
+    def __str__(self) -> str:
+        errors, warnings = self.counts
+        shown = errors if self.errors and not self.warnings else f"{errors}, {warnings}"
+        return f"{self.headline} — {shown}" + ("" if self.complete or self.errors else " so far")
+
+
+def verdict_of(problems: list[Problem], *, extra_errors: int = 0, complete: bool = True) -> Verdict:
+    errors = sum(p.severity == "error" for p in problems) + extra_errors
+    return Verdict(errors, sum(p.severity == "warning" for p in problems), complete)
 
 
 @dataclass(frozen=True)
@@ -63,6 +116,16 @@ class IssueState:
     @property
     def broken(self) -> bool:
         return bool(self.render_error) or any(p.severity == "error" for p in self.problems)
+
+    def verdict(self, failure: list[Problem]) -> Verdict:
+        """`composer send`'s verdict; while the shared files do not load (`failure`), they block it."""
+        problems = failure + self.problems
+        return verdict_of(problems, extra_errors=bool(self.render_error), complete=self.complete)
+
+    def item_problems(self, item_id: str) -> list[Problem]:
+        """The problems found in one item (the outline shows them beside it)."""
+        own = (f"items[{item_id}]", f"carried[{item_id}]")
+        return [p for p in self.problems if p.field.split(".")[0] in own]
 
 
 @dataclass(frozen=True)
@@ -124,29 +187,53 @@ class Build:
         key = parse_edition_name(value)
         return Choice(key) if key is None or key <= self.project.networks.keys() else None
 
-    def find_members(self, query: str, limit: int = FOUND_MEMBERS) -> list[tuple[str, str]]:
-        """Members whose name or address holds `query`, as (selector value, label): the search box."""
+    def find_members(self, query: str, limit: int = FOUND_MEMBERS) -> tuple[list[tuple[str, str]], int]:
+        """Members whose name or address holds `query`, as (selector value, label), the first
+        `limit` of them, and how many there are in all: the search box says how many more."""
         wanted = query.strip().casefold()
         found: list[tuple[str, str]] = []
         if not wanted or self.lists is None:
-            return found
+            return found, 0
+        total = 0
         for recipient in self.lists.recipients():
             person = recipient.person
             if wanted in person.email.casefold() or wanted in person.name.casefold():
-                found.append((MEMBER + person.email, member_label(recipient)))
-                if len(found) == limit:
-                    break
-        return found
+                total += 1
+                if len(found) < limit:
+                    found.append((MEMBER + person.email, member_label(recipient)))
+        return found, total
 
-    def options(self, choice: Choice) -> list[tuple[str, list[tuple[str, str]]]]:
-        """The edition selector's groups of (value, label); a member only when one is chosen."""
+    def options(self, choice: Choice, view: IssueView) -> list[tuple[str, list[tuple[str, str]]]]:
+        """The edition selector's groups of (value, label): the editions `send` sends, each with its
+        readers and the sets of networks it serves, then the full one; a member when one is chosen."""
         assert self.project is not None
-        networks = [(edition_name(frozenset([n.id])), n.name) for n in self.project.networks.values()]
-        editions = [("full", "Full edition (every item)"), ("everyone", "Items for everyone only")]
-        groups = [("Editions", editions), ("Networks", networks)]
+        names = {n.id: n.name for n in self.project.networks.values()}
+        sent = [(a.name, audience_label(a, names)) for a in view.audiences]
+        groups = [("Editions sent, most readers first", sent)]
+        if not sent:  # before there are members, one edition per network stands in for them
+            stand_ins = [(edition_name(frozenset([n])), f"{names[n]} (no members yet)") for n in names]
+            groups = [("No members yet: one edition per network", stand_ins)]
+        groups.append(("Not sent to anyone", [("full", "Full edition: every item (the archive's)")]))
         if choice.recipient is not None:
             groups.append(("Member", [(choice.value, member_label(choice.recipient))]))
+        elif not any(value == choice.value for _, entries in groups for value, _ in entries):
+            nobody = f"{choice.value}: nobody gets exactly this edition"
+            groups.append(("Asked for", [(choice.value, nobody)]))
         return groups
+
+
+def plural(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
+
+
+def networks_label(key: frozenset[str], names: dict[str, str]) -> str:
+    return " + ".join(names.get(n, n) for n in sorted(key)) or "no network (the items for everyone)"
+
+
+def audience_label(audience: Audience, names: dict[str, str]) -> str:
+    """An edition in the menu: its name as `send` prints it, its readers, the sets it serves."""
+    sets = "; ".join(networks_label(key, names) for key in audience.serves)
+    return f"{audience.name}: {plural(audience.recipients, 'person', 'people')} — {sets}"
 
 
 @dataclass(frozen=True)
@@ -163,12 +250,30 @@ class IndexRow:
     issue: Issue | None
     problems: list[Problem]
     status: str
+    items: int | None = None  # this week's items, as the plan counts them (see `new_items`)
+
+    @property
+    def verdict(self) -> Verdict:
+        return verdict_of(self.problems, complete=self.status == "checked")
 
 
 def recent_numbers(project: Project) -> list[int]:
     """The issues checked in the background, newest first: a long archive is checked on demand."""
     numbers = {s.number for s in project.issues} | {n for n in project.broken.values() if n}
     return sorted(numbers, reverse=True)[:BACKGROUND_CHECKS]
+
+
+def new_items(project: Project) -> dict[int, int]:
+    """Each issue's own new items, as its plan (and `composer check`) counts them: an item that
+    updates an earlier one is shown among the reminders instead. One pass, not a plan per issue."""
+    seen: set[str] = set()
+    counts: dict[int, int] = {}
+    for sourced in sorted(project.issues, key=lambda s: s.number):
+        issue = sourced.issue
+        seen.update(item.id for item in issue.carried)
+        counts[issue.number] = sum(not (item.update and item.id in seen) for item in issue.items)
+        seen.update(item.id for item in issue.items)
+    return counts
 
 
 def index_rows(build: Build) -> list[IndexRow]:
@@ -179,6 +284,7 @@ def index_rows(build: Build) -> list[IndexRow]:
     found: list[tuple[int | None, Path, Issue | None]] = [(s.number, s.path, s.issue) for s in project.issues]
     found += [(number, path, None) for path, number in project.broken.items()]
     recent = set(recent_numbers(project))
+    counts = new_items(project)
     rows = []
     for number, path, issue in found:
         file = project.rel(path)
@@ -193,5 +299,7 @@ def index_rows(build: Build) -> list[IndexRow]:
             status = "checked"
         else:
             status = "checking" if number in recent or state is not None else "on demand"
-        rows.append(IndexRow(number, file, issue, problems, status))
+        rows.append(
+            IndexRow(number, file, issue, problems, status, counts.get(number or 0) if issue else None)
+        )
     return sorted(rows, key=lambda row: row.number or 0, reverse=True)

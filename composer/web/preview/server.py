@@ -8,33 +8,36 @@ from __future__ import annotations
 
 import ipaddress
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qsl
+from typing import Any, Protocol
+from urllib.parse import parse_qs
 
 from composer.errors import ComposerError
 from composer.web.preview.app import Preview, Response
+from composer.web.preview.share import Share, machine_names
 from composer.web.preview.watch import INTERVAL, SETTLE
 
-PLAIN = "text/plain; charset=utf-8"
+MAX_FORM = 16_384  # bytes: a comment is at most 4,000 characters
 DEFAULT_HOST = "127.0.0.1"  # loopback: nobody but this computer's users sees the members' addresses
 
 
-def host_allowed(header: str, *, host: str, port: int) -> bool:
+def host_allowed(header: str, *, host: str, port: int, names: Collection[str] = ()) -> bool:
     """Whether a request's Host header names this server: the guard against DNS rebinding.
 
     A web page elsewhere can point a name it controls at 127.0.0.1 and read the preview (and the
     members' addresses in it) through the browser of whoever opens it; its requests carry that
-    name. Bound to every address, an IP address typed in the browser is ours too.
+    name. Bound to every address, an IP address typed in the browser is ours too. `names`: more
+    names that are ours (the review address accepts this machine's host name).
     """
     name, _, given_port = header.strip().lower().rpartition(":")
     if given_port != str(port):
         return False
     bound = host.lower()
-    if name in ("127.0.0.1", "localhost", "[::1]", f"[{bound}]" if ":" in bound else bound):
+    ours = {"127.0.0.1", "localhost", "[::1]", f"[{bound}]" if ":" in bound else bound}
+    if name in ours | {n.lower() for n in names}:
         return True
     try:
         ipaddress.ip_address(name.removeprefix("[").removesuffix("]"))
@@ -43,50 +46,60 @@ def host_allowed(header: str, *, host: str, port: int) -> bool:
     return host in ("", "0.0.0.0", "::")
 
 
-MAX_FORM_BYTES = 4096  # the "Check links" form holds one checkbox
+class App(Protocol):
+    """What a server serves: the manager's preview, or the review address (share.py)."""
+
+    def respond(self, target: str) -> Response: ...
+
+    def post(self, target: str, form: dict[str, str]) -> Response: ...
+
+
+def _text(status: int, message: str) -> Response:
+    return Response(status, message.encode(), "text/plain; charset=utf-8")
 
 
 class _Handler(BaseHTTPRequestHandler):
     server: PreviewServer
 
     def do_GET(self) -> None:  # noqa: N802 (the http.server API)
-        self._answer(lambda: self.server.app.respond(self.path))
+        self._answer(lambda: self.server.routes.respond(self.path))
 
-    def do_POST(self) -> None:  # noqa: N802
-        """A form of the preview's own pages; a page elsewhere cannot make the browser post one
-        (its Origin is not ours), so it cannot set the preview asking the links on its behalf."""
+    def do_POST(self) -> None:  # noqa: N802 (the http.server API)
+        """A form: only from a page of this server (its Origin), and small."""
+        length = self.headers.get("Content-Length", "")
         origin = self.headers.get("Origin")
-        if origin is not None and origin.rstrip("/") != f"http://{self.headers.get('Host', '')}":
-            self._reply(Response(HTTPStatus.FORBIDDEN, b"Forms post from this preview only.", PLAIN))
-            return
-        length = self.headers.get("Content-Length", "0")
-        size = int(length) if length.isdigit() else MAX_FORM_BYTES + 1
-        if size > MAX_FORM_BYTES:
-            self._reply(Response(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, b"Form too large.", PLAIN))
-            return
-        form = dict(parse_qsl(self.rfile.read(size).decode("utf-8", errors="replace")))
-        self._answer(lambda: self.server.app.post(self.path, form))
+        if origin is not None and origin != f"http://{self.headers.get('Host', '')}":
+            self._send(_text(HTTPStatus.FORBIDDEN, "A form from another site is refused."))
+        elif not length.isdigit() or int(length) > MAX_FORM:
+            self._send(_text(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"A form is at most {MAX_FORM} bytes."))
+        else:
+            data = self.rfile.read(int(length)).decode("utf-8", errors="replace")
+            form = {key: values[-1] for key, values in parse_qs(data).items()}
+            self._answer(lambda: self.server.routes.post(self.path, form))
 
     def _answer(self, respond: Callable[[], Response]) -> None:
         server = self.server
         try:
-            if host_allowed(self.headers.get("Host", ""), host=server.host, port=server.server_port):
+            if host_allowed(
+                self.headers.get("Host", ""), host=server.host, port=server.server_port, names=server.names
+            ):
                 response = respond()
             else:
                 message = f"This preview answers at {server.url} only."
-                response = Response(HTTPStatus.MISDIRECTED_REQUEST, message.encode(), PLAIN)
+                response = _text(HTTPStatus.MISDIRECTED_REQUEST, message)
         except Exception as exc:  # a bug must not take the preview down with it
-            response = Response(HTTPStatus.INTERNAL_SERVER_ERROR, f"Preview failed: {exc!r}".encode(), PLAIN)
-        self._reply(response)
+            response = _text(HTTPStatus.INTERNAL_SERVER_ERROR, f"Preview failed: {exc!r}")
+        self._send(response)
 
-    def _reply(self, response: Response) -> None:
+    def _send(self, response: Response) -> None:
         try:
             self.send_response(response.status)
-            if response.location:
-                self.send_header("Location", response.location)
             self.send_header("Content-Type", response.content_type)
             self.send_header("Content-Length", str(len(response.body)))
             self.send_header("Cache-Control", "no-store")
+            self.send_header("Referrer-Policy", "same-origin")  # the review address's token stays here
+            if response.location:
+                self.send_header("Location", response.location)
             self.end_headers()
             self.wfile.write(response.body)
         except ConnectionError:
@@ -104,6 +117,8 @@ class PreviewServer(ThreadingHTTPServer):
     def __init__(self, app: Preview, host: str, port: int):
         super().__init__((host, port), _Handler)
         self.app, self.host = app, host
+        self.routes: App = app
+        self.names: Collection[str] = ()
         self.url = f"http://{host}:{self.server_port}/"
 
     def watch(self) -> None:
@@ -123,6 +138,31 @@ class PreviewServer(ThreadingHTTPServer):
         self.server_close()
 
 
+class ShareServer(PreviewServer):
+    """The review address beside a running preview: the same builds, its own token and names.
+
+    It binds where it is told and nowhere else; its own threads only serve (the preview's
+    watcher and worker do the rest)."""
+
+    def __init__(self, preview: Preview, host: str, port: int, token: str | None = None):
+        super().__init__(preview, host, port)
+        share = Share(preview, token)
+        self.routes = share
+        name, addresses = machine_names(host)
+        self.names = [name, *addresses]
+        shown = name if host in ("", "0.0.0.0", "::") else host
+        self.url = f"http://{shown}:{self.server_port}{share.prefix}/"
+        self.urls = [f"http://{n}:{self.server_port}{share.prefix}/" for n in dict.fromkeys(self.names)]
+
+    def start(self) -> ShareServer:
+        threading.Thread(target=self.serve_forever, name="preview-share", daemon=True).start()
+        return self
+
+    def close(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+
 def open_preview(
     root: Path,
     *,
@@ -138,15 +178,39 @@ def open_preview(
         raise ComposerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
 
 
-def serve(root: Path, *, host: str = DEFAULT_HOST, port: int, on_ready: Callable[[str], None]) -> None:
-    """`composer preview`: serve until Ctrl-C; `on_ready` gets the URL once it is listening."""
+def serve(
+    root: Path,
+    *,
+    host: str = DEFAULT_HOST,
+    port: int,
+    on_ready: Callable[[str], None],
+    share: tuple[str, int] | None = None,
+    on_share: Callable[[list[str]], None] | None = None,
+) -> None:
+    """`composer preview`: serve until Ctrl-C; `on_ready` gets the URL once it is listening.
+
+    `share`: also serve the review address at this (host, port); `on_share` gets its URLs, by
+    this machine's name first, then by its addresses.
+    """
     server = open_preview(root, host=host, port=port)
+    shared = None
+    if share is not None:
+        try:
+            shared = ShareServer(server.app, *share)
+        except OSError as exc:
+            server.server_close()
+            raise ComposerError(f"cannot listen on {share[0]}:{share[1]}: {exc.strerror or exc}") from exc
     server.watch()
     on_ready(server.url)
+    if shared is not None and on_share is not None:
+        shared.start()
+        on_share(shared.urls)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.app.stop()
+        if shared is not None:
+            shared.close()
         server.server_close()
