@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 from composer.content.model import Issue, Item, RemindUntil, RemindWeeks, Tool
 from composer.content.schedule import hours, live_deadline, long_date, next_date, upcoming
+from composer.content.settings import ItemsOrder
 
 if TYPE_CHECKING:
     from composer.content.project import Project
@@ -95,11 +96,13 @@ class Plan:
     """Everything recurring that issue N shows besides its own new items.
 
     `items` are the issue's new items: an item that updates an earlier one is a reminder instead.
+    `items_order` says how an edition for some networks orders them (see editions.select).
     """
 
     issue: Issue
     reminders: tuple[Reminder, ...]
     tools: tuple[ToolEntry, ...]
+    items_order: ItemsOrder = "networks_first"
 
     @property
     def items(self) -> tuple[Item, ...]:
@@ -157,11 +160,18 @@ def plan_for(project: Project, number: int) -> Plan:
         default_weeks=project.settings.reminders.default_weeks,
         retention_weeks=project.settings.tools.retention_weeks,
         order=project.settings.reminders.order,
+        items_order=project.settings.items_order,
     )
 
 
 def plan_issue(
-    issues: Iterable[Issue], number: int, *, default_weeks: int, retention_weeks: int, order: Order = "date"
+    issues: Iterable[Issue],
+    number: int,
+    *,
+    default_weeks: int,
+    retention_weeks: int,
+    order: Order = "date",
+    items_order: ItemsOrder = "networks_first",
 ) -> Plan:
     """The carry-forward plan of issue `number`, from that issue and those before it."""
     history = sorted((i for i in issues if i.number <= number), key=lambda i: i.number)
@@ -171,7 +181,8 @@ def plan_issue(
     reminders = _reminders(history, default_weeks)
     if order == "date":
         reminders = by_next_date(reminders)
-    return Plan(issue=current, reminders=tuple(reminders), tools=tuple(_tools(history, retention_weeks)))
+    tools = tuple(_tools(history, retention_weeks))
+    return Plan(issue=current, reminders=tuple(reminders), tools=tools, items_order=items_order)
 
 
 def by_next_date(reminders: Sequence[Reminder]) -> list[Reminder]:
@@ -229,7 +240,9 @@ def _reminders(history: Sequence[Issue], default_weeks: int) -> list[Reminder]:
         if rule is None or (rule[1] is not None and current.date > rule[1]):
             continue
         basis, until, reason = rule
-        reminder = Reminder(item, first_seen[item_id], version, basis, until, reason, current.date)
+        # `update: true` on a `carried:` entry of this issue: its text is new this week.
+        new_text = item.update and version == current.number
+        reminder = Reminder(item, first_seen[item_id], version, basis, until, reason, current.date, new_text)
         found.append(((-version, *place), reminder))
     return [reminder for _, reminder in sorted(found, key=lambda entry: entry[0])]
 

@@ -150,8 +150,8 @@ class Item(Strict):
     )
     update: bool = Field(
         default=False,
-        description="this item updates one published earlier with the same id: it stays under the "
-        "reminders, marked Updated",
+        description="this item updates one published earlier (or declared under carried:) with the same "
+        "id: it stays under the reminders, shown whole and marked Updated",
     )
 
     @field_validator("networks", "contacts")

@@ -281,11 +281,13 @@ def _cross_check(project: Project, sourced: SourcedIssue) -> Iterator[Problem]:
             "warning",
         )
     seen: set[str] = set()
-    entries: list[tuple[str, int, Item]] = [("items", index, item) for index, item in enumerate(issue.items)]
-    entries += [("carried", index, item) for index, item in enumerate(issue.carried)]
+    entries: list[tuple[str, int, Item]] = [("carried", n, item) for n, item in enumerate(issue.carried)]
+    entries += [("items", n, item) for n, item in enumerate(issue.items)]
+    carried = {item.id for item in issue.carried}
     for key, index, item in entries:
         where = f"{key}[{item.id}]"
-        if item.id in seen:
+        # An item may update, with `update: true`, what the same issue declares under `carried:`.
+        if item.id in seen and not (key == "items" and item.update and item.id in carried):
             yield Problem(
                 file,
                 f"duplicate item id {item.id!r}: ids must be unique in an issue",

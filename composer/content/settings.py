@@ -101,6 +101,10 @@ class Branding(Strict):
     hero: Image | None = None
 
 
+ReminderLayout = Literal["compact", "full"]
+ItemsOrder = Literal["networks_first", "file"]
+
+
 class ReminderDefaults(Strict):
     default_weeks: int = Field(default=3, ge=0, le=52)
     order: Literal["date", "issue"] = Field(
@@ -108,6 +112,11 @@ class ReminderDefaults(Strict):
     )
     open_warn_weeks: int = Field(
         default=12, ge=1, le=520, description="`composer check` warns about open notices older than this"
+    )
+    layout: ReminderLayout = Field(
+        default="compact",
+        description="compact: title, next date and the action's first sentence, linked to the full text "
+        "in the archive; full: every reminder whole, as this week's items",
     )
 
 
@@ -275,6 +284,11 @@ class Settings(Strict):
     branding: Branding = Field(default_factory=Branding)
     navigation: list[NavLink] = Field(default_factory=list)
     archive_url: HttpUrl
+    items_order: ItemsOrder = Field(
+        default="networks_first",
+        description="networks_first: in an edition for some networks, their items come before the "
+        "items for everyone; file: in the issue file's order",
+    )
     reminders: ReminderDefaults = Field(default_factory=ReminderDefaults)
     diary: Diary = Field(default_factory=Diary)
     tools: ToolsDefaults = Field(default_factory=ToolsDefaults)

@@ -45,7 +45,7 @@ def receives(item: Item, key: EditionKey) -> bool:
 
 @dataclass(frozen=True)
 class Selection:
-    """The items and reminders of one edition, in the issue's order."""
+    """The items and reminders of one edition, in the order it shows them."""
 
     key: EditionKey
     items: tuple[Item, ...]
@@ -81,11 +81,13 @@ class Selection:
 
 
 def select(plan: Plan, key: EditionKey) -> Selection:
-    return Selection(
-        key,
-        tuple(item for item in plan.items if receives(item, key)),
-        tuple(r for r in plan.reminders if receives(r.item, key)),
-    )
+    """The edition's items and reminders. In an edition for some networks (not the full one), the
+    items of the reader's own networks come first unless the plan keeps the file's order: a
+    reader's own news is what they open the Update for."""
+    items = [item for item in plan.items if receives(item, key)]
+    if key and plan.items_order == "networks_first":
+        items.sort(key=lambda item: item.for_everyone)
+    return Selection(key, tuple(items), tuple(r for r in plan.reminders if receives(r.item, key)))
 
 
 def shared(plan: Plan, keys: Iterable[EditionKey]) -> list[tuple[Selection, tuple[EditionKey, ...]]]:

@@ -28,7 +28,7 @@ from composer.content.carry import Plan, long_date
 from composer.content.model import Contact, Item
 from composer.content.project import Project
 from composer.content.schedule import DiaryDate, diary, hours, live_deadline, next_date, upcoming, when_text
-from composer.content.settings import Settings
+from composer.content.settings import ReminderLayout, Settings
 from composer.email.colours import DARK, readable_on
 from composer.email.editions import EditionKey, Selection, edition_name, select, shared
 from composer.email.markdown import TextLinks, first_sentence, heading, shorten, to_html, to_text, wrap
@@ -38,7 +38,6 @@ HTML_TEMPLATE = "email.mjml.j2"
 CSS_TEMPLATE = "email.css.j2"
 TEXT_TEMPLATE = "email.txt.j2"
 PREHEADER_LENGTH = 140
-ACTION_LINE = 80  # characters of Action Required text that a compact reminder shows
 
 PLACEHOLDERS: dict[str, str] = {
     "greeting": "%%COMPOSER_GREETING%%",
@@ -87,6 +86,12 @@ def item_url(page_url: Callable[[int], str], number: int, item_id: str) -> str:
     """An item on the archive page of issue `number`: an absolute link that every client follows,
     where an in-message `#fragment` fails in Gmail for iOS and Yahoo's apps."""
     return f"{page_url(number)}#item-{item_id}"
+
+
+def edition_url(page_url: Callable[[int], str], number: int, key: EditionKey) -> str:
+    """The archive's page of one edition, where its readers' "View in your browser" points: the
+    full edition is the issue's page itself; the page of an edition shows what its readers got."""
+    return page_url(number) if key is None else f"{page_url(number)}{edition_name(key)}.html"
 
 
 def calendar_url(settings: Settings, number: int, item_id: str) -> str:
@@ -205,14 +210,6 @@ class _TextHelper:
     def markdown(self, source: str) -> str:
         return to_text(source, self.links)
 
-    @staticmethod
-    def line(text: str, width: int = 78) -> str:
-        return shorten(text, width)
-
-    @staticmethod
-    def action(source: str) -> str:
-        return first_sentence(source, 76)
-
     def ref(self, url: object) -> str:
         return self.links.ref(str(url))
 
@@ -308,7 +305,7 @@ def _compiled(root: Path, own: tuple[str, ...]) -> templates.Templates:
     )
     env.filters["long_date"] = long_date
     env.filters["markdown"] = to_html
-    env.filters["first_sentence"] = functools.partial(first_sentence, limit=ACTION_LINE)
+    env.filters["first_sentence"] = first_sentence
     env.filters["phone"] = phone_text
     env.filters["tel"] = tel_url
     return env
@@ -317,10 +314,18 @@ def _compiled(root: Path, own: tuple[str, ...]) -> templates.Templates:
 class Renderer:
     """Loads a project's templates once; renders any edition of any issue."""
 
-    def __init__(self, project: Project, *, archive_page_url: Callable[[int], str] | None = None):
+    def __init__(
+        self,
+        project: Project,
+        *,
+        archive_page_url: Callable[[int], str] | None = None,
+        layout: ReminderLayout | None = None,
+    ):
+        """`layout` overrides the settings' reminders.layout: the archive shows every reminder whole."""
         self.project = project
         self.settings = project.settings
         self.page_url = archive_page_url or functools.partial(_page_url, self.settings)
+        self.layout = layout or self.settings.reminders.layout
         self.env = _environment(project.root)
         self._css: str | None = None
 
@@ -353,7 +358,8 @@ class Renderer:
             "end_if": SECTION_END,
             "networks": self.project.networks,
             "unsubscribe_mailto": settings.sending.unsubscribe_address(settings.sender.email),
-            "view_url": self.page_url(issue.number),
+            "view_url": edition_url(self.page_url, issue.number, key),
+            "layout": self.layout,
             "item_url": functools.partial(item_url, self.page_url),
             "next_date": lambda item: reminder_when(item, issue.date),
             "calendar_url": lambda number, item_id: calendar_url(settings, number, item_id),
