@@ -105,7 +105,7 @@ def test_updated_reminder_stays_under_reminders_marked_updated(full: Edition, pl
     assert not div.xpath(".//h3/a")
     reminders = full.text[full.text.index("REMINDERS FROM PREVIOUS WEEKS") :]
     assert "[UPDATED IN NO 377]\nComplex LAC project" in reminders
-    this_week = full.text[full.text.index("THIS WEEK") : full.text.index("REMINDERS FROM PREVIOUS WEEKS")]
+    this_week = full.text[full.text.index("THIS WEEK") : full.text.index("DATES FOR YOUR DIARY")]
     assert "venue confirmed" not in this_week
 
 
@@ -137,7 +137,7 @@ def test_dates_for_your_diary(full: Edition) -> None:
     links = heading.getnext().xpath("li/a/@href")
     assert "https://updates.secip.example.org/377/#item-education-data-subgroup" in links
     assert "https://updates.secip.example.org/377/complex-lac-hold-the-date.ics" in links
-    diary = full.text[full.text.index("DATES FOR YOUR DIARY") : full.text.index("THIS WEEK")]
+    diary = full.text[full.text.index("DATES FOR YOUR DIARY") : full.text.index("REMINDERS FROM")]
     assert "- Thu 14 November 2019, 10:00–16:00: Education Data sub-group" in diary
     assert diary.index("14 November") < diary.index("18 December 2019") < diary.index("31 January 2020")
 
