@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from conftest import copy_example
@@ -34,7 +33,10 @@ def flat(text: str) -> str:
     return " ".join(text.split())
 
 
-def test_the_greeting_comes_within_the_first_lines(editions: tuple[Project, list[tuple[int, Edition]]]) -> None:
+Editions = tuple[Project, list[tuple[int, Edition]]]
+
+
+def test_the_greeting_comes_within_the_first_lines(editions: Editions) -> None:
     for number, edition in editions[1]:
         lines = edition.text.splitlines()
         assert lines.index(PLACEHOLDERS["greeting"]) < GREETING_WITHIN, (number, edition.name)

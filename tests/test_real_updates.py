@@ -69,7 +69,7 @@ def reminder_block(full: Edition, title_start: str) -> str:
 def test_two_session_event_with_times(full: Edition) -> None:
     # an updated reminder now, so shown whole: its "When" line with both sessions
     div = " ".join(item_div(full, "complex-lac-hold-the-date").text_content().split())
-    assert "Friday 17 January 2020, 09:30–13:30; Friday 17 January 2020, 14:00–17:00" in div
+    assert "Friday 17 January 2020, 09:30–13:30 and 14:00–17:00" in div
     assert "When: Friday 17 January 2020, 09:30–13:30" in full.text
     three = " ".join(item_div(full, "asglb-data-workshops").text_content().split())
     assert "Wednesday 18 December 2019, 10:00–15:30; Friday 31 January 2020, 10:00–15:30; Friday 14" in three
@@ -130,16 +130,22 @@ def test_reminders_are_ordered_by_next_date(plan: dict) -> None:  # type: ignore
 def test_dates_for_your_diary(full: Edition) -> None:
     doc = lxml.html.fromstring(full.html)
     (heading,) = doc.xpath("//h2[@id='diary']")
-    lines = [" ".join(li.text_content().split()) for li in heading.getnext().xpath("li")]
-    assert lines[0].startswith("Thu 14 November 2019, 10:00–16:00: Education Data sub-group")
-    assert any(line.startswith("Wed 18 December 2019, 10:00–15:30: ASGLB workshops") for line in lines)
-    assert not any("14 February 2020" in line for line in lines), "beyond the 12 weeks ahead"
-    links = heading.getnext().xpath("li/a/@href")
-    assert "https://updates.secip.example.org/377/#item-education-data-subgroup" in links
-    assert "https://updates.secip.example.org/377/complex-lac-hold-the-date.ics" in links
+    rows = heading.getnext().xpath(".//tr")
+    lines = [" ".join(row.xpath(".//a")[0].text_content().split()) for row in rows]
+    # the reminders' sessions only: this week's items (and the reminder this week updates) show
+    # their own "When" line and calendar link just above
+    assert not any("Education Data sub-group" in line or "ASGLB" in line for line in lines)
+    assert not any("Complex LAC" in line for line in lines)
+    assert lines[0] == "09:30–16:00: South East SEND conference, 5–6 December – booking open"
+    assert "10:30–13:30: AD Education Network – next meeting Friday 13 December" in lines[1]
+    links = [row.xpath(".//a/@href") for row in rows]
+    assert links[1] == [
+        "https://updates.secip.example.org/377/#item-ad-education-next-meeting",
+        "https://updates.secip.example.org/375/ad-education-next-meeting.ics",
+    ]
     diary = full.text[full.text.index("DATES FOR YOUR DIARY") : full.text.index("REMINDERS FROM")]
-    assert "- Thu 14 November 2019, 10:00–16:00: Education Data sub-group" in diary
-    assert diary.index("14 November") < diary.index("18 December 2019") < diary.index("31 January 2020")
+    assert "- 09:30–16:00: South East SEND conference, 5–6 December – booking open" in diary
+    assert diary.index("5–6 December") < diary.index("Friday 13 December")
 
 
 def test_contact_details_list_cited_and_standing_contacts_only(project_dir: Path, full: Edition) -> None:

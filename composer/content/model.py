@@ -80,6 +80,14 @@ class Session(Strict):
     end: Clock | None = None
     end_date: dt.date | None = Field(default=None, description="last day of a session over several days")
     place: Line | None = Field(default=None, description="where this session is, if not the event's place")
+    label: Line | None = Field(
+        default=None,
+        description='what this session is, when an item lists several meetings ("QA Network meeting"): '
+        'named in the "When" line, the diary and the calendar file',
+    )
+    contacts: list[Slug] = Field(
+        default_factory=list, description="contact ids for this session, listed in Contact Details"
+    )
 
     @model_validator(mode="after")
     def _in_order(self) -> Session:

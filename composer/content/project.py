@@ -253,16 +253,28 @@ def unknown_references(project: Project, located: Located, file: str) -> Iterato
             if not isinstance(entry, dict):
                 continue
             name = entry.get("id") if isinstance(entry.get("id"), str) else index
-            for kind, (ids, source) in known.items():
-                values = entry.get(kind)
-                for position, value in enumerate(values if isinstance(values, list) else []):
-                    if isinstance(value, str) and value not in ids:
-                        yield Problem(
-                            file,
-                            f"unknown {kind[:-1]} id {value!r} (see {source})",
-                            located.line_of((key, index, kind, position)),
-                            f"{key}[{name}].{kind}",
-                        )
+            event = entry.get("event")
+            sessions = event.get("sessions") if isinstance(event, dict) else None
+            # (where in the file, the mapping, its field name): the item, then its sessions' contacts
+            places: list[tuple[tuple[str | int, ...], Mapping[str, object], str]] = [
+                ((key, index), entry, f"{key}[{name}]")
+            ]
+            places += [
+                ((key, index, "event", "sessions", n), session, f"{key}[{name}].event.sessions[{n}]")
+                for n, session in enumerate(sessions if isinstance(sessions, list) else [])
+                if isinstance(session, dict)
+            ]
+            for loc, mapping, where in places:
+                for kind, (ids, source) in known.items():
+                    values = mapping.get(kind)
+                    for position, value in enumerate(values if isinstance(values, list) else []):
+                        if isinstance(value, str) and value not in ids:
+                            yield Problem(
+                                file,
+                                f"unknown {kind[:-1]} id {value!r} (see {source})",
+                                located.line_of((*loc, kind, position)),
+                                f"{where}.{kind}",
+                            )
 
 
 def _cross_check(project: Project, sourced: SourcedIssue) -> Iterator[Problem]:

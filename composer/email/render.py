@@ -27,7 +27,7 @@ from composer.content import templates
 from composer.content.carry import Plan, long_date
 from composer.content.model import Contact, Item
 from composer.content.project import Project
-from composer.content.schedule import DiaryDate, diary, hours, live_deadline, next_date, upcoming, when_text
+from composer.content.schedule import DiaryDate, diary, hours, live_deadline, next_date, upcoming, when_lines
 from composer.content.settings import ReminderLayout, Settings
 from composer.email.colours import DARK, readable_on
 from composer.email.editions import EditionKey, Selection, edition_name, select, shared
@@ -185,19 +185,29 @@ def default_preheader(selection: Selection, *, limit: int = PREHEADER_LENGTH) ->
 
 
 def cited_contacts(contacts: Mapping[str, Contact], selection: Selection) -> dict[str, Contact]:
-    """The edition's Contact Details: contacts its items cite, in order of first mention, then standing."""
+    """The edition's Contact Details: contacts its items (and their sessions) cite, in order of first
+    mention, then standing."""
     items: list[Item] = [*selection.items, *(r.item for r in selection.reminders)]
-    cited = [contact_id for item in items for contact_id in item.contacts]
+    cited = [
+        contact_id
+        for item in items
+        for contact_id in [
+            *item.contacts,
+            *(c for session in (item.event.sessions if item.event else []) for c in session.contacts),
+        ]
+    ]
     cited += [contact.id for contact in contacts.values() if contact.standing]
     return {contact_id: contacts[contact_id] for contact_id in dict.fromkeys(cited)}
 
 
 def diary_dates(settings: Settings, plan: Plan, selection: Selection) -> list[DiaryDate]:
-    """ "Dates for your diary": the edition's sessions still to come (empty when switched off)."""
+    """ "Dates for your diary": the sessions still to come of the edition's reminders (empty when
+    switched off). This week's text (its items, and the reminders it updates) is shown whole, each
+    with its "When" line and calendar link: listing those sessions again would show the same
+    event a third time."""
     if not settings.diary.enabled:
         return []
-    entries = [(item, plan.issue.number) for item in selection.items]
-    entries += [(r.item, r.version_issue) for r in selection.reminders]
+    entries = [(r.item, r.version_issue) for r in selection.reminders if not r.updated]
     return diary(entries, plan.issue.date, settings.diary.weeks)
 
 
@@ -363,7 +373,7 @@ class Renderer:
             "item_url": functools.partial(item_url, self.page_url),
             "next_date": lambda item: reminder_when(item, issue.date),
             "calendar_url": lambda number, item_id: calendar_url(settings, number, item_id),
-            "when": lambda item: when_text(item.event, issue.date) if item.event else "",
+            "when": lambda item: when_lines(item.event, issue.date, self.contact_names) if item.event else [],
             "deadline_of": lambda item: live_deadline(item, issue.date),
             "diary": diary_dates(settings, plan, selection),
         }
@@ -377,6 +387,11 @@ class Renderer:
         if self._css is None:
             self._css = self.render_template(CSS_TEMPLATE, self.colours)
         return self._css
+
+    @functools.cached_property
+    def contact_names(self) -> dict[str, str]:
+        """Contact id to name: a labelled session's "When" phrase names its own contacts."""
+        return {contact_id: contact.name for contact_id, contact in self.project.contacts.items()}
 
     @functools.cached_property
     def colours(self) -> dict[str, Any]:

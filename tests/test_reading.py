@@ -1,0 +1,102 @@
+"""What a reader meets first and how it reads: their own news first, the diary, the reminders' details."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import lxml.html
+import pytest
+from conftest import copy_example
+
+from composer.content.carry import plan_for
+from composer.content.project import Project, load_project
+from composer.content.recipients import read_lists
+from composer.email.check import edition_keys
+from composer.email.editions import FULL, select
+from composer.email.render import Renderer, default_preheader, render_editions
+from composer.web.archive import build_archive
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    return load_project(copy_example(tmp_path_factory.mktemp("reading") / "project"))
+
+
+def test_the_readers_own_items_come_first_in_every_network_edition(project: Project) -> None:
+    keys = edition_keys(project, read_lists(project))
+    seen_reordered = False
+    for sourced in project.issues:
+        plan = plan_for(project, sourced.number)
+        for key in keys:
+            selection = select(plan, key)
+            own = [item for item in selection.items if not item.for_everyone]
+            if key is FULL:
+                assert list(selection.items) == list(plan.items), "the full edition keeps the file's order"
+                continue
+            assert list(selection.items[: len(own)]) == own, (sourced.number, selection.name)
+            in_file_order = [item for item in plan.items if item in selection.items]
+            seen_reordered |= list(selection.items) != in_file_order
+    assert seen_reordered, "the example has an edition whose own items the file lists after others"
+
+
+def test_in_this_issue_and_the_preheader_follow_the_editions_order(project: Project) -> None:
+    plan = plan_for(project, 377)
+    editions = render_editions(project, plan, edition_keys(project, read_lists(project)))
+    (lead,) = [e for e in editions if e.name == "lead-members"]
+    assert lead.selection.items[0].id == "lead-members-autumn-briefing"
+    toc = lxml.html.fromstring(lead.html).xpath("//ul[@class='toc']/li")
+    assert [li.text_content() for li in toc] == [item.title for item in lead.selection.items]
+    assert lead.preheader.startswith("This week: Lead Members Group – autumn briefing")
+    assert lead.preheader == default_preheader(lead.selection)
+
+
+def test_items_order_file_keeps_the_issue_files_order(tmp_path: Path) -> None:
+    root = copy_example(tmp_path / "project")
+    settings = root / "composer.yaml"
+    settings.write_text(settings.read_text(encoding="utf-8") + "items_order: file\n", encoding="utf-8")
+    project = load_project(root)
+    plan = plan_for(project, 377)
+    selection = select(plan, frozenset({"lead-members"}))
+    assert [i.id for i in selection.items] == [i.id for i in plan.items if i in selection.items]
+    assert selection.items[-1].id == "lead-members-autumn-briefing"
+    assert "lead-members-autumn-briefing" in Renderer(project).edition(plan, selection.key).html
+
+
+def test_labelled_sessions_in_the_when_line_the_diary_the_calendar_and_contact_details(
+    project: Project, tmp_path: Path
+) -> None:
+    meeting = "Quality Assurance Network meeting"
+    new = Renderer(project).edition(plan_for(project, 375), frozenset({"send"}))
+    (div,) = lxml.html.fromstring(new.html).xpath("//div[@id='item-network-meetings-autumn']")
+    when = " ".join(div.xpath(".//p[strong='When:']")[0].text_content().split())
+    assert f"{meeting} – Monday 4 November 2019, 14:00–16:00 (contact: Ruth Adeyemi)" in when
+    assert "SEND Network meeting – Wednesday 6 November 2019, 13:30–15:30, Shaw House" in when
+    assert f"When: {meeting} – Monday 4 November 2019, 14:00–16:00" in new.text
+    cards = [p.text_content() for p in lxml.html.fromstring(new.html).xpath("//p[@class='k']")]
+    assert any("Priya Raman" in card for card in cards), "a session's contact is in Contact Details"
+    reminded = Renderer(project).edition(plan_for(project, 376), frozenset({"quality-assurance"}))
+    rows = [
+        " ".join(row.text_content().split())
+        for row in lxml.html.fromstring(reminded.html).xpath("//table[@class='dt']//tr")
+    ]
+    assert f"Mon 4 November 2019, 14:00–16:00 – {meeting}Add to calendar" in rows
+    assert f"- Mon 4 November 2019, 14:00–16:00 – {meeting}" in reminded.text
+    build_archive(project.root, out=tmp_path / "site")
+    ics = (tmp_path / "site" / "375" / "network-meetings-autumn.ics").read_text(encoding="utf-8")
+    assert f"SUMMARY:{meeting}" in ics and "SUMMARY:SEND Network meeting" in ics
+
+
+def test_no_diary_line_says_its_date_twice(project: Project) -> None:
+    keys = edition_keys(project, read_lists(project))
+    lines = 0
+    for sourced in project.issues:
+        for edition in render_editions(project, plan_for(project, sourced.number), keys):
+            for row in lxml.html.fromstring(edition.html).xpath("//table[@class='dt']//tr"):
+                text = row.xpath(".//a")[0].text_content()
+                days = re.findall(r"\b(\d{1,2}) (January|February|March|April|May|June|July|August|"
+                                  r"September|October|November|December)\b", text)
+                assert len(days) == len(set(days)) >= 1, text
+                assert len(row.xpath(".//a")) == 2, "one link to the item, one to its calendar file"
+                lines += 1
+    assert lines
