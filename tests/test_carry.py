@@ -357,3 +357,34 @@ def test_an_item_updating_a_carried_id_of_its_own_issue_checks_clean(tmp_path) -
     project = load_project(root)
     problems = [p for found in project.problems.values() for p in found if p.severity == "error"]
     assert problems == []
+
+
+def test_tools_with_several_links_a_closing_date_and_carried_from_before() -> None:
+    from pydantic import ValidationError
+
+    from composer.content.model import CarriedTool, ToolLink
+
+    two = Tool(
+        title="Guide and checklist",
+        links=[
+            ToolLink(label="Guide", url="https://example.org/guide"),
+            ToolLink(label="Checklist", url="https://example.org/checklist"),
+        ],
+    )
+    closing = Tool(title="Consultation", url="https://example.org/consultation", closes=week(1))
+    listed = CarriedTool(title="Old report", url="https://example.org/old", first_published=370)
+    first = Issue(number=374, date=week(0), tools=[two, closing], carried=[listed])
+    history = [first, issue(1), issue(2)]
+    plans = [plan_issue(history, 374 + n, default_weeks=3, retention_weeks=6) for n in range(3)]
+    assert [(t.tool.title, t.issue) for t in plans[0].tools] == [
+        ("Guide and checklist", 374),
+        ("Consultation", 374),
+        ("Old report", 370),
+    ]
+    assert plans[0].tools[0].as_dict()["url"] == "https://example.org/guide"
+    # the consultation closed after week 1; the old report was added 4 weeks before 374: 6 weeks on
+    assert [t.tool.title for t in plans[1].tools] == ["Guide and checklist", "Consultation", "Old report"]
+    assert [t.tool.title for t in plans[2].tools] == ["Guide and checklist"]
+    for wrong in ({}, {"url": "https://example.org/a", "links": [{"label": "B", "url": "https://example.org/b"}]}):
+        with pytest.raises(ValidationError, match="give either url or links"):
+            Tool.model_validate({"title": "T", **wrong})

@@ -100,3 +100,15 @@ def test_no_diary_line_says_its_date_twice(project: Project) -> None:
                 assert len(row.xpath(".//a")) == 2, "one link to the item, one to its calendar file"
                 lines += 1
     assert lines
+
+
+def test_a_tool_with_two_links_and_one_with_a_closing_date(project: Project) -> None:
+    edition = Renderer(project).edition(plan_for(project, 374), FULL)
+    doc = lxml.html.fromstring(edition.html)
+    (entry,) = [li for li in doc.xpath("//ul[@class='tt']/li") if "Digital capabilities" in li.text_content()]
+    assert [a.text_content() for a in entry.xpath(".//a")] == ["Guide", "Self-assessment"]
+    (carried,) = [li for li in doc.xpath("//ul[@class='tt']/li") if "workforce census" in li.text_content()]
+    assert "(closes 31 October 2019)" in carried.text_content()
+    text = " ".join(edition.text.split())
+    assert "14 October 2019: Guide [" in text and "], Self-assessment [" in text
+    assert "(closes 31 October 2019)" in text

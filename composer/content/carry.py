@@ -83,9 +83,11 @@ class ToolEntry:
     def as_dict(self) -> dict[str, object]:
         return {
             "title": self.tool.title,
-            "url": str(self.tool.url),
+            "url": self.tool.key,
+            "links": [{"label": link.label, "url": str(link.url)} for link in self.tool.links],
             "publisher": self.tool.publisher,
             "date": self.tool.date.isoformat() if self.tool.date else None,
+            "closes": self.tool.closes.isoformat() if self.tool.closes else None,
             "issue": self.issue,
             "added": self.added.isoformat(),
         }
@@ -199,7 +201,7 @@ def _reminders(history: Sequence[Issue], default_weeks: int) -> list[Reminder]:
     # id -> (issue carrying its text, date its rule counts from, place in that issue, item)
     latest: dict[str, tuple[int, dt.date, tuple[int, int], Item]] = {}
     for issue in history:
-        for position, carried in enumerate(issue.carried):
+        for position, carried in enumerate(issue.carried_items):
             # Published before the first file: its rule counts from that Update's date, a week apart.
             since = issue.date - dt.timedelta(weeks=issue.number - carried.first_published)
             first_seen.setdefault(carried.id, carried.first_published)
@@ -248,13 +250,25 @@ def _reminders(history: Sequence[Issue], default_weeks: int) -> list[Reminder]:
 
 
 def _tools(history: Sequence[Issue], retention_weeks: int) -> list[ToolEntry]:
-    """The rolling Tools & Templates list: newest additions first, one entry per URL."""
+    """The rolling Tools & Templates list: newest additions first, one entry per URL, none closed.
+
+    A tool declared under `carried:` counts from the Update that added it (a week per number
+    before the issue declaring it), as carried items do.
+    """
     today = history[-1].date
     oldest = today - dt.timedelta(weeks=retention_weeks)
     by_url: dict[str, tuple[tuple[int, int], ToolEntry]] = {}
     for issue in history:
-        for position, tool in enumerate(issue.tools):
-            entry = ToolEntry(tool, issue.number, issue.date)
-            by_url[str(tool.url)] = ((-issue.number, position), entry)
-    live = [pair for pair in by_url.values() if pair[1].added > oldest]
+        added: list[tuple[Tool, int, dt.date]] = [
+            (tool, tool.first_published, issue.date - dt.timedelta(weeks=issue.number - tool.first_published))
+            for tool in issue.carried_tools
+        ]
+        added += [(tool, issue.number, issue.date) for tool in issue.tools]
+        for position, (tool, number, date) in enumerate(added):
+            by_url[tool.key] = ((-number, position), ToolEntry(tool, number, date))
+    live = [
+        pair
+        for pair in by_url.values()
+        if pair[1].added > oldest and (pair[1].tool.closes is None or pair[1].tool.closes >= today)
+    ]
     return [entry for _, entry in sorted(live, key=lambda pair: pair[0])]

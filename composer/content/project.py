@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from composer.content.model import CarriedItem, Contact, Issue, Item, Network
+from composer.content.model import CarriedItem, CarriedTool, Contact, Issue, Item, Network
 from composer.content.parsecache import ParseCache
 from composer.content.settings import Settings
 from composer.content.yamlio import Located, field_path, load_yaml
@@ -293,9 +293,19 @@ def _cross_check(project: Project, sourced: SourcedIssue) -> Iterator[Problem]:
             "warning",
         )
     seen: set[str] = set()
-    entries: list[tuple[str, int, Item]] = [("carried", n, item) for n, item in enumerate(issue.carried)]
+    for index, tool in enumerate(issue.carried):
+        if isinstance(tool, CarriedTool) and tool.first_published >= issue.number:
+            yield Problem(
+                file,
+                f"first_published {tool.first_published} is not before this issue ({issue.number})",
+                at("carried", index, "first_published"),
+                f"carried[{index}].first_published",
+            )
+    entries: list[tuple[str, int, Item]] = [
+        ("carried", n, item) for n, item in enumerate(issue.carried) if isinstance(item, CarriedItem)
+    ]
     entries += [("items", n, item) for n, item in enumerate(issue.items)]
-    carried = {item.id for item in issue.carried}
+    carried = {item.id for item in issue.carried_items}
     for key, index, item in entries:
         where = f"{key}[{item.id}]"
         # An item may update, with `update: true`, what the same issue declares under `carried:`.

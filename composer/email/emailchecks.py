@@ -173,9 +173,9 @@ def _sources(project: Project, sourced: SourcedIssue, plan: Plan) -> list[_Sourc
     for entry in plan.tools:
         if owner := by_number.get(entry.issue):
             for index, tool in enumerate(owner.issue.tools):
-                if tool.url == entry.tool.url:
+                if tool.key == entry.tool.key:
                     add(owner, ("tools", index, "title"), f"tools[{index}].title", tool.title)
-                    add(owner, ("tools", index, "url"), f"tools[{index}].url", tool.url)
+                    add(owner, ("tools", index, "url"), f"tools[{index}].url", tool.key)
     if issue.intro is None:
         add(None, ("intro",), "intro", settings.intro)
     if not issue.subject:

@@ -146,7 +146,7 @@ class _Writer:
                 )
                 html = relative_links(fill_placeholders(html, values), self.settings)
                 self.write(page, _BODY.sub(lambda match: match[0] + nav, html, count=1).encode())
-        for item in [*plan.issue.items, *plan.issue.carried]:
+        for item in [*plan.issue.items, *plan.issue.carried_items]:
             if item.event is None:
                 continue
             calendar = folder / f"{item.id}.ics"
