@@ -112,3 +112,53 @@ def test_a_tool_with_two_links_and_one_with_a_closing_date(project: Project) -> 
     text = " ".join(edition.text.split())
     assert "14 October 2019: Guide [" in text and "], Self-assessment [" in text
     assert "(closes 31 October 2019)" in text
+
+
+def style_colour(element: lxml.html.HtmlElement) -> str:
+    """The inlined text colour, as #rrggbb (premailer writes #222222 as #222)."""
+    found = re.findall(r"(?:^|[;\s])color:\s*(#[0-9a-f]{3,6})", element.get("style") or "")
+    colour = found[-1]
+    return colour if len(colour) == 7 else "#" + "".join(c * 2 for c in colour[1:])
+
+
+def test_titles_are_headings_and_action_required_has_its_own_colour(project: Project) -> None:
+    from composer.email.colours import CONTRAST_MIN, contrast
+    from composer.email.emailchecks import ACTION_BACKGROUND
+
+    branding = project.settings.branding
+    doc = lxml.html.fromstring(Renderer(project).edition(plan_for(project, 377), FULL).html)
+    titles = doc.xpath("//div[starts-with(@id, 'item-')]/h3[not(a)]")
+    assert titles and {style_colour(h) for h in titles} == {branding.text_colour}
+    assert doc.xpath("//h3/a"), "a compact reminder's title is a link, coloured as links are"
+    actions = {style_colour(p) for p in doc.xpath("//p[@class='ah']")}
+    labels = {style_colour(p) for p in doc.xpath("//p[@class='l']")}
+    assert actions == {branding.action_colour} and not actions & labels
+    assert contrast(branding.action_colour, ACTION_BACKGROUND) >= CONTRAST_MIN
+
+
+def test_a_reminder_with_no_date_and_no_network_says_which_update_it_is_from(project: Project) -> None:
+    plan = plan_for(project, 377)
+    edition = Renderer(project).edition(plan, FULL)
+    doc = lxml.html.fromstring(edition.html)
+    bare = [r for r in plan.reminders if not r.updated and not r.next_date and not r.item.networks]
+    assert bare
+    for reminder in bare:
+        (div,) = doc.xpath(f"//div[@id='item-{reminder.item.id}']")
+        assert div.xpath("./p[@class='r']")[0].text_content() == f"From Update No {reminder.first_issue}"
+        assert f"  From Update No {reminder.first_issue}" in edition.text
+
+
+def test_the_hero_is_on_the_archive_page_not_in_the_email(project: Project, tmp_path: Path) -> None:
+    hero = project.settings.branding.hero
+    assert hero is not None
+    keys = edition_keys(project, read_lists(project))
+    for edition in render_editions(project, plan_for(project, 377), keys):
+        assert str(hero.url) not in edition.html
+    build_archive(project.root, out=tmp_path / "site")
+    assert str(hero.url) in (tmp_path / "site" / "377" / "index.html").read_text(encoding="utf-8")
+    settings = project.settings.model_copy(
+        update={"branding": project.settings.branding.model_copy(update={"hero_in_email": True})}
+    )
+    shown = Project.__new__(Project)
+    shown.__dict__.update({**project.__dict__, "settings": settings})
+    assert str(hero.url) in Renderer(shown).edition(plan_for(shown, 377), FULL).html

@@ -95,10 +95,18 @@ class Branding(Strict):
     accent_colour: Colour = "#c8102e"
     text_colour: Colour = "#222222"
     background_colour: Colour = "#f2f4f6"
+    action_colour: Colour = Field(
+        default="#915300", description='"Action required" and its box: its own colour, apart from the labels'
+    )
     font_stack: FontStack = "Arial, Helvetica, sans-serif"
     logo: Image | None = None
     banner: Image | None = None
     hero: Image | None = None
+    hero_in_email: bool = Field(
+        default=False,
+        description="also show the hero in the email, not only on the archive's pages (with images off, "
+        "as Outlook shows an email by default, a mail client shows a broken image in its place)",
+    )
 
 
 ReminderLayout = Literal["compact", "full"]

@@ -407,11 +407,11 @@ def check_branding(branding: Branding, lines: Located) -> list[Problem]:
     pairs = [
         ("text_colour", branding.text_colour, WHITE, "text"),
         ("text_colour", branding.text_colour, ACTION_BACKGROUND, "text in the Action Required box"),
-        ("primary_colour", branding.primary_colour, WHITE, "links and item titles"),
+        ("primary_colour", branding.primary_colour, WHITE, "links"),
         ("primary_colour", branding.primary_colour, ACTION_BACKGROUND, "links in the Action Required box"),
         ("primary_colour", WHITE, branding.primary_colour, "the header's white text"),
         ("accent_colour", branding.accent_colour, WHITE, "labels and section headings"),
-        ("accent_colour", branding.accent_colour, ACTION_BACKGROUND, "the Action Required heading"),
+        ("action_colour", branding.action_colour, ACTION_BACKGROUND, "the Action Required heading"),
         ("background_colour", FOOTER_TEXT, branding.background_colour, "footer text"),
     ]
     failing: dict[str, list[str]] = {}

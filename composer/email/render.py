@@ -330,9 +330,12 @@ class Renderer:
         *,
         archive_page_url: Callable[[int], str] | None = None,
         layout: ReminderLayout | None = None,
+        web: bool = False,
     ):
-        """`layout` overrides the settings' reminders.layout: the archive shows every reminder whole."""
+        """`layout` overrides the settings' reminders.layout: the archive shows every reminder whole;
+        `web` renders a page of the archive, where images load (the hero is shown)."""
         self.project = project
+        self.web = web
         self.settings = project.settings
         self.page_url = archive_page_url or functools.partial(_page_url, self.settings)
         self.layout = layout or self.settings.reminders.layout
@@ -370,6 +373,7 @@ class Renderer:
             "unsubscribe_mailto": settings.sending.unsubscribe_address(settings.sender.email),
             "view_url": edition_url(self.page_url, issue.number, key),
             "layout": self.layout,
+            "web": self.web,
             "item_url": functools.partial(item_url, self.page_url),
             "next_date": lambda item: reminder_when(item, issue.date),
             "calendar_url": lambda number, item_id: calendar_url(settings, number, item_id),
@@ -401,6 +405,7 @@ class Renderer:
             **DARK,
             "primary": readable_on(branding.primary_colour, DARK["box"]),
             "accent": readable_on(branding.accent_colour, DARK["box"]),
+            "action": readable_on(branding.action_colour, DARK["box"]),
         }
         return {"branding": branding, "dark": dark}
 

@@ -84,7 +84,7 @@ def build_archive(root: Path, *, out: Path | None = None) -> ArchiveResult:
     )
     env.filters["long_date"] = long_date
     keys = edition_keys(project, read_lists(project))
-    writer = _Writer(project, Renderer(project, layout="full"), env, out, keys)
+    writer = _Writer(project, Renderer(project, layout="full", web=True), env, out, keys)
     numbers = [sourced.number for sourced in project.issues]
     plans = []
     for position, number in enumerate(numbers):
