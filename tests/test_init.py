@@ -16,7 +16,6 @@ from pydantic_core import PydanticUndefined
 from test_docs import setting_names
 
 from composer.cli import main
-
 from composer.content.project import load_project
 from composer.content.settings import Settings
 from composer.content.starter import init_project
