@@ -157,13 +157,16 @@ def tel_url(phone: str) -> str:
 
 
 def reminder_when(item: Item, on: dt.date) -> str:
-    """What a compact reminder says of when: the next session still to come, or the live deadline."""
+    """What a compact reminder says of when: the next session still to come (named by its label),
+    or the live deadline."""
     day = next_date(item, on)
     if day is None:
         return ""
     sessions = upcoming(item.event, on)
     if sessions and max(sessions[0].date, on) == day:  # a session first (or the same day as the deadline)
-        return f"{day:%A} {long_date(day)}" + (f", {hours(sessions[0])}" if sessions[0].start else "")
+        session = sessions[0]
+        text = f"{day:%A} {long_date(day)}" + (f", {hours(session)}" if session.start else "")
+        return f"{session.label} – {text}" if session.label else text
     return f"Deadline {day:%A} {long_date(day)}"
 
 
