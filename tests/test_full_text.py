@@ -68,7 +68,7 @@ def test_every_archive_link_of_every_sent_message_leads_to_the_full_current_text
     for number, files in sent.items():
         plan = plan_for(project, number)
         updated = {r.item.id for r in plan.reminders if r.updated}
-        carried = {item.id for issue in (s.issue for s in project.issues) for item in issue.carried}
+        carried = {item.id for s in project.issues for item in s.issue.carried_items}
         for eml in files:
             message = message_from_bytes(eml.read_bytes(), policy=policy.default)
             parts = [p.get_content() for p in message.walk() if p.get_content_type().startswith("text/")]
