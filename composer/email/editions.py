@@ -9,6 +9,7 @@ networks, the footer's links for each of their networks with news) is filled in 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
@@ -54,6 +55,17 @@ class Selection:
     @property
     def name(self) -> str:
         return edition_name(self.key)
+
+    @property
+    def page(self) -> str:
+        """The file name of this edition's page in the web archive (`index.html` for the full one).
+
+        Named after what it shows, not after a set of networks: every set of networks sharing the
+        edition gets the same page, whichever of them the mailing lists name first.
+        """
+        if self.key is None:
+            return "index.html"
+        return f"edition-{hashlib.sha256(repr(self.content).encode()).hexdigest()[:10]}.html"
 
     @property
     def networks_with_news(self) -> frozenset[str]:

@@ -88,10 +88,10 @@ def item_url(page_url: Callable[[int], str], number: int, item_id: str) -> str:
     return f"{page_url(number)}#item-{item_id}"
 
 
-def edition_url(page_url: Callable[[int], str], number: int, key: EditionKey) -> str:
+def edition_url(page_url: Callable[[int], str], number: int, selection: Selection) -> str:
     """The archive's page of one edition, where its readers' "View in your browser" points: the
     full edition is the issue's page itself; the page of an edition shows what its readers got."""
-    return page_url(number) if key is None else f"{page_url(number)}{edition_name(key)}.html"
+    return page_url(number) if selection.key is None else f"{page_url(number)}{selection.page}"
 
 
 def calendar_url(settings: Settings, number: int, item_id: str) -> str:
@@ -374,7 +374,7 @@ class Renderer:
             "end_if": SECTION_END,
             "networks": self.project.networks,
             "unsubscribe_mailto": settings.sending.unsubscribe_address(settings.sender.email),
-            "view_url": edition_url(self.page_url, issue.number, key),
+            "view_url": edition_url(self.page_url, issue.number, selection),
             "layout": self.layout,
             "web": self.web,
             "item_url": functools.partial(item_url, self.page_url),

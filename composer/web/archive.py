@@ -23,7 +23,7 @@ from composer.content.project import Project, load_project
 from composer.content.recipients import read_lists
 from composer.content.settings import Settings
 from composer.email.check import edition_keys
-from composer.email.editions import FULL, EditionKey, shared
+from composer.email.editions import EditionKey, shared
 from composer.email.render import Renderer, fill_placeholders, reader_values
 from composer.errors import ComposerError, ValidationFailed
 from composer.web.calendar import item_calendar
@@ -45,7 +45,7 @@ def relative_links(html: str, settings: Settings) -> str:
     """Point the email's links to archive pages, edition pages and calendar files at their place
     in the folder."""
     base = re.escape(str(settings.archive_url).rstrip("/") + "/")
-    pattern = re.compile(base + r"(\d+)/([a-z0-9+-]+\.(?:ics|html))?(?=[#\"'\s<])")
+    pattern = re.compile(base + r"(\d+)/([a-z0-9-]+\.(?:ics|html))?(?=[#\"'\s<])")
     return pattern.sub(lambda match: f"../{match[1]}/{match[2] or INDEX}", html)
 
 
@@ -130,10 +130,11 @@ class _Writer:
     def issue(self, plan: Plan, nav: str) -> None:
         """One issue's pages and its calendar files: the full edition (`index.html`) and each
         edition its readers get (`<edition>.html`, where their "View in your browser" points),
-        every reminder shown whole, with the archive's navigation."""
+        every reminder shown whole, with the archive's navigation. An edition's page is named
+        after its content (see Selection.page), so a reader's link holds whatever the lists."""
         folder = self.out / str(plan.issue.number)
         for selection, _ in shared(plan, self.keys):
-            page = folder / (INDEX if selection.key is FULL else f"{selection.name}.html")
+            page = folder / selection.page
             self.result.pages.append(page)
             if self.fresh(page, digest(self.shared, plan, nav, selection.content)):
                 html = self.renderer.edition(plan, selection.key).html
