@@ -107,34 +107,36 @@ def _phrase(sessions: list[Session], event: Event, names: Mapping[str, str]) -> 
     return text
 
 
+def _groups(event: Event, today: dt.date) -> list[list[Session]]:
+    """The sessions still to come, in the groups one phrase says: days of a month with the same
+    hours ("Thursday 27 and Friday 28 January"), or the hours of one day ("09:30–13:30 and
+    14:00–17:00"), never both in one group."""
+    groups: list[list[Session]] = []
+    for session in upcoming(event, today):
+        group = groups[-1] if groups else []
+        days = len({s.date for s in group})
+        if group and (
+            (days == 1 and _same_day(group[-1], session))
+            or (days == len(group) and _joins(group[-1], session))
+        ):
+            group.append(session)
+        else:
+            groups.append([session])
+    return groups
+
+
 def when_lines(event: Event, today: dt.date, names: Mapping[str, str] | None = None) -> list[str]:
-    """The "When" of what is still to come: one line, or a line per meeting when sessions are
-    labelled (an item listing several networks' meetings reads as a list of them)."""
-    text = when_text(event, today, names)
-    if not any(session.label for session in event.sessions):
-        return [text] if text else []
-    return text.split("; ")
-
-
-def when_text(event: Event, today: dt.date, names: Mapping[str, str] | None = None) -> str:
-    """The "When" line of what is still to come, read as a person would write it.
+    """The "When" of what is still to come, read as a person would write it: one line, or a line
+    per meeting when sessions are labelled (an item listing several meetings reads as a list).
 
     "Thursday 27 and Friday 28 January 2022, 10:00–16:00; Wednesday 4 May 2022, 13:30–15:00"; a
     labelled session is named, with its own contacts (`names`: contact id to name):
     "QA Network meeting – Thursday 6 January 2022, 14:00–17:00 (contact: Ruth Adeyemi)".
     """
-    groups: list[list[Session]] = []
-    for session in upcoming(event, today):
-        group = groups[-1] if groups else []
-        one_day = len({s.date for s in group}) == 1
-        if group and (
-            (one_day and _same_day(group[-1], session))
-            or (_joins(group[-1], session) and len(group) == len({s.date for s in group}))
-        ):
-            groups[-1].append(session)
-        else:
-            groups.append([session])
-    return "; ".join(_phrase(group, event, names or {}) for group in groups)
+    phrases = [_phrase(group, event, names or {}) for group in _groups(event, today)]
+    if any(session.label for session in event.sessions):
+        return phrases
+    return ["; ".join(phrases)] if phrases else []
 
 
 @dataclass(frozen=True)
