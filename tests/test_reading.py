@@ -162,3 +162,22 @@ def test_the_hero_is_on_the_archive_page_not_in_the_email(project: Project, tmp_
     shown = Project.__new__(Project)
     shown.__dict__.update({**project.__dict__, "settings": settings})
     assert str(hero.url) in Renderer(shown).edition(plan_for(shown, 377), FULL).html
+
+
+def test_an_event_appears_at_most_twice_in_an_edition(project: Project) -> None:
+    """In its item or reminder, and at most once per session in the diary, which leaves out what
+    this week's text (its items, the reminders it updates) shows whole just above or below."""
+    keys = edition_keys(project, read_lists(project))
+    for sourced in project.issues:
+        for edition in render_editions(project, plan_for(project, sourced.number), keys):
+            doc = lxml.html.fromstring(edition.html)
+            whole = {item.id for item in edition.selection.items}
+            whole |= {r.item.id for r in edition.selection.reminders if r.updated}
+            rows = [
+                (row.xpath(".//a/@href")[0].rsplit("#item-", 1)[1], row.xpath(".//a")[0].text_content())
+                for row in doc.xpath("//table[@class='dt']//tr")
+            ]
+            assert len(rows) == len(set(rows)), edition.name
+            assert not whole & {item_id for item_id, _ in rows}, edition.name
+            for item_id in whole | {r.item.id for r in edition.selection.reminders}:
+                assert len(doc.xpath(f"//div[@id='item-{item_id}']")) == 1
