@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -317,6 +318,15 @@ def _cross_check(project: Project, sourced: SourcedIssue) -> Iterator[Problem]:
                 f"{where}.id",
             )
         seen.add(item.id)
+        if re.search(r"\*\*|__|(?<!\w)\*\w", item.title):
+            yield Problem(
+                file,
+                "a title is plain text, not Markdown: its * or _ would show as typed; write NEW DATE "
+                "in capitals instead of **NEW DATE**",
+                at(key, index, "title"),
+                f"{where}.title",
+                "warning",
+            )
         if isinstance(item, CarriedItem):
             if item.first_published >= issue.number:
                 yield Problem(
