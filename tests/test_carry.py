@@ -325,3 +325,72 @@ def test_reminders_are_ordered_by_next_date_or_kept_in_issue_order() -> None:
     assert [r.item.id for r in by_date.reminders] == ["soon", "later", "undated"]
     by_issue = plan_issue(history, 376, default_weeks=3, retention_weeks=8, order="issue")
     assert [r.item.id for r in by_issue.reminders] == ["later", "undated", "soon"]
+
+
+def test_update_works_on_an_item_declared_under_carried() -> None:
+    """`update: true` on a `carried:` id: on the entry itself, by an item of the same issue, or later."""
+    carried = CarriedItem(id="qa", title="QA meeting 9 December", first_published=476, event=on(week(5)))
+    itself = carried.model_copy(update={"title": "QA meeting moved", "update": True})
+    moved = Item(id="qa", title="QA meeting ***NEW DATE*** 6 January", update=True, event=on(week(8)))
+    plain = Issue(number=478, date=week(0), carried=[carried])
+    for history, number, text in [
+        ([Issue(number=478, date=week(0), carried=[itself])], 478, itself),
+        ([Issue(number=478, date=week(0), carried=[carried], items=[moved])], 478, moved),
+        ([plain, Issue(number=479, date=week(1), items=[moved])], 479, moved),
+    ]:
+        plan = plan_issue(history, number, default_weeks=3, retention_weeks=8)
+        [reminder] = plan.reminders
+        assert plan.items == ()
+        assert (reminder.item, reminder.first_issue, reminder.version_issue, reminder.updated) == (
+            text,
+            476,
+            number,
+            True,
+        )
+    [reminder] = plan_issue([plain], 478, default_weeks=3, retention_weeks=8).reminders
+    assert not reminder.updated
+
+
+def test_an_item_updating_a_carried_id_of_its_own_issue_checks_clean(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    root = copy_example(tmp_path / "project")
+    (root / "issues" / "378.yaml").write_text(
+        "number: 378\ndate: 2019-11-15\ncarried:\n"
+        "  - {id: qa-old, first_published: 370, title: QA meeting, remind: open}\n"
+        "items:\n"
+        "  - {id: qa-old, update: true, title: QA meeting moved, action: Please note the date.}\n",
+        encoding="utf-8",
+    )
+    project = load_project(root)
+    problems = [p for found in project.problems.values() for p in found if p.severity == "error"]
+    assert problems == []
+
+
+def test_tools_with_several_links_a_closing_date_and_carried_from_before() -> None:
+    from pydantic import ValidationError
+
+    from composer.content.model import CarriedTool, ToolLink
+
+    two = Tool(
+        title="Guide and checklist",
+        links=[
+            ToolLink(label="Guide", url="https://example.org/guide"),
+            ToolLink(label="Checklist", url="https://example.org/checklist"),
+        ],
+    )
+    closing = Tool(title="Consultation", url="https://example.org/consultation", closes=week(1))
+    listed = CarriedTool(title="Old report", url="https://example.org/old", first_published=370)
+    first = Issue(number=374, date=week(0), tools=[two, closing], carried=[listed])
+    history = [first, issue(1), issue(2)]
+    plans = [plan_issue(history, 374 + n, default_weeks=3, retention_weeks=6) for n in range(3)]
+    assert [(t.tool.title, t.issue) for t in plans[0].tools] == [
+        ("Guide and checklist", 374),
+        ("Consultation", 374),
+        ("Old report", 370),
+    ]
+    assert plans[0].tools[0].as_dict()["url"] == "https://example.org/guide"
+    # the consultation closed after week 1; the old report was added 4 weeks before 374: 6 weeks on
+    assert [t.tool.title for t in plans[1].tools] == ["Guide and checklist", "Consultation", "Old report"]
+    assert [t.tool.title for t in plans[2].tools] == ["Guide and checklist"]
+    for wrong in ({}, {"url": "https://example.org/a", "links": [{"label": "B", "url": "https://example.org/b"}]}):
+        with pytest.raises(ValidationError, match="give either url or links"):
+            Tool.model_validate({"title": "T", **wrong})

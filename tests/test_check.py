@@ -269,3 +269,17 @@ def test_a_file_that_is_not_utf8_is_named_at_its_line_and_column(
     column = len("    title: Café and caf") + 1
     message = f"{path.name}:{line}: column {column}: byte 0xE9 is not UTF-8: save the file as UTF-8"
     assert message in result.stderr
+
+
+def test_markdown_in_a_title_and_unknown_session_contacts_are_reported_at_their_lines(example: Path) -> None:
+    (example / "issues" / "378.yaml").write_text(
+        "number: 378\ndate: 2019-11-15\nitems:\n"
+        "  - id: qa-moved\n    title: QA Network – **NEW DATE**\n    action: Note it.\n"
+        "    event:\n      sessions:\n"
+        "        - {date: 2019-12-06, label: QA Network meeting, contacts: [nobody]}\n",
+        encoding="utf-8",
+    )
+    project = load_project(example)
+    found = [(p.line, p.field, p.severity) for p in project.problems[example / "issues" / "378.yaml"]]
+    assert (5, "items[qa-moved].title", "warning") in found
+    assert (9, "items[qa-moved].event.sessions[0].contacts", "error") in found

@@ -7,9 +7,14 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
+from click.testing import CliRunner
 from conftest import Cli
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
 from test_docs import setting_names
 
+from composer.cli import main
 from composer.content.project import load_project
 from composer.content.settings import Settings
 from composer.content.starter import init_project
@@ -124,3 +129,72 @@ def test_templates_copy_all_from_the_command_line(tmp_path: Path, run_cli: Cli) 
     assert again.returncode == 0 and "kept" in again.stderr and "--force" in again.stderr
     listed = run_cli(None, "templates", "list", cwd=tmp_path)
     assert "email.mjml.j2  (the project's own)" in listed.stdout
+
+
+def _default_at(path: list[str]) -> object:
+    """The real default of a setting by its path in composer.yaml; None for one without a default."""
+    model: type[BaseModel] = Settings
+    value: object = None
+    for key in path:
+        (field,) = [f for name, f in model.model_fields.items() if key in (name, f.alias)]
+        value = field.get_default(call_default_factory=True)
+        if isinstance(value, BaseModel):
+            model = type(value)
+        elif value is PydanticUndefined:
+            value = None
+            model = field.annotation  # type: ignore[assignment]  # a required section: its model
+    return value
+
+
+_SETTING = re.compile(r"^(?P<lead> *)(?P<mark># +)?(?P<key>[a-z_]+):(?P<value>.*)$")
+
+
+def test_every_default_the_starter_shows_is_the_real_one() -> None:
+    """Commented settings show their default; those without one (None) show an example."""
+    text = packaged("starter", "composer.yaml").read_text(encoding="utf-8")
+    path: list[tuple[int, str]] = []
+    checked = 0
+    for line in text.splitlines():
+        match = _SETTING.match(line)
+        if match is None:
+            continue
+        indent = len(match["lead"]) + (len(match["mark"]) - 2 if match["mark"] else 0)
+        path = [(level, key) for level, key in path if level < indent] + [(indent, match["key"])]
+        shown = yaml.safe_load(f"value:{match['value']}")["value"]  # the value, its comment left out
+        if not match["mark"] or shown is None:
+            continue
+        default = _default_at([key for _, key in path])
+        if default is None or default == []:
+            continue  # an example of an optional setting
+        where = ".".join(key for _, key in path)
+        assert shown == default, f"{where}: shows {shown!r}, is {default!r}"
+        checked += 1
+    assert checked > 30
+
+
+def test_every_readme_section_the_starter_names_exists() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    headings = set(re.findall(r"^#+ (.+)$", readme, re.M))
+    named = []
+    for name in ("composer.yaml", "contacts.yaml", "issues/1.yaml"):
+        text = re.sub(r"\n#\s*", " ", packaged("starter", *name.split("/")).read_text(encoding="utf-8"))
+        named += re.findall(r'README\'s\s+"([^"]+)"|"([^"]+)"\s+in the README', text)
+    sections = [a or b for a, b in named]
+    assert sections and all(section in headings for section in sections), sections
+
+
+def test_new_after_init_explains_what_blocks_an_earlier_start(tmp_path: Path) -> None:
+    folder = tmp_path / "programme"
+    init_project(folder, today=dt.date(2026, 12, 5))
+    result = CliRunner().invoke(
+        main, ["new", "--number", "478", "--date", "2021-11-05", "--project", str(folder)]
+    )
+    assert result.exit_code == 1
+    message = " ".join(result.output.split())
+    assert "not after the latest issue's date 2026-12-05 (issues/1.yaml, the first issue" in message
+    assert "delete issues/1.yaml and run this again" in message
+    (folder / "issues" / "1.yaml").unlink()
+    args = ["new", "--number", "478", "--date", "2021-11-05", "--project", str(folder)]
+    done = CliRunner().invoke(main, args)
+    assert done.exit_code == 0, done.output
+    assert (folder / "issues" / "478.yaml").is_file()

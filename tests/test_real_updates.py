@@ -58,14 +58,19 @@ def reminder_block(full: Edition, title_start: str) -> str:
     """A compact reminder of the text part: its title line and the indented lines under it."""
     start = full.text.index("\n* " + title_start) + 1
     lines = full.text[start:].splitlines()
-    return "\n".join([lines[0], *(line for line in lines[1:3] if line.startswith("  "))])
+    block = [lines[0]]
+    for line in lines[1:]:
+        if not line.startswith("  "):
+            break
+        block.append(line)
+    return "\n".join(block)
 
 
 def test_two_session_event_with_times(full: Edition) -> None:
-    # a reminder now, so compact: its next session, the whole "When" one click away
+    # an updated reminder now, so shown whole: its "When" line with both sessions
     div = " ".join(item_div(full, "complex-lac-hold-the-date").text_content().split())
-    assert "Friday 17 January 2020, 09:30–13:30" in div
-    assert "Friday 17 January 2020, 09:30–13:30" in reminder_block(full, "[UPDATED] Complex LAC project")
+    assert "Friday 17 January 2020, 09:30–13:30 and 14:00–17:00" in div
+    assert "When: Friday 17 January 2020, 09:30–13:30" in full.text
     three = " ".join(item_div(full, "asglb-data-workshops").text_content().split())
     assert "Wednesday 18 December 2019, 10:00–15:30; Friday 31 January 2020, 10:00–15:30; Friday 14" in three
 
@@ -94,14 +99,13 @@ def test_updated_reminder_stays_under_reminders_marked_updated(full: Edition, pl
     order = list(doc.iter())
     assert order.index(div) > order.index(reminders_heading), "shown after the Reminders heading"
     (badge,) = div.xpath(".//*[@class='u']")
-    assert badge.text_content() == "Updated"
+    assert badge.text_content() == "Updated in No 377"
     text = " ".join(div.text_content().split())
-    assert "Updated in No 377" in text
-    (link,) = div.xpath(".//h3/a")  # compact like every reminder: this week's text is one click away
-    assert link.get("href") == "https://updates.secip.example.org/377/#item-complex-lac-hold-the-date"
-    block = reminder_block(full, "[UPDATED] Complex LAC project")
-    assert "Updated in No 377 · Friday 17 January 2020" in block
-    this_week = full.text[full.text.index("THIS WEEK") : full.text.index("REMINDERS FROM PREVIOUS WEEKS")]
+    assert "opposite Euston station" in text, "shown whole: its new text is why it is there"
+    assert not div.xpath(".//h3/a")
+    reminders = full.text[full.text.index("REMINDERS FROM PREVIOUS WEEKS") :]
+    assert "[UPDATED IN NO 377]\nComplex LAC project" in reminders
+    this_week = full.text[full.text.index("THIS WEEK") : full.text.index("DATES FOR YOUR DIARY")]
     assert "venue confirmed" not in this_week
 
 
@@ -126,16 +130,22 @@ def test_reminders_are_ordered_by_next_date(plan: dict) -> None:  # type: ignore
 def test_dates_for_your_diary(full: Edition) -> None:
     doc = lxml.html.fromstring(full.html)
     (heading,) = doc.xpath("//h2[@id='diary']")
-    lines = [" ".join(li.text_content().split()) for li in heading.getnext().xpath("li")]
-    assert lines[0].startswith("Thu 14 November 2019, 10:00–16:00: Education Data sub-group")
-    assert any(line.startswith("Wed 18 December 2019, 10:00–15:30: ASGLB workshops") for line in lines)
-    assert not any("14 February 2020" in line for line in lines), "beyond the 12 weeks ahead"
-    links = heading.getnext().xpath("li/a/@href")
-    assert "https://updates.secip.example.org/377/#item-education-data-subgroup" in links
-    assert "https://updates.secip.example.org/377/complex-lac-hold-the-date.ics" in links
-    diary = full.text[full.text.index("DATES FOR YOUR DIARY") : full.text.index("THIS WEEK")]
-    assert "- Thu 14 November 2019, 10:00–16:00: Education Data sub-group" in diary
-    assert diary.index("14 November") < diary.index("18 December 2019") < diary.index("31 January 2020")
+    rows = heading.getnext().xpath(".//tr")
+    lines = [" ".join(row.xpath(".//a")[0].text_content().split()) for row in rows]
+    # the reminders' sessions only: this week's items (and the reminder this week updates) show
+    # their own "When" line and calendar link just above
+    assert not any("Education Data sub-group" in line or "ASGLB" in line for line in lines)
+    assert not any("Complex LAC" in line for line in lines)
+    assert lines[0] == "09:30–16:00: South East SEND conference, 5–6 December – booking open"
+    assert "10:30–13:30: AD Education Network – next meeting Friday 13 December" in lines[1]
+    links = [row.xpath(".//a/@href") for row in rows]
+    assert links[1] == [
+        "https://updates.secip.example.org/377/#item-ad-education-next-meeting",
+        "https://updates.secip.example.org/375/ad-education-next-meeting.ics",
+    ]
+    diary = full.text[full.text.index("DATES FOR YOUR DIARY") : full.text.index("REMINDERS FROM")]
+    assert "- 09:30–16:00: South East SEND conference, 5–6 December – booking open" in diary
+    assert diary.index("5–6 December") < diary.index("Friday 13 December")
 
 
 def test_contact_details_list_cited_and_standing_contacts_only(project_dir: Path, full: Edition) -> None:
@@ -166,7 +176,7 @@ def test_calendar_files_have_one_vevent_per_session(project_dir: Path, tmp_path:
     assert b"DTSTART;TZID=Europe/London:20200117T093000" in data
     page = " ".join((tmp_path / "site" / "377" / "index.html").read_text().split())
     assert "Deadline" not in page.split('id="item-ad-education-next-meeting"')[1].split("</div>")[0]
-    assert ">Updated<" in page
+    assert ">Updated in No 377<" in page
 
 
 def edit(path: Path, change: dict[str, object]) -> None:

@@ -10,7 +10,7 @@ import yaml
 from conftest import Cli
 
 from composer.content.model import Event, Item
-from composer.content.schedule import diary, live_deadline, next_date, upcoming, when_text
+from composer.content.schedule import diary, live_deadline, next_date, upcoming, when_lines
 from composer.content.yamlio import FAST_LOADER, PURE_LOADER, parse_yaml
 
 
@@ -54,10 +54,20 @@ BEFORE = dt.date(2021, 11, 19)
             [{"date": "2022-03-01", "place": "Online"}, {"date": "2022-03-02"}],
             "Tuesday 1 March 2022, Online; Wednesday 2 March 2022",
         ),
+        (
+            [
+                {"date": "2022-01-17", "start": "09:30", "end": "13:30"},
+                {"date": "2022-01-17", "start": "14:00", "end": "17:00"},
+                {"date": "2022-01-18", "start": "14:00", "end": "17:00"},
+                {"date": "2022-01-19", "start": "14:00", "end": "17:00"},
+            ],
+            "Monday 17 January 2022, 09:30–13:30 and 14:00–17:00; "
+            "Tuesday 18 and Wednesday 19 January 2022, 14:00–17:00",
+        ),
     ],
 )
 def test_when_line_reads_naturally(sessions: list[dict[str, object]], expected: str) -> None:
-    assert when_text(event(*sessions), BEFORE) == expected
+    assert when_lines(event(*sessions), BEFORE) == [expected]
 
 
 def test_past_sessions_and_deadlines_are_left_out() -> None:
@@ -69,7 +79,7 @@ def test_past_sessions_and_deadlines_are_left_out() -> None:
             "event": {"sessions": [{"date": "2022-01-06"}, {"date": "2022-02-03", "end_date": "2022-02-04"}]},
         }
     )
-    assert when_text(item.event, dt.date(2022, 1, 7)) == "Thursday 3 to Friday 4 February 2022"  # type: ignore[arg-type]
+    assert when_lines(item.event, dt.date(2022, 1, 7)) == ["Thursday 3 to Friday 4 February 2022"]  # type: ignore[arg-type]
     assert live_deadline(item, dt.date(2022, 1, 10)) == dt.date(2022, 1, 10), "the deadline day itself counts"
     assert live_deadline(item, dt.date(2022, 1, 11)) is None
     assert next_date(item, dt.date(2022, 1, 7)) == dt.date(2022, 1, 10)
@@ -126,3 +136,15 @@ def test_a_wrong_time_is_an_error_at_its_line(
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "issues/379.yaml:9: items[meeting].event.sessions" in result.stderr
     assert message in result.stderr
+
+
+def test_labelled_sessions_read_as_a_line_per_meeting_with_their_contacts() -> None:
+    sessions = [
+        {"date": "2022-01-06", "start": "14:00", "end": "17:00", "label": "QA Network meeting"}
+        | {"contacts": ["r"]},
+        {"date": "2022-01-11", "start": "10:00", "label": "SEND Network meeting", "place": "Reading"},
+    ]
+    assert when_lines(event(*sessions), BEFORE, {"r": "Ruth Adeyemi"}) == [
+        "QA Network meeting – Thursday 6 January 2022, 14:00–17:00 (contact: Ruth Adeyemi)",
+        "SEND Network meeting – Tuesday 11 January 2022, 10:00, Reading",
+    ]

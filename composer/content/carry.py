@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 from composer.content.model import Issue, Item, RemindUntil, RemindWeeks, Tool
 from composer.content.schedule import hours, live_deadline, long_date, next_date, upcoming
+from composer.content.settings import ItemsOrder
 
 if TYPE_CHECKING:
     from composer.content.project import Project
@@ -82,9 +83,11 @@ class ToolEntry:
     def as_dict(self) -> dict[str, object]:
         return {
             "title": self.tool.title,
-            "url": str(self.tool.url),
+            "url": self.tool.key,
+            "links": [{"label": link.label, "url": str(link.url)} for link in self.tool.links],
             "publisher": self.tool.publisher,
             "date": self.tool.date.isoformat() if self.tool.date else None,
+            "closes": self.tool.closes.isoformat() if self.tool.closes else None,
             "issue": self.issue,
             "added": self.added.isoformat(),
         }
@@ -95,11 +98,13 @@ class Plan:
     """Everything recurring that issue N shows besides its own new items.
 
     `items` are the issue's new items: an item that updates an earlier one is a reminder instead.
+    `items_order` says how an edition for some networks orders them (see editions.select).
     """
 
     issue: Issue
     reminders: tuple[Reminder, ...]
     tools: tuple[ToolEntry, ...]
+    items_order: ItemsOrder = "networks_first"
 
     @property
     def items(self) -> tuple[Item, ...]:
@@ -157,11 +162,18 @@ def plan_for(project: Project, number: int) -> Plan:
         default_weeks=project.settings.reminders.default_weeks,
         retention_weeks=project.settings.tools.retention_weeks,
         order=project.settings.reminders.order,
+        items_order=project.settings.items_order,
     )
 
 
 def plan_issue(
-    issues: Iterable[Issue], number: int, *, default_weeks: int, retention_weeks: int, order: Order = "date"
+    issues: Iterable[Issue],
+    number: int,
+    *,
+    default_weeks: int,
+    retention_weeks: int,
+    order: Order = "date",
+    items_order: ItemsOrder = "networks_first",
 ) -> Plan:
     """The carry-forward plan of issue `number`, from that issue and those before it."""
     history = sorted((i for i in issues if i.number <= number), key=lambda i: i.number)
@@ -171,7 +183,8 @@ def plan_issue(
     reminders = _reminders(history, default_weeks)
     if order == "date":
         reminders = by_next_date(reminders)
-    return Plan(issue=current, reminders=tuple(reminders), tools=tuple(_tools(history, retention_weeks)))
+    tools = tuple(_tools(history, retention_weeks))
+    return Plan(issue=current, reminders=tuple(reminders), tools=tools, items_order=items_order)
 
 
 def by_next_date(reminders: Sequence[Reminder]) -> list[Reminder]:
@@ -188,7 +201,7 @@ def _reminders(history: Sequence[Issue], default_weeks: int) -> list[Reminder]:
     # id -> (issue carrying its text, date its rule counts from, place in that issue, item)
     latest: dict[str, tuple[int, dt.date, tuple[int, int], Item]] = {}
     for issue in history:
-        for position, carried in enumerate(issue.carried):
+        for position, carried in enumerate(issue.carried_items):
             # Published before the first file: its rule counts from that Update's date, a week apart.
             since = issue.date - dt.timedelta(weeks=issue.number - carried.first_published)
             first_seen.setdefault(carried.id, carried.first_published)
@@ -229,19 +242,33 @@ def _reminders(history: Sequence[Issue], default_weeks: int) -> list[Reminder]:
         if rule is None or (rule[1] is not None and current.date > rule[1]):
             continue
         basis, until, reason = rule
-        reminder = Reminder(item, first_seen[item_id], version, basis, until, reason, current.date)
+        # `update: true` on a `carried:` entry of this issue: its text is new this week.
+        new_text = item.update and version == current.number
+        reminder = Reminder(item, first_seen[item_id], version, basis, until, reason, current.date, new_text)
         found.append(((-version, *place), reminder))
     return [reminder for _, reminder in sorted(found, key=lambda entry: entry[0])]
 
 
 def _tools(history: Sequence[Issue], retention_weeks: int) -> list[ToolEntry]:
-    """The rolling Tools & Templates list: newest additions first, one entry per URL."""
+    """The rolling Tools & Templates list: newest additions first, one entry per URL, none closed.
+
+    A tool declared under `carried:` counts from the Update that added it (a week per number
+    before the issue declaring it), as carried items do.
+    """
     today = history[-1].date
     oldest = today - dt.timedelta(weeks=retention_weeks)
     by_url: dict[str, tuple[tuple[int, int], ToolEntry]] = {}
     for issue in history:
-        for position, tool in enumerate(issue.tools):
-            entry = ToolEntry(tool, issue.number, issue.date)
-            by_url[str(tool.url)] = ((-issue.number, position), entry)
-    live = [pair for pair in by_url.values() if pair[1].added > oldest]
+        added: list[tuple[Tool, int, dt.date]] = [
+            (tool, tool.first_published, issue.date - dt.timedelta(weeks=issue.number - tool.first_published))
+            for tool in issue.carried_tools
+        ]
+        added += [(tool, issue.number, issue.date) for tool in issue.tools]
+        for position, (tool, number, date) in enumerate(added):
+            by_url[tool.key] = ((-number, position), ToolEntry(tool, number, date))
+    live = [
+        pair
+        for pair in by_url.values()
+        if pair[1].added > oldest and (pair[1].tool.closes is None or pair[1].tool.closes >= today)
+    ]
     return [entry for _, entry in sorted(live, key=lambda pair: pair[0])]

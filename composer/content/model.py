@@ -80,6 +80,14 @@ class Session(Strict):
     end: Clock | None = None
     end_date: dt.date | None = Field(default=None, description="last day of a session over several days")
     place: Line | None = Field(default=None, description="where this session is, if not the event's place")
+    label: Line | None = Field(
+        default=None,
+        description='what this session is, when an item lists several meetings ("QA Network meeting"): '
+        'named in the "When" line, the diary and the calendar file',
+    )
+    contacts: list[Slug] = Field(
+        default_factory=list, description="contact ids for this session, listed in Contact Details"
+    )
 
     @model_validator(mode="after")
     def _in_order(self) -> Session:
@@ -150,8 +158,8 @@ class Item(Strict):
     )
     update: bool = Field(
         default=False,
-        description="this item updates one published earlier with the same id: it stays under the "
-        "reminders, marked Updated",
+        description="this item updates one published earlier (or declared under carried:) with the same "
+        "id: it stays under the reminders, shown whole and marked Updated",
     )
 
     @field_validator("networks", "contacts")
@@ -172,11 +180,52 @@ class CarriedItem(Item):
     first_published: int = Field(ge=1, description="the number of the Update that first published it")
 
 
+class ToolLink(Strict):
+    label: Line = Field(description='what the link opens: "Report", "Summary", "Easy read"')
+    url: HttpUrl
+
+
 class Tool(Strict):
     title: Line
-    url: HttpUrl
+    url: HttpUrl | None = Field(default=None, description="the tool's link; or give several under links")
+    links: list[ToolLink] = Field(default_factory=list, description="several links, each with a label")
     publisher: Line | None = None
     date: dt.date | None = Field(default=None, description="publication date")
+    closes: dt.date | None = Field(
+        default=None,
+        description="closing date (a consultation, a call for evidence): shown beside it; the entry "
+        "leaves the list once it has passed",
+    )
+
+    @model_validator(mode="after")
+    def _one_way_to_link(self) -> Tool:
+        if (self.url is None) == (not self.links):
+            raise ValueError("give either url or links (a list of {label, url}), not both")
+        return self
+
+    @property
+    def key(self) -> str:
+        """The URL that makes an entry unique on the list: its url, or its first link's."""
+        return str(self.url or self.links[0].url)
+
+
+class CarriedTool(Tool):
+    """A tool on the list before the programme used composer: retention counts from its Update."""
+
+    first_published: int = Field(ge=1, description="the number of the Update that added it to the list")
+
+
+def _carried_kind(value: Any) -> str:
+    """An entry of `carried:` with an id is an item; one without is a tool."""
+    if isinstance(value, (CarriedItem, CarriedTool)):
+        return "item" if isinstance(value, CarriedItem) else "tool"
+    return "item" if isinstance(value, dict) and "id" in value else "tool"
+
+
+Carried = Annotated[
+    Annotated[CarriedItem, Tag("item")] | Annotated[CarriedTool, Tag("tool")],
+    Discriminator(_carried_kind),
+]
 
 
 class ReminderOverrides(Strict):
@@ -201,9 +250,10 @@ class Issue(Strict):
     preheader: Line | None = None
     intro: Markdown | None = None
     items: list[Item] = Field(default_factory=list)
-    carried: list[CarriedItem] = Field(
+    carried: list[Carried] = Field(
         default_factory=list,
-        description="items published in earlier Updates that have no file: shown as reminders",
+        description="items published in earlier Updates that have no file (shown as reminders), and "
+        "tools already on the Tools & Templates list (without an id)",
     )
     tools: list[Tool] = Field(default_factory=list)
     tools_note: Markdown | None = Field(
@@ -218,6 +268,14 @@ class Issue(Strict):
     def _empty(cls, value: Any) -> Any:
         """`items:` with nothing under it (the scaffold's example still commented out) is no items."""
         return [] if value is None else value
+
+    @property
+    def carried_items(self) -> list[CarriedItem]:
+        return [entry for entry in self.carried if isinstance(entry, CarriedItem)]
+
+    @property
+    def carried_tools(self) -> list[CarriedTool]:
+        return [entry for entry in self.carried if isinstance(entry, CarriedTool)]
 
 
 def issue_json_schema() -> dict[str, Any]:

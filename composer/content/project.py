@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Annotated, Any, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from composer.content.model import CarriedItem, Contact, Issue, Item, Network
+from composer.content.model import CarriedItem, CarriedTool, Contact, Issue, Item, Network
 from composer.content.parsecache import ParseCache
 from composer.content.settings import Settings
 from composer.content.yamlio import Located, field_path, load_yaml
@@ -300,16 +301,28 @@ def unknown_references(project: Project, located: Located, file: str) -> Iterato
             if not isinstance(entry, dict):
                 continue
             name = entry.get("id") if isinstance(entry.get("id"), str) else index
-            for kind, (ids, source) in known.items():
-                values = entry.get(kind)
-                for position, value in enumerate(values if isinstance(values, list) else []):
-                    if isinstance(value, str) and value not in ids:
-                        yield Problem(
-                            file,
-                            f"unknown {kind[:-1]} id {value!r}{did_you_mean(value, ids)} (see {source})",
-                            located.line_of((key, index, kind, position)),
-                            f"{key}[{name}].{kind}",
-                        )
+            event = entry.get("event")
+            sessions = event.get("sessions") if isinstance(event, dict) else None
+            # (where in the file, the mapping, its field name): the item, then its sessions' contacts
+            places: list[tuple[tuple[str | int, ...], Mapping[str, object], str]] = [
+                ((key, index), entry, f"{key}[{name}]")
+            ]
+            places += [
+                ((key, index, "event", "sessions", n), session, f"{key}[{name}].event.sessions[{n}]")
+                for n, session in enumerate(sessions if isinstance(sessions, list) else [])
+                if isinstance(session, dict)
+            ]
+            for loc, mapping, where in places:
+                for kind, (ids, source) in known.items():
+                    values = mapping.get(kind)
+                    for position, value in enumerate(values if isinstance(values, list) else []):
+                        if isinstance(value, str) and value not in ids:
+                            yield Problem(
+                                file,
+                                f"unknown {kind[:-1]} id {value!r}{did_you_mean(value, ids)} (see {source})",
+                                located.line_of((*loc, kind, position)),
+                                f"{where}.{kind}",
+                            )
 
 
 def _cross_check(project: Project, sourced: SourcedIssue) -> Iterator[Problem]:
@@ -328,11 +341,23 @@ def _cross_check(project: Project, sourced: SourcedIssue) -> Iterator[Problem]:
             "warning",
         )
     seen: set[str] = set()
-    entries: list[tuple[str, int, Item]] = [("items", index, item) for index, item in enumerate(issue.items)]
-    entries += [("carried", index, item) for index, item in enumerate(issue.carried)]
+    for index, tool in enumerate(issue.carried):
+        if isinstance(tool, CarriedTool) and tool.first_published >= issue.number:
+            yield Problem(
+                file,
+                f"first_published {tool.first_published} is not before this issue ({issue.number})",
+                at("carried", index, "first_published"),
+                f"carried[{index}].first_published",
+            )
+    entries: list[tuple[str, int, Item]] = [
+        ("carried", n, item) for n, item in enumerate(issue.carried) if isinstance(item, CarriedItem)
+    ]
+    entries += [("items", n, item) for n, item in enumerate(issue.items)]
+    carried = {item.id for item in issue.carried_items}
     for key, index, item in entries:
         where = f"{key}[{item.id}]"
-        if item.id in seen:
+        # An item may update, with `update: true`, what the same issue declares under `carried:`.
+        if item.id in seen and not (key == "items" and item.update and item.id in carried):
             yield Problem(
                 file,
                 f"duplicate item id {item.id!r}: ids must be unique in an issue",
@@ -340,6 +365,15 @@ def _cross_check(project: Project, sourced: SourcedIssue) -> Iterator[Problem]:
                 f"{where}.id",
             )
         seen.add(item.id)
+        if re.search(r"\*\*|__|(?<!\w)\*\w", item.title):
+            yield Problem(
+                file,
+                "a title is plain text, not Markdown: its * or _ would show as typed; write NEW DATE "
+                "in capitals instead of **NEW DATE**",
+                at(key, index, "title"),
+                f"{where}.title",
+                "warning",
+            )
         if isinstance(item, CarriedItem):
             if item.first_published >= issue.number:
                 yield Problem(

@@ -34,9 +34,14 @@ def new_issue(project: Project, *, date: dt.date | None = None, number: int | No
     if number is None:
         number = latest.number + 1 if latest else 1
     if latest and number <= latest.number:
-        raise ComposerError(f"--number {number} is not after the latest issue's number {latest.number}")
+        raise ComposerError(
+            f"--number {number} is not after the latest issue's number {latest.number}"
+            + _what_to_do(project, "number")
+        )
     if latest and date <= latest.date:
-        raise ComposerError(f"--date {date} is not after the latest issue's date {latest.date}")
+        raise ComposerError(
+            f"--date {date} is not after the latest issue's date {latest.date}" + _what_to_do(project, "date")
+        )
     path = project.root / ISSUES_DIR / f"{number}.yaml"
     if path.exists():
         raise ComposerError(f"{project.rel(path)} already exists: edit it, or remove it first")
@@ -65,3 +70,17 @@ def new_issue(project: Project, *, date: dt.date | None = None, number: int | No
             project.rel(previous.path), previous.issue, project.rel(path), draft, None
         )
     return NewIssue(path, plan, warnings)
+
+
+def _what_to_do(project: Project, option: str) -> str:
+    """Why the latest issue is in the way, and what to do: after `composer init`, the starter's
+    first issue stands in the way of a programme that starts from an earlier Update."""
+    latest = project.issues[-1]
+    file = project.rel(latest.path)
+    if len(project.issues) == 1 and latest.issue.number == 1:
+        return (
+            f" ({file}, the first issue that `composer init` writes, dated the day it ran). To start "
+            f"from an Update your programme has already reached, delete {file} and run this again "
+            "(see \"Starting mid-stream\" in the README)"
+        )
+    return f" ({file}): give a later --{option}"

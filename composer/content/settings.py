@@ -95,10 +95,22 @@ class Branding(Strict):
     accent_colour: Colour = "#c8102e"
     text_colour: Colour = "#222222"
     background_colour: Colour = "#f2f4f6"
+    action_colour: Colour = Field(
+        default="#915300", description='"Action required" and its box: its own colour, apart from the labels'
+    )
     font_stack: FontStack = "Arial, Helvetica, sans-serif"
     logo: Image | None = None
     banner: Image | None = None
     hero: Image | None = None
+    hero_in_email: bool = Field(
+        default=False,
+        description="also show the hero in the email, not only on the archive's pages (with images off, "
+        "as Outlook shows an email by default, a mail client shows a broken image in its place)",
+    )
+
+
+ReminderLayout = Literal["compact", "full"]
+ItemsOrder = Literal["networks_first", "file"]
 
 
 class ReminderDefaults(Strict):
@@ -108,6 +120,11 @@ class ReminderDefaults(Strict):
     )
     open_warn_weeks: int = Field(
         default=12, ge=1, le=520, description="`composer check` warns about open notices older than this"
+    )
+    layout: ReminderLayout = Field(
+        default="compact",
+        description="compact: title, next date and the action's first sentence, linked to the full text "
+        "in the archive; full: every reminder whole, as this week's items",
     )
 
 
@@ -299,6 +316,11 @@ class Settings(Strict):
     branding: Branding = Field(default_factory=Branding)
     navigation: list[NavLink] = Field(default_factory=list)
     archive_url: HttpUrl
+    items_order: ItemsOrder = Field(
+        default="networks_first",
+        description="networks_first: in an edition for some networks, their items come before the "
+        "items for everyone; file: in the issue file's order",
+    )
     reminders: ReminderDefaults = Field(default_factory=ReminderDefaults)
     diary: Diary = Field(default_factory=Diary)
     tools: ToolsDefaults = Field(default_factory=ToolsDefaults)

@@ -9,6 +9,7 @@ networks, the footer's links for each of their networks with news) is filled in 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
@@ -45,7 +46,7 @@ def receives(item: Item, key: EditionKey) -> bool:
 
 @dataclass(frozen=True)
 class Selection:
-    """The items and reminders of one edition, in the issue's order."""
+    """The items and reminders of one edition, in the order it shows them."""
 
     key: EditionKey
     items: tuple[Item, ...]
@@ -54,6 +55,17 @@ class Selection:
     @property
     def name(self) -> str:
         return edition_name(self.key)
+
+    @property
+    def page(self) -> str:
+        """The file name of this edition's page in the web archive (`index.html` for the full one).
+
+        Named after what it shows, not after a set of networks: every set of networks sharing the
+        edition gets the same page, whichever of them the mailing lists name first.
+        """
+        if self.key is None:
+            return "index.html"
+        return f"edition-{hashlib.sha256(repr(self.content).encode()).hexdigest()[:10]}.html"
 
     @property
     def networks_with_news(self) -> frozenset[str]:
@@ -81,11 +93,13 @@ class Selection:
 
 
 def select(plan: Plan, key: EditionKey) -> Selection:
-    return Selection(
-        key,
-        tuple(item for item in plan.items if receives(item, key)),
-        tuple(r for r in plan.reminders if receives(r.item, key)),
-    )
+    """The edition's items and reminders. In an edition for some networks (not the full one), the
+    items of the reader's own networks come first unless the plan keeps the file's order: a
+    reader's own news is what they open the Update for."""
+    items = [item for item in plan.items if receives(item, key)]
+    if key and plan.items_order == "networks_first":
+        items.sort(key=lambda item: item.for_everyone)
+    return Selection(key, tuple(items), tuple(r for r in plan.reminders if receives(r.item, key)))
 
 
 def shared(plan: Plan, keys: Iterable[EditionKey]) -> list[tuple[Selection, tuple[EditionKey, ...]]]:

@@ -173,9 +173,9 @@ def text_sources(project: Project, sourced: SourcedIssue, plan: Plan) -> list[Te
     for entry in plan.tools:
         if owner := by_number.get(entry.issue):
             for index, tool in enumerate(owner.issue.tools):
-                if tool.url == entry.tool.url:
+                if tool.key == entry.tool.key:
                     add(owner, ("tools", index, "title"), f"tools[{index}].title", tool.title)
-                    add(owner, ("tools", index, "url"), f"tools[{index}].url", tool.url)
+                    add(owner, ("tools", index, "url"), f"tools[{index}].url", tool.key)
     if issue.intro is None:
         add(None, ("intro",), "intro", settings.intro)
     if issue.tools_note is None and settings.tools.note:
@@ -411,11 +411,11 @@ def check_branding(branding: Branding, lines: Located) -> list[Problem]:
     pairs = [
         ("text_colour", branding.text_colour, WHITE, "text"),
         ("text_colour", branding.text_colour, ACTION_BACKGROUND, "text in the Action Required box"),
-        ("primary_colour", branding.primary_colour, WHITE, "links and item titles"),
+        ("primary_colour", branding.primary_colour, WHITE, "links"),
         ("primary_colour", branding.primary_colour, ACTION_BACKGROUND, "links in the Action Required box"),
         ("primary_colour", WHITE, branding.primary_colour, "the header's white text"),
         ("accent_colour", branding.accent_colour, WHITE, "labels and section headings"),
-        ("accent_colour", branding.accent_colour, ACTION_BACKGROUND, "the Action Required heading"),
+        ("action_colour", branding.action_colour, ACTION_BACKGROUND, "the Action Required heading"),
         ("background_colour", FOOTER_TEXT, branding.background_colour, "footer text"),
     ]
     failing: dict[str, list[str]] = {}

@@ -21,6 +21,7 @@ HEADING_SHIFT = 3  # sections are <h2> and item titles <h3>: a `#` heading in a 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s")
 SENTENCE_MIN = 30  # characters: shorter first sentences are lead-ins
+ACTION_LIMIT = 200  # characters: a longer first sentence of an action is left to the full text
 _WORDS = ("text", "code_inline", "softbreak", "hardbreak")
 
 _md = MarkdownIt("commonmark", {"html": False})
@@ -109,10 +110,11 @@ def shorten(text: str, limit: int) -> str:
 
 
 @functools.lru_cache(maxsize=1024)
-def first_sentence(source: str, limit: int) -> str:
-    """The first sentence of a Markdown text as plain words (no link markers), at most `limit`
-    characters: what a compact reminder shows of its Action Required text. A sentence of a word or
-    two (a bold lead-in such as "**Marketing.**") takes the next one with it."""
+def first_sentence(source: str, limit: int = ACTION_LIMIT) -> str:
+    """What a compact reminder shows of its Action Required text, as plain words (no link markers):
+    its first sentence, never cut inside (a phrase cut short reads as a different request), or ""
+    when that sentence is longer than `limit` characters: the reminder's link leads to all of it.
+    A sentence of a word or two (a bold lead-in such as "**Marketing.**") takes the next one with it."""
     words: list[str] = []
     for token in _md.parse(source):
         if token.type == "inline":
@@ -123,7 +125,7 @@ def first_sentence(source: str, limit: int) -> str:
         text = f"{text} {sentence}".strip()
         if len(text) >= SENTENCE_MIN:
             break
-    return shorten(text, limit)
+    return text if len(text) <= limit else ""
 
 
 def _code_lines(line: str, width: int = WIDTH) -> list[str]:

@@ -27,8 +27,8 @@ from composer.content import templates
 from composer.content.carry import Plan, long_date
 from composer.content.model import Contact, Item
 from composer.content.project import Project
-from composer.content.schedule import DiaryDate, diary, hours, live_deadline, next_date, upcoming, when_text
-from composer.content.settings import Settings
+from composer.content.schedule import DiaryDate, diary, hours, live_deadline, next_date, upcoming, when_lines
+from composer.content.settings import ReminderLayout, Settings
 from composer.email.colours import DARK, readable_on
 from composer.email.editions import EditionKey, Selection, edition_name, select, shared
 from composer.email.markdown import TextLinks, first_sentence, heading, shorten, to_html, to_text, wrap
@@ -38,7 +38,6 @@ HTML_TEMPLATE = "email.mjml.j2"
 CSS_TEMPLATE = "email.css.j2"
 TEXT_TEMPLATE = "email.txt.j2"
 PREHEADER_LENGTH = 140
-ACTION_LINE = 80  # characters of Action Required text that a compact reminder shows
 
 PLACEHOLDERS: dict[str, str] = {
     "greeting": "%%COMPOSER_GREETING%%",
@@ -87,6 +86,12 @@ def item_url(page_url: Callable[[int], str], number: int, item_id: str) -> str:
     """An item on the archive page of issue `number`: an absolute link that every client follows,
     where an in-message `#fragment` fails in Gmail for iOS and Yahoo's apps."""
     return f"{page_url(number)}#item-{item_id}"
+
+
+def edition_url(page_url: Callable[[int], str], number: int, selection: Selection) -> str:
+    """The archive's page of one edition, where its readers' "View in your browser" points: the
+    full edition is the issue's page itself; the page of an edition shows what its readers got."""
+    return page_url(number) if selection.key is None else f"{page_url(number)}{selection.page}"
 
 
 def calendar_url(settings: Settings, number: int, item_id: str) -> str:
@@ -152,13 +157,16 @@ def tel_url(phone: str) -> str:
 
 
 def reminder_when(item: Item, on: dt.date) -> str:
-    """What a compact reminder says of when: the next session still to come, or the live deadline."""
+    """What a compact reminder says of when: the next session still to come (named by its label),
+    or the live deadline."""
     day = next_date(item, on)
     if day is None:
         return ""
     sessions = upcoming(item.event, on)
     if sessions and max(sessions[0].date, on) == day:  # a session first (or the same day as the deadline)
-        return f"{day:%A} {long_date(day)}" + (f", {hours(sessions[0])}" if sessions[0].start else "")
+        session = sessions[0]
+        text = f"{day:%A} {long_date(day)}" + (f", {hours(session)}" if session.start else "")
+        return f"{session.label} – {text}" if session.label else text
     return f"Deadline {day:%A} {long_date(day)}"
 
 
@@ -180,19 +188,29 @@ def default_preheader(selection: Selection, *, limit: int = PREHEADER_LENGTH) ->
 
 
 def cited_contacts(contacts: Mapping[str, Contact], selection: Selection) -> dict[str, Contact]:
-    """The edition's Contact Details: contacts its items cite, in order of first mention, then standing."""
+    """The edition's Contact Details: contacts its items (and their sessions) cite, in order of first
+    mention, then standing."""
     items: list[Item] = [*selection.items, *(r.item for r in selection.reminders)]
-    cited = [contact_id for item in items for contact_id in item.contacts]
+    cited = [
+        contact_id
+        for item in items
+        for contact_id in [
+            *item.contacts,
+            *(c for session in (item.event.sessions if item.event else []) for c in session.contacts),
+        ]
+    ]
     cited += [contact.id for contact in contacts.values() if contact.standing]
     return {contact_id: contacts[contact_id] for contact_id in dict.fromkeys(cited)}
 
 
 def diary_dates(settings: Settings, plan: Plan, selection: Selection) -> list[DiaryDate]:
-    """ "Dates for your diary": the edition's sessions still to come (empty when switched off)."""
+    """ "Dates for your diary": the sessions still to come of the edition's reminders (empty when
+    switched off). This week's text (its items, and the reminders it updates) is shown whole, each
+    with its "When" line and calendar link: listing those sessions again would show the same
+    event a third time."""
     if not settings.diary.enabled:
         return []
-    entries = [(item, plan.issue.number) for item in selection.items]
-    entries += [(r.item, r.version_issue) for r in selection.reminders]
+    entries = [(r.item, r.version_issue) for r in selection.reminders if not r.updated]
     return diary(entries, plan.issue.date, settings.diary.weeks)
 
 
@@ -204,14 +222,6 @@ class _TextHelper:
 
     def markdown(self, source: str) -> str:
         return to_text(source, self.links)
-
-    @staticmethod
-    def line(text: str, width: int = 78) -> str:
-        return shorten(text, width)
-
-    @staticmethod
-    def action(source: str) -> str:
-        return first_sentence(source, 76)
 
     def ref(self, url: object) -> str:
         return self.links.ref(str(url))
@@ -308,7 +318,7 @@ def _compiled(root: Path, own: tuple[str, ...]) -> templates.Templates:
     )
     env.filters["long_date"] = long_date
     env.filters["markdown"] = to_html
-    env.filters["first_sentence"] = functools.partial(first_sentence, limit=ACTION_LINE)
+    env.filters["first_sentence"] = first_sentence
     env.filters["phone"] = phone_text
     env.filters["tel"] = tel_url
     return env
@@ -317,10 +327,21 @@ def _compiled(root: Path, own: tuple[str, ...]) -> templates.Templates:
 class Renderer:
     """Loads a project's templates once; renders any edition of any issue."""
 
-    def __init__(self, project: Project, *, archive_page_url: Callable[[int], str] | None = None):
+    def __init__(
+        self,
+        project: Project,
+        *,
+        archive_page_url: Callable[[int], str] | None = None,
+        layout: ReminderLayout | None = None,
+        web: bool = False,
+    ):
+        """`layout` overrides the settings' reminders.layout: the archive shows every reminder whole;
+        `web` renders a page of the archive, where images load (the hero is shown)."""
         self.project = project
+        self.web = web
         self.settings = project.settings
         self.page_url = archive_page_url or functools.partial(_page_url, self.settings)
+        self.layout = layout or self.settings.reminders.layout
         self.env = _environment(project.root)
         self._css: str | None = None
 
@@ -353,11 +374,13 @@ class Renderer:
             "end_if": SECTION_END,
             "networks": self.project.networks,
             "unsubscribe_mailto": settings.sending.unsubscribe_address(settings.sender.email),
-            "view_url": self.page_url(issue.number),
+            "view_url": edition_url(self.page_url, issue.number, selection),
+            "layout": self.layout,
+            "web": self.web,
             "item_url": functools.partial(item_url, self.page_url),
             "next_date": lambda item: reminder_when(item, issue.date),
             "calendar_url": lambda number, item_id: calendar_url(settings, number, item_id),
-            "when": lambda item: when_text(item.event, issue.date) if item.event else "",
+            "when": lambda item: when_lines(item.event, issue.date, self.contact_names) if item.event else [],
             "deadline_of": lambda item: live_deadline(item, issue.date),
             "diary": diary_dates(settings, plan, selection),
         }
@@ -373,6 +396,11 @@ class Renderer:
         return self._css
 
     @functools.cached_property
+    def contact_names(self) -> dict[str, str]:
+        """Contact id to name: a labelled session's "When" phrase names its own contacts."""
+        return {contact_id: contact.name for contact_id, contact in self.project.contacts.items()}
+
+    @functools.cached_property
     def colours(self) -> dict[str, Any]:
         """The branding, and the dark-mode palette with the branding colours made readable on it."""
         branding = self.settings.branding
@@ -380,6 +408,7 @@ class Renderer:
             **DARK,
             "primary": readable_on(branding.primary_colour, DARK["box"]),
             "accent": readable_on(branding.accent_colour, DARK["box"]),
+            "action": readable_on(branding.action_colour, DARK["box"]),
         }
         return {"branding": branding, "dark": dark}
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,8 +20,10 @@ import jinja2
 from composer.content import templates
 from composer.content.carry import Plan, long_date, plan_for
 from composer.content.project import Project, load_project
+from composer.content.recipients import read_lists
 from composer.content.settings import Settings
-from composer.email.editions import FULL
+from composer.email.check import edition_keys
+from composer.email.editions import EditionKey, shared
 from composer.email.render import Renderer, fill_placeholders, reader_values
 from composer.errors import ComposerError, ValidationFailed
 from composer.web.calendar import item_calendar
@@ -40,9 +42,10 @@ class ArchiveResult:
 
 
 def relative_links(html: str, settings: Settings) -> str:
-    """Point the email's links to archive pages and calendar files at their place in the folder."""
+    """Point the email's links to archive pages, edition pages and calendar files at their place
+    in the folder."""
     base = re.escape(str(settings.archive_url).rstrip("/") + "/")
-    pattern = re.compile(base + r"(\d+)/([a-z0-9-]+\.ics)?(?=[#\"'\s<])")
+    pattern = re.compile(base + r"(\d+)/([a-z0-9-]+\.(?:ics|html))?(?=[#\"'\s<])")
     return pattern.sub(lambda match: f"../{match[1]}/{match[2] or INDEX}", html)
 
 
@@ -80,7 +83,8 @@ def build_archive(root: Path, *, out: Path | None = None) -> ArchiveResult:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["long_date"] = long_date
-    writer = _Writer(project, Renderer(project), env, out)
+    keys = edition_keys(project, read_lists(project))
+    writer = _Writer(project, Renderer(project, layout="full", web=True), env, out, keys)
     numbers = [sourced.number for sourced in project.issues]
     plans = []
     for position, number in enumerate(numbers):
@@ -103,8 +107,16 @@ def build_archive(root: Path, *, out: Path | None = None) -> ArchiveResult:
 class _Writer:
     """Writes the files whose hash changed; keeps the hashes of all of them for the next run."""
 
-    def __init__(self, project: Project, renderer: Renderer, env: templates.Templates, out: Path):
-        self.settings, self.renderer, self.out = project.settings, renderer, out
+    def __init__(
+        self,
+        project: Project,
+        renderer: Renderer,
+        env: templates.Templates,
+        out: Path,
+        keys: Sequence[EditionKey],
+    ):
+        self.settings, self.renderer, self.out, self.keys = project.settings, renderer, out, keys
+        self.networks = project.networks
         self.shared = digest(
             templates_digest([renderer.env, env]), project.settings, project.contacts, project.networks
         )
@@ -116,18 +128,26 @@ class _Writer:
         self.hashes: dict[str, str] = {}
 
     def issue(self, plan: Plan, nav: str) -> None:
-        """One issue's page (the full edition with the archive's navigation) and its calendar files."""
+        """One issue's pages and its calendar files: the full edition (`index.html`) and each
+        edition its readers get (`<edition>.html`, where their "View in your browser" points),
+        every reminder shown whole, with the archive's navigation. An edition's page is named
+        after its content (see Selection.page), so a reader's link holds whatever the lists."""
         folder = self.out / str(plan.issue.number)
-        page = folder / INDEX
-        self.result.pages.append(page)
-        if self.fresh(page, digest(self.shared, plan, nav)):
-            html = self.renderer.edition(plan, FULL).html
-            values = reader_values(
-                self.settings, html=True, unsubscribe_url=str(self.settings.sending.unsubscribe_url or "")
-            )
-            html = relative_links(fill_placeholders(html, values), self.settings)
-            self.write(page, _BODY.sub(lambda match: match[0] + nav, html, count=1).encode())
-        for item in [*plan.issue.items, *plan.issue.carried]:
+        for selection, _ in shared(plan, self.keys):
+            page = folder / selection.page
+            self.result.pages.append(page)
+            if self.fresh(page, digest(self.shared, plan, nav, selection.content)):
+                html = self.renderer.edition(plan, selection.key).html
+                names = [self.networks[id_].name for id_ in selection.key or () if id_ in self.networks]
+                values = reader_values(
+                    self.settings,
+                    html=True,
+                    unsubscribe_url=str(self.settings.sending.unsubscribe_url or ""),
+                    networks=names,
+                )
+                html = relative_links(fill_placeholders(html, values), self.settings)
+                self.write(page, _BODY.sub(lambda match: match[0] + nav, html, count=1).encode())
+        for item in [*plan.issue.items, *plan.issue.carried_items]:
             if item.event is None:
                 continue
             calendar = folder / f"{item.id}.ics"

@@ -111,7 +111,7 @@ def _session_event(
     entry.add("uid", uid)
     entry.add("dtstamp", dt.datetime.combine(published, dt.time(), tzinfo=dt.UTC))
     entry.add("sequence", sequence)
-    entry.add("summary", item.title)
+    entry.add("summary", session.label or item.title)
     if session.start is None:
         entry.add("dtstart", session.date)
         entry.add("dtend", session.last_day + dt.timedelta(days=1))

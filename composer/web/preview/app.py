@@ -451,7 +451,7 @@ class Preview:
         if state.view is None or build.project is None:
             return NOT_FOUND
         issue = state.view.checked.plan.issue
-        item = next((i for i in [*issue.items, *issue.carried] if i.id == item_id and i.event), None)
+        item = next((i for i in [*issue.items, *issue.carried_items] if i.id == item_id and i.event), None)
         if item is None:
             return NOT_FOUND
         body = item_calendar(build.project.settings, issue, item)

@@ -270,7 +270,7 @@ def new_items(project: Project) -> dict[int, int]:
     counts: dict[int, int] = {}
     for sourced in sorted(project.issues, key=lambda s: s.number):
         issue = sourced.issue
-        seen.update(item.id for item in issue.carried)
+        seen.update(item.id for item in issue.carried_items)
         counts[issue.number] = sum(not (item.update and item.id in seen) for item in issue.items)
         seen.update(item.id for item in issue.items)
     return counts
