@@ -261,6 +261,7 @@ domains = st.one_of(
 )
 @example(local="a" * 64, domain="b" * 63 + "." + "c" * 63 + "." + "d" * 63 + "." + "e" * 57 + ".org")
 @example(local="a..b", domain="example.org")
+@example(local="WWW", domain="example.org")  # a role name (RFC 2142): email-validator lower-cases it
 @example(local="zoë", domain="example.org")
 @example(local="x" * 10, domain="あ" * 40 + "." + "あ" * 40 + ".jp")
 @example(local="x" * 10, domain=".".join(["xn--l8j" + "a" * 39] * 2) + ".jp")  # あ×40 in its ASCII form

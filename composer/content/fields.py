@@ -11,6 +11,7 @@ import re
 from typing import Annotated
 
 from email_validator import EmailNotValidError, validate_email
+from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 Slug = Annotated[
@@ -59,7 +60,9 @@ def usable_address(value: str) -> str:
     value = value.strip()
     local, at, domain = value.rpartition("@")
     plain = domain.isascii() and "xn--" not in domain.lower()  # an IDN's Unicode form is counted too
-    if at and plain and len(local) <= _LOCAL_MAX and _DOT_ATOM.fullmatch(local):
+    # RFC 2142's role names (POSTMASTER, WWW) are lower-cased by email-validator: its path for them.
+    role = local.lower() in CASE_INSENSITIVE_MAILBOX_NAMES
+    if at and plain and not role and len(local) <= _LOCAL_MAX and _DOT_ATOM.fullmatch(local):
         ascii_domain = _usable_domain(domain)
         if ascii_domain is not None and len(local) + 1 + len(ascii_domain) <= _ADDRESS_MAX:
             return f"{local}@{ascii_domain}"
