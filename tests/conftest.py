@@ -131,7 +131,16 @@ def run_cli() -> Cli:
 MARKERS = {
     "cli": {"run_cli"},
     "browser": {"browser"},
-    "server": {"smtp_server", "dovecot", "spamassassin", "server", "own_server", "shared", "servers"},
+    "server": {
+        "smtp_server",
+        "dovecot",
+        "spamassassin",
+        "server",
+        "own_server",
+        "shared",
+        "servers",
+        "running",
+    },
 }
 
 
@@ -141,7 +150,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         kinds = [kind for kind, names in MARKERS.items() if fixtures & names]
         for kind in kinds:
             item.add_marker(kind)
-        if not kinds and item.get_closest_marker("slow") is None:
+        marked = any(item.get_closest_marker(kind) for kind in (*MARKERS, "slow"))
+        if not kinds and not marked:
             item.add_marker("unit")
 
 

@@ -19,6 +19,8 @@ from composer.email.render import PLACEHOLDERS
 from composer.errors import ValidationFailed
 from composer.web.archive import build_archive
 
+pytestmark = pytest.mark.slow  # every edition's page of every issue
+
 
 class Links(HTMLParser):
     def __init__(self) -> None:

@@ -24,6 +24,8 @@ from composer.email.markdown import to_html
 from composer.email.render import Renderer
 from composer.web.archive import build_archive
 
+pytestmark = pytest.mark.slow  # sends every example issue and builds the archive
+
 
 def flat(text: str) -> str:
     return " ".join(text.split())

@@ -349,6 +349,7 @@ def test_the_preview_server_takes_the_form_from_its_own_pages_only(
         server.close()
 
 
+@pytest.mark.server  # sixteen local servers of its own
 def test_at_most_two_requests_at_once_per_origin_and_sixteen_in_all() -> None:
     shared = Gauge()
     servers = [LinkServer(delay=0.15, gauge=shared).start() for _ in range(12)]

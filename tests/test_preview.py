@@ -29,6 +29,8 @@ from composer.web.preview import builds
 from composer.web.preview.app import Preview
 from composer.web.preview.server import PreviewServer, host_allowed, open_preview, serve
 
+pytestmark = pytest.mark.server  # the preview, in this process or over HTTP
+
 
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[PreviewServer, Path]]:

@@ -24,6 +24,8 @@ from composer.content.recipients import read_lists
 from composer.content.reviews import add_entry, read_reviews
 from composer.web.preview.server import PreviewServer, ShareServer, open_preview
 
+pytestmark = pytest.mark.server  # review copies and the review address
+
 REVIEWERS = ["ruth.reviewer@secip.example.org", "omar.checker@secip.example.org"]
 
 

@@ -21,6 +21,8 @@ from composer.email.check import check_loaded
 from composer.web.preview.app import Preview
 from composer.web.preview.server import PreviewServer, open_preview
 
+pytestmark = pytest.mark.server  # the preview's sign-off pages
+
 ERROR_LINK = ("the Longley Room at", "[the Longley Room](/rooms) at")  # readers cannot follow it
 HTTP_LINK = ("short walk from Crawley", "short [walk](http://crawley.example/) from Crawley")
 
