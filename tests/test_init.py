@@ -137,7 +137,7 @@ def _default_at(path: list[str]) -> object:
     value: object = None
     for key in path:
         (field,) = [f for name, f in model.model_fields.items() if key in (name, f.alias)]
-        value = field.get_default(call_default_factory=True)
+        value = field.get_default(call_default_factory=True, validated_data={})  # pydantic 2.10 needs it
         if isinstance(value, BaseModel):
             model = type(value)
         elif value is PydanticUndefined:
