@@ -10,7 +10,8 @@ import datetime as dt
 from collections.abc import Sequence
 
 from composer.content.carry import Plan
-from composer.content.project import CONTACTS_FILE, SETTINGS_FILE, Project
+from composer.content.layout import CONTACTS_FILE, SETTINGS_FILE
+from composer.content.project import Project
 from composer.content.recipients import MEMBERS_FILE, Person
 from composer.errors import Problem
 

@@ -19,8 +19,9 @@ from email_validator import EmailNotValidError
 
 from composer.content.csvfiles import Row, read_rows
 from composer.content.fields import usable_address
+from composer.content.layout import NETWORKS_FILE
 from composer.content.model import Network
-from composer.content.project import NETWORKS_FILE, Project, load_project
+from composer.content.project import Project, load_project
 from composer.errors import Findings, Problem, SendingError, ValidationFailed
 
 MEMBERS_FILE = "recipients/members.csv"

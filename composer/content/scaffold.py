@@ -10,8 +10,10 @@ import jinja2
 
 from composer.content import templates
 from composer.content.carry import Plan, long_date, plan_issue
+from composer.content.layout import ISSUES_DIR
 from composer.content.model import Issue
-from composer.content.project import ISSUES_DIR, Project, sequence_warnings
+from composer.content.project import Project
+from composer.content.references import sequence_warnings
 from composer.errors import ComposerError, Problem
 
 TEMPLATE = "new-issue.yaml.j2"
@@ -81,6 +83,6 @@ def _what_to_do(project: Project, option: str) -> str:
         return (
             f" ({file}, the first issue that `composer init` writes, dated the day it ran). To start "
             f"from an Update your programme has already reached, delete {file} and run this again "
-            "(see \"Starting mid-stream\" in the README)"
+            '(see "Starting mid-stream" in the README)'
         )
     return f" ({file}): give a later --{option}"

@@ -7,7 +7,6 @@ A session sends many messages in turn; SMTP sessions keep their connection open 
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import os
 import re
 import ssl
@@ -19,7 +18,8 @@ from typing import Literal, Protocol
 import aiosmtplib
 
 from composer.content.settings import Smtp
-from composer.errors import SendingError
+from composer.errors import ComposerError, SendingError
+from composer.tls import require_encryption, tls_context
 
 PASSWORD_VARIABLE = "COMPOSER_SMTP_PASSWORD"
 _FILE_SAFE = re.compile(r"[^a-z0-9@._+-]")
@@ -134,9 +134,12 @@ class SmtpTransport:
         env = os.environ if env is None else env
         if not smtp.host:
             raise SendingError("no SMTP host: set sending.smtp.host in composer.yaml or COMPOSER_SMTP_HOST")
-        require_encryption(
-            smtp.host, smtp.security, allow_plaintext=smtp.allow_plaintext, section="sending.smtp"
-        )
+        try:
+            require_encryption(
+                smtp.host, smtp.security, allow_plaintext=smtp.allow_plaintext, section="sending.smtp"
+            )
+        except ComposerError as exc:  # a send that stops before it starts
+            raise SendingError(str(exc)) from None
         self.password = env.get(PASSWORD_VARIABLE) if smtp.username else None
         if smtp.username and not self.password:
             raise SendingError(
@@ -279,32 +282,6 @@ class _SmtpSession:
                 await self.client.quit()
             except (TimeoutError, aiosmtplib.SMTPException, OSError):
                 self.client.close()
-
-
-def require_encryption(host: str, security: str, *, allow_plaintext: bool, section: str) -> None:
-    """Plain text (a password, the members' addresses) only to a loopback host or when allowed."""
-    if security == "none" and not (allow_plaintext or _is_loopback(host)):
-        raise SendingError(
-            f"security: none would talk in plain text to {host}: use starttls or tls, "
-            f"or set {section}.allow_plaintext: true if that network is trusted"
-        )
-
-
-def tls_context(ca_file: str | None = None) -> ssl.SSLContext:
-    """Certificates and host names checked: against the system's CAs, or against `ca_file` alone."""
-    try:
-        return ssl.create_default_context(cafile=ca_file)
-    except (OSError, ssl.SSLError) as exc:
-        raise SendingError(f"cannot read the CA file {ca_file}: {exc}") from None
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class RateLimit:

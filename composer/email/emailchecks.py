@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 from html.parser import HTMLParser
 
 from composer.content.carry import Plan
-from composer.content.project import SETTINGS_FILE, Project, SourcedIssue
+from composer.content.layout import SETTINGS_FILE
+from composer.content.project import Project, SourcedIssue
 from composer.content.recipients import Person
 from composer.content.settings import Branding, Settings
 from composer.content.yamlio import Loc, Located

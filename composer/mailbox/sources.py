@@ -23,9 +23,9 @@ from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
 from imap_tools.errors import MailboxLoginError
 
 from composer.content.settings import Inbox
-from composer.delivery.transport import require_encryption, tls_context
 from composer.errors import ComposerError
 from composer.mailbox.parse import HEAD_BYTES
+from composer.tls import require_encryption, tls_context
 
 PASSWORD_VARIABLE = "COMPOSER_IMAP_PASSWORD"
 

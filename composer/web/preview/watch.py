@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from composer.content.project import CONTACTS_FILE, ISSUES_DIR, SETTINGS_FILE
+from composer.content.layout import CONTACTS_FILE, ISSUES_DIR, SETTINGS_FILE
 
 WATCHED = (SETTINGS_FILE, CONTACTS_FILE, ISSUES_DIR, "templates", "recipients")
 INTERVAL = 0.15  # seconds between two looks at the files
