@@ -76,6 +76,8 @@ class Reminder:
 
 @dataclass(frozen=True)
 class ToolEntry:
+    """One line of Tools & Templates: the tool and the Update that added it (retention counts from it)."""
+
     tool: Tool
     issue: int
     added: dt.date

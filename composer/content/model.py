@@ -25,6 +25,8 @@ from composer.content.fields import EmailAddress, Line, Markdown, Slug, Strict
 
 
 class Contact(Strict):
+    """A person or service readers can contact: cited by items, listed under Contact Details."""
+
     id: Slug
     name: Line
     role: Line
@@ -43,6 +45,8 @@ class Contact(Strict):
 
 
 class Network(Strict):
+    """A group of readers (recipients/networks.yaml): items for it reach its members only."""
+
     id: Slug
     name: Line
     lead: Slug | None = Field(default=None, description="contact id of the network's lead")
@@ -105,6 +109,8 @@ class Session(Strict):
 
 
 class Event(Strict):
+    """When and where an item happens: one or more sessions, each with its own date."""
+
     sessions: list[Session] = Field(min_length=1, description="one entry per date of the event")
     place: Line | None = Field(default=None, description="where every session is, unless it says")
 
@@ -118,10 +124,14 @@ class Event(Strict):
 
 
 class RemindWeeks(Strict):
+    """Remind for this many weeks after the item's issue."""
+
     weeks: int = Field(ge=0, le=52)
 
 
 class RemindUntil(Strict):
+    """Remind in every issue dated on or before this day."""
+
     until: dt.date
 
 
@@ -143,6 +153,8 @@ Remind = Annotated[
 
 
 class Item(Strict):
+    """One piece of news: title, body and action, for everyone or for some networks."""
+
     id: Slug = Field(description="stable id; a later item with the same id replaces this one")
     title: Line
     networks: list[Slug] = Field(default_factory=list, description="network ids; empty = everyone")
@@ -181,11 +193,15 @@ class CarriedItem(Item):
 
 
 class ToolLink(Strict):
+    """One of a tool's links, with what it opens."""
+
     label: Line = Field(description='what the link opens: "Report", "Summary", "Easy read"')
     url: HttpUrl
 
 
 class Tool(Strict):
+    """A publication or resource for Tools & Templates, with its publisher and date."""
+
     title: Line
     url: HttpUrl | None = Field(default=None, description="the tool's link; or give several under links")
     links: list[ToolLink] = Field(default_factory=list, description="several links, each with a label")
@@ -229,6 +245,8 @@ Carried = Annotated[
 
 
 class ReminderOverrides(Strict):
+    """This issue's decisions about earlier items: stop reminding some, keep others longer."""
+
     drop: list[Slug] = Field(default_factory=list, description="item ids to stop reminding of")
     keep: dict[Slug, dt.date] = Field(
         default_factory=dict, description="item id: date to keep reminding until"

@@ -108,6 +108,12 @@ class SourcedIssue:
 
 @dataclass
 class Project:
+    """A programme folder loaded and validated: settings, contacts, networks and every issue.
+
+    Commands work from this one object; files that failed to load are kept as problems (with
+    their lines) beside what did load, so that every problem is reported at once.
+    """
+
     root: Path
     settings: Settings
     settings_lines: Located

@@ -21,6 +21,8 @@ TEMPLATE = "new-issue.yaml.j2"
 
 @dataclass(frozen=True)
 class NewIssue:
+    """What `composer new` wrote: the file, and the warnings about its number and date."""
+
     path: Path
     plan: Plan
     warnings: list[Problem] = field(default_factory=list)

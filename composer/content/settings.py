@@ -53,6 +53,8 @@ M = TypeVar("M", bound="Server")
 
 
 class Programme(Strict):
+    """Who sends the Update: its names, language and time zone."""
+
     name: Line
     short_name: Line
     language: str = Field(default="en-GB", pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -69,16 +71,22 @@ class Programme(Strict):
 
 
 class Address(Strict):
+    """A display name and one email address (From:)."""
+
     name: Line
     email: EmailAddress
 
 
 class Link(Strict):
+    """A titled https link (the programme's plan)."""
+
     title: Line
     url: HttpUrl
 
 
 class Image(Strict):
+    """An https image with its alt text, for readers with images off."""
+
     url: ImageUrl
     alt: Line
 
@@ -91,6 +99,8 @@ class NavLink(Strict):
 
 
 class Branding(Strict):
+    """Colours, fonts and images; each value is checked by its kind, since it reaches CSS."""
+
     primary_colour: Colour = "#1d4e6b"
     accent_colour: Colour = "#c8102e"
     text_colour: Colour = "#222222"
@@ -114,6 +124,8 @@ ItemsOrder = Literal["networks_first", "file"]
 
 
 class ReminderDefaults(Strict):
+    """How long items are reminded, and in what order and layout."""
+
     default_weeks: int = Field(default=3, ge=0, le=52)
     order: Literal["date", "issue"] = Field(
         default="date", description="date: soonest next date first, undated after; issue: newest first"
@@ -129,11 +141,15 @@ class ReminderDefaults(Strict):
 
 
 class Diary(Strict):
+    """Dates for your diary: on or off, and how far ahead it looks."""
+
     enabled: bool = True
     weeks: int = Field(default=12, ge=1, le=104, description="how far ahead the list looks")
 
 
 class ToolsDefaults(Strict):
+    """How long Tools & Templates keeps an entry, and the note under the list."""
+
     retention_weeks: int = Field(default=12, ge=1, le=520)
     note: Markdown = Field(
         default="", description="a standing line under Tools & Templates; an issue's own note replaces it"
@@ -209,6 +225,8 @@ class Server(Strict):
 
 
 class Smtp(Server):
+    """The relay `composer send` talks to; the password comes from the environment only."""
+
     port: int | None = Field(default=None, ge=1, le=65535, description="default: 587, or 465 for tls")
     security: Security = "starttls"
     data_timeout: float = Field(
@@ -220,6 +238,8 @@ class Smtp(Server):
 
 
 class Sending(Strict):
+    """How the Update is sent: list headers, unsubscribe, rates, retries, the relay."""
+
     outbox: str = "outbox"
     journal: str = ".composer/journal.sqlite"
     transport: Literal["auto", "outbox", "smtp"] = "auto"
@@ -306,6 +326,8 @@ class Review(Strict):
 
 
 class Settings(Strict):
+    """composer.yaml, validated: everything that recurs from week to week."""
+
     programme: Programme
     sender: Address = Field(alias="from")
     reply_to: EmailAddress | None = None

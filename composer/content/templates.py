@@ -104,6 +104,8 @@ def packaged_names() -> list[str]:
 
 @dataclass
 class CopiedTemplates:
+    """What `templates copy` wrote, and what it kept because the project already had it."""
+
     copied: list[Path] = field(default_factory=list)
     kept: list[Path] = field(default_factory=list)
 

@@ -33,12 +33,16 @@ MAX_RETRY_DELAY = 300.0  # seconds: however many retries, never more than five m
 
 @dataclass(frozen=True)
 class Outcome:
+    """One person's result in a send."""
+
     email: str
     reply: str
 
 
 @dataclass(frozen=True)
 class Progress:
+    """How far a send has got, for the progress bar."""
+
     done: int
     total: int
     email: str

@@ -74,6 +74,8 @@ def hold_lock(path: Path, *, busy: str) -> ProcessLock:
 
 @dataclass(frozen=True)
 class Entry:
+    """One person's row in the journal for an issue and transport."""
+
     email: str
     state: State
     edition: str

@@ -59,6 +59,7 @@ class SendPlan:
     def problems(self) -> list[Problem]:
         """What to show before sending: the warnings, and every problem of the links."""
         return [*self.warnings, *(self.links.problems if self.links else [])]
+
     unresolved_comments: int = 0  # reviewers' comments not marked resolved: mentioned, never blocking
 
     @property
@@ -135,6 +136,8 @@ class SendReport(Delivered):
 
 @dataclass(frozen=True)
 class CopySent:
+    """A test copy sent with `send --to`: where it went and which edition."""
+
     issue: int
     address: str
     edition: str

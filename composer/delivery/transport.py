@@ -55,6 +55,8 @@ class SmtpFailure(Exception):
 
 
 class Session(Protocol):
+    """One open connection (or outbox writer) that delivers messages one at a time."""
+
     async def send(self, *, sender: str, recipient: str, data: bytes, before_data: Callable[[], None]) -> str:
         """Deliver one message (CRLF lines; dot-stuffed if the transport says so).
 
@@ -67,6 +69,8 @@ class Session(Protocol):
 
 
 class Transport(Protocol):
+    """Where messages go (SMTP, or the outbox folder): opens sessions."""
+
     name: str
     connections: int
     dot_stuffed: bool

@@ -25,6 +25,8 @@ INDEX_TEMPLATE = "build-index.html.j2"
 
 @dataclass(frozen=True)
 class BuiltEdition:
+    """One edition written by `composer build`, with its sizes."""
+
     name: str
     networks: list[str] | None
     serves: list[str]
@@ -63,6 +65,8 @@ class BuiltEdition:
 
 @dataclass(frozen=True)
 class BuildResult:
+    """What `composer build` wrote and found."""
+
     out: Path
     editions: list[BuiltEdition]
     report: CheckReport

@@ -23,6 +23,8 @@ from composer.errors import Findings, Problem, ValidationFailed
 
 @dataclass(frozen=True)
 class CheckReport(Findings):
+    """`composer check`'s answer for one issue: the plan, every problem, the editions checked."""
+
     issue: SourcedIssue
     file: str
     plan: Plan

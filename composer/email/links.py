@@ -52,6 +52,8 @@ class Link:
 
 @dataclass(frozen=True)
 class LinkResult:
+    """One link and how its server answered."""
+
     link: Link
     answer: Answer
     cached: bool  # answered within the cache's time, not asked this run
@@ -84,6 +86,8 @@ class LinkResult:
 
 @dataclass(frozen=True)
 class LinkReport(Findings):
+    """Every link of an issue with its answer, and the problems found, at their lines."""
+
     results: list[LinkResult]
     skipped: dict[str, Skip] = field(default_factory=dict)  # URLs never asked, and why
     seconds: float = 0.0

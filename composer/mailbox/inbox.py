@@ -66,6 +66,8 @@ class Action:
 
 @dataclass
 class InboxReport:
+    """What `composer inbox` did with each message, and the counts by kind."""
+
     source: str
     dry_run: bool
     actions: list[Action] = field(default_factory=list)

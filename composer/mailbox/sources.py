@@ -41,6 +41,8 @@ class Incoming:
 
 
 class Source(Protocol):
+    """Where the mailbox's messages come from: IMAP, or a folder of saved files."""
+
     where: str
     skipped: list[tuple[str, str]]
 

@@ -35,6 +35,8 @@ _BODY = re.compile(r"<body\b[^>]*>", re.I)
 
 @dataclass(frozen=True)
 class ArchiveResult:
+    """What `composer archive` wrote, and which pages were rendered again."""
+
     out: Path
     pages: list[Path] = field(default_factory=list)
     calendars: list[Path] = field(default_factory=list)

@@ -66,6 +66,8 @@ _REVIEW = re.compile(r"/issue/(\d+)/(review|resolve)")
 
 @dataclass(frozen=True)
 class Response:
+    """One HTTP answer of the preview: status, body, type and where a 303 goes."""
+
     status: int
     body: bytes
     content_type: str = "text/html; charset=utf-8"
