@@ -8,13 +8,13 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
-from composer.content.parsecache import CACHE_FILE
+from composer.content.layout import CACHE_VARIABLE
 from composer.content.project import Project
 
 REPO = Path(__file__).resolve().parent.parent
@@ -34,10 +34,23 @@ def copy_example(dest: Path) -> Path:
 
 
 def state_files(project: Path) -> list[str]:
-    """What composer keeps in .composer/ (journals and their companions), less the parse cache,
-    which is made from the issue files: "the journal is untouched" is this list unchanged."""
+    """What composer keeps in .composer/ (journals and their companions): "the journal is
+    untouched" is this list unchanged."""
     folder = project / ".composer"
-    return sorted(p.name for p in folder.iterdir() if p != project / CACHE_FILE) if folder.exists() else []
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cache_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """composer's caches for this run (and the commands it starts), not the user's own."""
+    folder = tmp_path_factory.mktemp("cache")
+    saved = os.environ.get(CACHE_VARIABLE)
+    os.environ[CACHE_VARIABLE] = str(folder)
+    yield folder
+    if saved is None:
+        del os.environ[CACHE_VARIABLE]
+    else:
+        os.environ[CACHE_VARIABLE] = saved
 
 
 def largest_issue(project: Project) -> int:
@@ -71,7 +84,11 @@ class Cli:
 
     @staticmethod
     def _environment(env: dict[str, str] | None, inherit: bool) -> dict[str, str]:
-        base = dict(os.environ) if inherit else {"PATH": os.environ["PATH"]}
+        base = (
+            dict(os.environ)
+            if inherit
+            else {"PATH": os.environ["PATH"], CACHE_VARIABLE: os.environ[CACHE_VARIABLE]}
+        )
         return {**base, **(env or {})}
 
     def __call__(

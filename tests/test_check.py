@@ -283,3 +283,18 @@ def test_markdown_in_a_title_and_unknown_session_contacts_are_reported_at_their_
     found = [(p.line, p.field, p.severity) for p in project.problems[example / "issues" / "378.yaml"]]
     assert (5, "items[qa-moved].title", "warning") in found
     assert (9, "items[qa-moved].event.sessions[0].contacts", "error") in found
+
+
+def test_a_command_that_only_reads_leaves_the_project_byte_identical(example: Path, run_cli: Cli) -> None:
+    """Caches live in the user's cache folder; journals are written only by what sends."""
+
+    def files() -> dict[str, bytes]:
+        return {
+            str(p.relative_to(example)): p.read_bytes() for p in sorted(example.rglob("*")) if p.is_file()
+        }
+
+    before = files()
+    for command in (["check"], ["lists"], ["send", "--dry-run"], ["new", "--help"]):
+        result = run_cli(example, *command, env={"COMPOSER_SECRET": "s"})
+        assert result.returncode == 0, (command, result.stderr)
+        assert files() == before, command

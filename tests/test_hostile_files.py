@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from conftest import Cli, state_files, write_members
 
-from composer.content.parsecache import CACHE_FILE
 from composer.content.recipients import MEMBERS_FILE, SUPPRESSED_FILE
 
 SETTINGS = "composer.yaml"
@@ -22,9 +21,8 @@ FORMULA = "=cmd|'/Ccalc'!A0@example.org"
 
 
 def snapshot(project: Path) -> dict[str, bytes]:
-    """Every file of the project with its bytes: "nothing written" is this, unchanged. Except the
-    parse cache: what it holds is made from the issue files, the way bytecode is from source."""
-    files = sorted(p for p in project.rglob("*") if p.is_file() and p != project / CACHE_FILE)
+    """Every file of the project with its bytes: "nothing written" is this, unchanged."""
+    files = sorted(p for p in project.rglob("*") if p.is_file())
     return {str(p.relative_to(project)): p.read_bytes() for p in files}
 
 

@@ -18,6 +18,7 @@ from conftest import SECRET, Cli, copy_example, set_sending
 from link_server import Gauge, LinkServer, make_certificates
 
 from composer.cli import main
+from composer.content.layout import cache_folder
 from composer.content.settings import LinkCheck
 from composer.email.asklinks import Asker
 from composer.email.check import check_issue
@@ -186,7 +187,7 @@ def test_a_second_run_asks_only_new_and_failed_urls_and_refresh_asks_all(
     project: Path, web: dict[str, LinkServer]
 ) -> None:
     check_issue(project, "378", links=True)
-    assert (project / CACHE_FILE).exists()
+    assert (cache_folder(project) / CACHE_FILE).exists()
     for server in web.values():
         server.log.clear()
     again = check_issue(project, "378", links=True)
@@ -202,7 +203,7 @@ def test_a_second_run_asks_only_new_and_failed_urls_and_refresh_asks_all(
 
 
 def test_a_damaged_cache_is_made_again(project: Path, web: dict[str, LinkServer]) -> None:
-    cache = project / CACHE_FILE
+    cache = cache_folder(project) / CACHE_FILE
     cache.parent.mkdir(exist_ok=True)
     cache.write_bytes(b"not a database at all" * 100)
     report = check_issue(project, "378", links=True)
@@ -216,10 +217,10 @@ def test_a_cache_that_cannot_be_opened_is_named_without_a_traceback(
     web: dict[str, LinkServer],
     run_cli: Cli,
 ) -> None:
-    (project / CACHE_FILE).mkdir(parents=True)  # a folder where the file should be
+    (cache_folder(project) / CACHE_FILE).mkdir(parents=True)  # a folder where the file should be
     result = run_cli(project, "check", "378", "--links")
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert f"cannot use the link cache {project.resolve() / CACHE_FILE}" in result.stderr
+    assert f"cannot use the link cache {cache_folder(project) / CACHE_FILE}" in result.stderr
 
 
 def test_retry_after_takes_seconds_or_a_date() -> None:

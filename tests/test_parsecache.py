@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from composer.content import yamlio
+from composer.content.layout import cache_folder
 from composer.content.parsecache import CACHE_FILE, decode, encode
 from composer.content.project import Project, issue_files, load_project
 from composer.content.yamlio import load_yaml
@@ -67,7 +68,7 @@ def loaded(project: Project) -> list[tuple[Any, ...]]:
 
 def test_a_second_load_parses_only_what_changed(example: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     first = load_project(example)
-    assert (example / CACHE_FILE).exists()
+    assert (cache_folder(example) / CACHE_FILE).exists()
     seen = parses(monkeypatch)
     again = load_project(example)
     assert seen == [] and loaded(again) == loaded(first)
@@ -92,16 +93,18 @@ def test_a_second_load_parses_only_what_changed(example: Path, monkeypatch: pyte
 )
 def test_a_damaged_cache_is_not_used(example: Path, damage: bytes) -> None:
     expected = loaded(load_project(example))
-    (example / CACHE_FILE).write_bytes(damage)
+    (cache_folder(example) / CACHE_FILE).write_bytes(damage)
     assert loaded(load_project(example)) == expected
-    assert json.loads((example / CACHE_FILE).read_text(encoding="utf-8"))["version"] == 1  # written anew
+    assert (
+        json.loads((cache_folder(example) / CACHE_FILE).read_text(encoding="utf-8"))["version"] == 1
+    )  # written anew
 
 
 def test_an_entry_is_used_only_for_the_bytes_it_came_from(
     example: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     load_project(example)
-    path = example / CACHE_FILE
+    path = cache_folder(example) / CACHE_FILE
     stored = json.loads(path.read_text(encoding="utf-8"))
     name = f"issues/{issue_files(example)[-1].name}"
     entry = stored["files"][name]
@@ -121,7 +124,7 @@ def test_files_with_problems_are_not_kept(example: Path) -> None:
     located, problems = load_yaml(broken, "b")
     assert located is not None and problems
     load_project(example)
-    files = json.loads((example / CACHE_FILE).read_text(encoding="utf-8"))["files"]
+    files = json.loads((cache_folder(example) / CACHE_FILE).read_text(encoding="utf-8"))["files"]
     assert f"issues/{broken.name}" not in files and len(files) == len(issue_files(example)) - 1
     assert all(isinstance(line, int) for entry in files.values() for _, line in entry["lines"])
     assert dt.date.fromisoformat(files[f"issues/{issue_files(example)[0].name}"]["data"]["m"][1][1]["d"])

@@ -15,9 +15,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from composer.content.layout import cache_folder
 from composer.content.yamlio import Located
 
-CACHE_FILE = ".composer/parsed.json"
+CACHE_FILE = "parsed.json"  # in the project's cache folder (layout.cache_folder)
 VERSION = 1
 MAX_BYTES = 64_000_000  # larger is not a cache composer wrote: it is ignored
 
@@ -69,7 +70,7 @@ class ParseCache:
     """The parsed files of one project, by name, each with the hash of the bytes it came from."""
 
     def __init__(self, root: Path):
-        self.path = root / CACHE_FILE
+        self.path = cache_folder(root) / CACHE_FILE
         self._entries: dict[str, Any] | None = None  # read when first asked (the preview rarely asks)
         self.changed = False
 
@@ -123,7 +124,7 @@ class ParseCache:
             self.changed = True
 
     def save(self) -> None:
-        """Write the cache beside the journal; a folder that cannot be written just goes without."""
+        """Write the cache; a folder that cannot be written just goes without."""
         if not self.changed:
             return
         temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}")

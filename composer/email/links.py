@@ -24,6 +24,7 @@ from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from composer.content.carry import Plan
+from composer.content.layout import cache_folder
 from composer.content.project import Project, SourcedIssue
 from composer.email.asklinks import IMAGE_LIMIT, Answer, Asker, user_agent
 from composer.email.emailchecks import Scan, TextSource, locate, text_sources
@@ -31,7 +32,7 @@ from composer.email.render import Edition
 from composer.email.templatechecks import template_line
 from composer.errors import ComposerError, Findings, Problem, Severity
 
-CACHE_FILE = ".composer/links.sqlite"
+CACHE_FILE = "links.sqlite"  # in the project's cache folder (layout.cache_folder)
 _HTTP = re.compile(r"^https?://", re.I)
 _UNSUBSCRIBE = re.compile(r"unsubscribe|opt-?out", re.I)
 _RESERVED = re.compile(r"(^|\.)(example|invalid|test)$|(^|\.)example\.(com|net|org)$", re.I)
@@ -240,7 +241,7 @@ def check_links(
     links, skipped = collect_links(project, sourced, plan, edition)
     settings = project.settings
     now = time.time() if now is None else now
-    with LinkCache(project.root / CACHE_FILE) as cache:
+    with LinkCache(cache_folder(project.root) / CACHE_FILE) as cache:
         known = (
             {}
             if refresh
