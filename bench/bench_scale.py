@@ -13,7 +13,7 @@ latest, `new`, and `archive` from scratch and again after one more issue. Every 
 beside its baseline from the same run (the small case), with the ratio and the issue's target.
 `check` at 4 and at --issues issues: once with nothing parsed before, then the median of three
 runs each just after this week's file was saved (the earlier files come from the parse cache in
-.composer/, as in a week's work; its target is a ratio of 1.3); the other cases run once each.
+the project's cache folder, as in a week's work; its target is a ratio of 1.3); the other cases run once each.
 The data lives in a temporary folder.
 """
 
@@ -190,7 +190,7 @@ def history(folder: Path, count: int) -> None:
         root = make_project(folder / f"issues-{issues}", 0)
         shutil.copy2(REPO / MEMBERS_FILE, root / MEMBERS_FILE)
         write_history(root, issues)
-        cold = composer(root, "check")  # parses every file (and keeps them in .composer/)
+        cold = composer(root, "check")  # parses every file (and keeps them in the cache folder)
         check = statistics.median(edited_check(root, issues, run) for run in range(3))
         archive = composer(root, "archive")
         new = composer(root, "new")
