@@ -9,6 +9,7 @@ import inspect
 import json
 import re
 import socket
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -461,3 +462,45 @@ def test_the_worker_drops_the_check_of_a_build_a_save_replaced(example: Path) ->
     assert app.check_next(older)  # started on the older build: given up at its first edition
     assert not older.issues
     assert app.check_next(app.build) and all(state.complete for state in app.build.issues.values())
+
+
+def test_pages_and_saves_at_once_all_answer_and_the_last_save_shows(
+    own_server: PreviewServer, example: Path
+) -> None:
+    """Page loads of several editions while the issue is saved again and again: every request
+    answers, none waits on another's rendering forever, and the page ends with the last save."""
+    latest = load_project(example).issues[-1]
+    text = latest.path.read_text(encoding="utf-8")
+    targets = [f"/issue/{latest.number}/?edition={name}" for name in ("full", "send", "dcs", "everyone")]
+    targets += [f"/issue/{latest.number}/email/full.html", f"/livereload?since={own_server.app.build.id}"]
+    statuses: list[int] = []
+
+    def load(target: str) -> None:
+        for _ in range(3):
+            statuses.append(get(own_server, target)[0])
+
+    readers = [threading.Thread(target=load, args=(target,)) for target in targets]
+    for reader in readers:
+        reader.start()
+    for n in range(5):
+        latest.path.write_text(text.replace('    title: "', f'    title: "Save {n} – ', 1), encoding="utf-8")
+        own_server.app.wait_for_build(own_server.app.build.id, timeout=10)
+    for reader in readers:
+        reader.join(60)
+        assert not reader.is_alive()
+    assert statuses and all(status == 200 for status in statuses), statuses
+    page_when(own_server, f"/issue/{latest.number}/", lambda body: "Save 4 –" in html.unescape(body))
+
+
+def test_a_long_render_keeps_no_waiting_page_from_its_news(own_server: PreviewServer) -> None:
+    """The rendering lock is not the lock pages wait on: while a render holds it, a long poll
+    still hears of a check that finished."""
+    app = own_server.app
+    with app._render:  # a render in progress
+        waiting = threading.Thread(target=lambda: app.wait_for_build(app.build.id, timeout=30))
+        waiting.start()
+        with app._changed:
+            app._changed.notify_all()
+        statuses = [get(own_server, "/livereload?since=0")[0] for _ in range(2)]
+    waiting.join(1)
+    assert statuses == [200, 200]

@@ -110,8 +110,10 @@ class Preview:
     def __init__(self, root: Path, *, interval: float = INTERVAL, settle: float = SETTLE):
         self.root = root.resolve()
         self.interval, self.settle = interval, settle
-        self._lock = threading.RLock()
-        self._changed = threading.Condition(self._lock)
+        self._changed = threading.Condition()  # builds and checks: what pages wait on
+        # One lock for all rendering (the CSS inliner is not known to be thread-safe), apart from
+        # the condition: a long render never keeps a waiting page or the watcher from their news.
+        self._render = threading.RLock()
         self._stopped = threading.Event()
         self._last_good: dict[int, tuple[int, IssueView]] = {}  # by issue: the build id and its view
         self._open: int | None = None  # the issue a page asked for last: checked in full first
@@ -271,14 +273,15 @@ class Preview:
         project = build.project
         renderer = _WorkerRenderer(project, lambda: self.build is build) if complete else build.renderer
         try:
-            checked = check_loaded(project, str(number), lists=build.lists, keys=keys, renderer=renderer)
+            with self._render:
+                checked = check_loaded(project, str(number), lists=build.lists, keys=keys, renderer=renderer)
         except ValidationFailed as exc:
             return IssueState(last_good, exc.problems)
         except (IssueNotFound, _Superseded):
             raise
         except Exception as exc:  # a template that does not render names its file and line; a bug shows too
             return IssueState(last_good, [], describe(exc), complete=complete)
-        view = IssueView(checked, build.renderer, self._lock)
+        view = IssueView(checked, build.renderer, self._render)
         with self._changed:
             if not build.failure and build.id >= good_build:  # a late check of an older build: keep the newer
                 self._last_good[number] = (build.id, view)

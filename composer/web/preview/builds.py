@@ -34,7 +34,7 @@ class IssueView:
 
     checked: CheckReport
     renderer: Renderer
-    lock: threading.RLock  # one for all rendering: the CSS inliner is not known to be thread-safe
+    lock: threading.RLock  # the preview's one rendering lock (Preview._render)
     editions: dict[object, Edition] = field(init=False)
 
     def __post_init__(self) -> None:
