@@ -46,9 +46,9 @@ class ChangedOnDisk(ComposerError):
     """The file changed since the editor loaded it: nothing is written; `diff` shows what saving
     now would do to the file as it is on disk (its change and the editor's, side by side)."""
 
-    def __init__(self, message: str, diff: str):
+    def __init__(self, message: str, diff: str, current: str):
         super().__init__(message)
-        self.diff = diff
+        self.diff, self.current = diff, current  # current: the hash to save over the file on disk
 
 
 @dataclass(frozen=True)
@@ -160,34 +160,37 @@ def keep_untouched(original: str, normal: str, edited: str) -> str:
     return "".join(out)
 
 
-def save_issue(path: Path, display: str, new: dict[str, Any], loaded_digest: str) -> str:
+def save_issue(
+    path: Path, display: str, new: dict[str, Any], loaded_digest: str, loaded_text: str | None = None
+) -> str:
     """Write the editor's version of the issue file and return the new hash.
 
-    Refused (ChangedOnDisk, with the differences) when the file is no longer the one the editor
-    loaded; problems of the content do not stop a save (the YAML is always valid), they are
-    checked afterwards as for any file.
+    Refused (ChangedOnDisk) when the file is no longer the one the editor loaded: the message
+    shows what changed on disk since (when `loaded_text`, the version the editor loaded, is
+    known) and what saving now would change. Problems of the content do not stop a save (the
+    YAML is always valid): they are checked afterwards, as for any file.
     """
     raw, text, base = _read(path, display)
     written = apply_changes(text, base, new)
     if digest_of(raw) != loaded_digest:
-        diff = "".join(
-            difflib.unified_diff(
-                text.splitlines(keepends=True),
-                written.splitlines(keepends=True),
-                f"{display} (on disk now)",
-                f"{display} (yours)",
-            )
-        )
+        theirs = _diff(loaded_text or text, text, "as you opened it", "on disk now", display)
+        diff = _diff(text, written, "on disk now", "with your changes", display)
         raise ChangedOnDisk(
             f"{display} changed on disk since you opened it (in a text editor, or a git pull): "
-            "nothing was saved. Here is what saving now would change; reload to start from the new "
-            "version (your draft is kept)",
-            diff,
+            "nothing was saved. Below is what changed, and what saving yours over it would change; "
+            "your draft is kept",
+            (f"Changed on disk:\n{theirs}\n" if theirs else "") + f"Saving yours now:\n{diff}",
+            digest_of(raw),
         )
     encoded = written.encode("utf-8")
     if encoded != raw:
         write_atomically(path, encoded)
     return digest_of(encoded)
+
+
+def _diff(before: str, after: str, old: str, new: str, display: str) -> str:
+    lines = before.splitlines(keepends=True), after.splitlines(keepends=True)
+    return "".join(difflib.unified_diff(*lines, f"{display} ({old})", f"{display} ({new})"))
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -319,11 +322,9 @@ def _scalar(old: Any, value: Any, key: str) -> Any:
             return dt.date.fromisoformat(value)
         except ValueError:
             pass  # an impossible date is kept as typed: validation says why
-    if "\n" in value.rstrip("\n"):
+    if "\n" in value:  # text over lines, or a line ending as a block's does: a block, as a person writes
         block = FoldedScalarString if isinstance(old, FoldedScalarString) else LiteralScalarString
         return block(value)
-    if isinstance(old, LiteralScalarString) and value.endswith("\n"):
-        return LiteralScalarString(value)
     for style in (DoubleQuotedScalarString, SingleQuotedScalarString):
         if isinstance(old, style):
             return style(value)

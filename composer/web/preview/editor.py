@@ -38,6 +38,7 @@ from composer.web.preview.app import NOT_FOUND, Preview, Response, error_page
 from composer.web.preview.builds import Choice
 
 TOKEN_BYTES = 24
+SERVED = 64  # file versions kept in memory, for the differences shown when a save is refused
 MAX_EDIT = 2_000_000  # bytes: an issue is at most 1 MB of YAML (max_issue_bytes), as JSON somewhat more
 EDITING = re.compile(r"/new|/issue/(\d+)/edit/(check|save)")  # the POSTs that need the token
 _PAGE = re.compile(r"/issue/(\d+)/edit")
@@ -66,6 +67,7 @@ class Editor:
         self.preview = preview
         self.token = token or secrets.token_urlsafe(TOKEN_BYTES)
         preview.edit_token = self.token
+        self._served: dict[str, str] = {}  # file versions the form was given, by hash: what changed since
 
     def respond(self, target: str) -> Response:
         path = unquote(urlsplit(target).path)
@@ -121,6 +123,7 @@ class Editor:
             return Response(HTTPStatus.CONFLICT, error_page(message))
         except ComposerError as exc:
             return Response(HTTPStatus.CONFLICT, error_page(str(exc)))
+        self._remember(loaded.digest, loaded.text)
         editor = {
             "number": number,
             "file": name,
@@ -133,6 +136,12 @@ class Editor:
         }
         page = self.preview.render_page
         return page("edit.html.j2", self.preview.build, number=number, editor=editor, file=name)
+
+    def _remember(self, digest: str, text: str) -> None:
+        """Keep a version the form works from (the last few dozen), to show what changed since."""
+        self._served[digest] = text
+        while len(self._served) > SERVED:
+            del self._served[next(iter(self._served))]
 
     def _new(self) -> Response:
         """What `composer new` does, then the form of the new issue."""
@@ -196,15 +205,17 @@ class Editor:
             return _json(HTTPStatus.NOT_FOUND, {"message": f"Issue {number} has no file any more."})
         path, name = found
         try:
-            written = save_issue(path, name, data, digest)
+            written = save_issue(path, name, data, digest, self._served.get(digest))
         except ChangedOnDisk as exc:
-            return _json(HTTPStatus.CONFLICT, {"message": str(exc), "diff": exc.diff})
+            return _json(HTTPStatus.CONFLICT, {"message": str(exc), "diff": exc.diff, "current": exc.current})
         except ValidationFailed as exc:
             lines = "; ".join(str(p) for p in exc.problems)
             return _json(HTTPStatus.CONFLICT, {"message": f"Not saved: {lines}"})
         except (ComposerError, OSError) as exc:
             return _json(HTTPStatus.CONFLICT, {"message": f"Not saved: {exc}"})
-        result = self.check_text(number, path, name, path.read_text(encoding="utf-8"), data)
+        text = path.read_text(encoding="utf-8")
+        self._remember(written, text)
+        result = self.check_text(number, path, name, text, data)
         return _json(HTTPStatus.OK, {**result, "saved": name, "digest": written})
 
 
