@@ -195,3 +195,19 @@ def test_the_editor_is_for_loopback_only_and_never_on_the_review_address(
         assert (example / "issues" / "377.yaml").read_bytes() == before
     finally:
         share.close()
+
+
+@pytest.mark.parametrize(
+    "data",
+    ["not json", "[1, 2]", "[" * 100_000 + "]" * 100_000, '{"items": ' + "[" * 40 + "]" * 40 + "}"],
+    ids=["not json", "a list", "too deep for json", "deeper than a file"],
+)
+def test_a_form_that_is_not_an_issue_gets_a_message_and_writes_nothing(
+    running: PreviewServer, example: Path, data: str
+) -> None:
+    path, before, _, digest = edited_377(example)
+    form = urlencode({"token": running.app.edit_token or "", "digest": digest, "data": data})
+    for target in ("/issue/377/edit/save", "/issue/377/edit/check"):
+        status, _, answer = request(running, "POST", target, form, own_headers(running))
+        assert status == 400 and json.loads(answer)["message"] == "The form sent no issue: reload the page."
+    assert path.read_bytes() == before

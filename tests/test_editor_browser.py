@@ -198,3 +198,24 @@ def test_the_keyboard_alone_adds_an_item_and_saves(running: tuple[PreviewServer,
     expect(page.locator("#save-status")).to_contain_text("Saved issues/377.yaml")
     text = (project / "issues" / "377.yaml").read_text(encoding="utf-8")
     assert "  - id: typed-with-the-keyboard-alone\n    title: Typed with the keyboard alone\n" in text
+
+
+def test_update_this_reminder_copies_it_into_this_week_marked_update(
+    running: tuple[PreviewServer, Path], page: Page
+) -> None:
+    server, project = running
+    page.goto(f"{server.url}issue/377/edit")
+    title = "In-house fostering project"
+    reminder(page, title).get_by_role("button", name="Update this reminder").click()
+    copied = item(page, 8)
+    expect(copied.get_by_label("Title", exact=True)).to_be_focused()
+    expect(copied.get_by_label("Title", exact=True)).to_have_value(title)
+    expect(copied.get_by_label("Id", exact=True)).to_have_value("in-house-fostering-project")
+    copied.get_by_label("Title", exact=True).fill(f"{title} – NEW DATE")
+    expect(copied.get_by_label("Id", exact=True)).to_have_value("in-house-fostering-project")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#save-status")).to_have_text("Saved issues/377.yaml.")
+    loaded = load_project(project)
+    assert loaded.problems_for(377) == []
+    updated = {r.item.id: r for r in plan_for(loaded, 377).reminders}["in-house-fostering-project"]
+    assert updated.updated and updated.item.title == f"{title} – NEW DATE"

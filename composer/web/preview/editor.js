@@ -108,10 +108,10 @@
     var problemsId = id + "-problems";
     control.setAttribute("aria-describedby", (hintId ? hintId + " " : "") + problemsId);
     control.addEventListener("input", function () {
-      var text = control.value, before = object[key];
+      var text = control.value;
       var typed = kind === "number" ? (text === "" ? null : Number(text)) : text;
       put(object, key, typed, options.order);
-      if (options.after) { options.after(text, before); }
+      if (options.after) { options.after(text); }
       changed();
     });
     var box = element("div", {"class": "field", "data-field": options.field || ""}, [
@@ -230,8 +230,8 @@
     var idBox = input("Id", item, "id", {id: base + "-id", field: field + ".id", order: ORDER.item,
       hint: "made from the title; a reminder keeps it, so change it before the first send only"});
     var title = input("Title", item, "title", {id: base + "-title", field: field + ".title", order: ORDER.item,
-      after: function (text, before) {
-        if (item._auto !== false && (!item.id || item.id === slug(before))) {
+      after: function (text) {
+        if (item._auto) {
           put(item, "id", slug(text), ORDER.item);
           document.getElementById(base + "-id").value = item.id;
         }
@@ -387,7 +387,7 @@
       element("div", {id: "items"}, items.map(function (item, index) { return itemBox(item, index, items); })),
       button("Add item", function () {
         if (!Array.isArray(state.items)) { put(state, "items", [], ORDER.issue); }
-        state.items.push({id: "", title: ""});
+        state.items.push({id: "", title: "", _auto: true});  /* its id follows its title until typed */
         rerender("item-" + (state.items.length - 1) + "-title");
       }, {id: "add-item"}),
       element("h2", {text: "Reminders from previous weeks"}),
@@ -414,7 +414,7 @@
 
   /* --- checking as you type ------------------------------------------------------------- */
   function plain() {
-    /* the data to send: the form's own note (_auto: an id typed by hand) left out */
+    /* the data to send: the form's own note (_auto: a new item's id follows its title) left out */
     return JSON.stringify(state, function (key, value) { return key.charAt(0) === "_" ? undefined : value; });
   }
   function post(path, values) {

@@ -29,6 +29,7 @@ from composer.content.model import ReminderOverrides
 from composer.content.project import ISSUES_DIR, Project, load_project
 from composer.content.roundtrip import ChangedOnDisk, apply_changes, load_for_edit, save_issue
 from composer.content.scaffold import new_issue
+from composer.content.yamlio import MAX_DEPTH
 from composer.email.check import check_loaded
 from composer.email.editions import FULL
 from composer.email.markdown import to_html
@@ -91,9 +92,9 @@ class Editor:
         number = int(match[1])
         try:
             data = json.loads(form.get("data", ""))
-        except ValueError:
+        except (ValueError, RecursionError):
             data = None
-        if not isinstance(data, dict):
+        if not isinstance(data, dict) or nested_deeper(data, MAX_DEPTH):
             return _json(HTTPStatus.BAD_REQUEST, {"message": "The form sent no issue: reload the page."})
         if match[2] == "check":
             return self._check(number, data)
@@ -250,6 +251,20 @@ def reminder_choices(project: Project, number: int) -> list[dict[str, Any]]:
         }
         for reminder in candidates
     ]
+
+
+def nested_deeper(value: Any, limit: int) -> bool:
+    """Whether data nests deeper than an issue file may (yamlio's limit), counted without recursion."""
+    stack = [(value, 0)]
+    while stack:
+        current, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(current, dict):
+            current = list(current.values())
+        if isinstance(current, list):
+            stack.extend((child, depth + 1) for child in current)
+    return False
 
 
 def markdown_previews(data: Mapping[str, Any]) -> dict[str, str]:
