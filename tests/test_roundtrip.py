@@ -147,3 +147,13 @@ def test_items_reminders_and_tools_added_to_a_scaffold_are_only_added_lines(exam
     issue = project.find("378").issue
     assert [s.date.isoformat() for s in issue.items[0].event.sessions] == ["2019-12-02", "2019-12-09"]
     assert issue.reminders.drop == ["frontline-blueprint"]
+
+
+def test_a_file_from_windows_keeps_its_byte_order_mark_and_crlf_lines(tmp_path: Path) -> None:
+    path = tmp_path / "9.yaml"
+    original = "number: 9\r\ndate: 2019-11-15   # a Friday\r\nsubject: An old subject\r\n"
+    path.write_bytes(b"\xef\xbb\xbf" + original.encode("utf-8"))
+    loaded = load_for_edit(path, "9.yaml")
+    save_issue(path, "9.yaml", {**loaded.data, "subject": "A new subject"}, loaded.digest)
+    expected = original.replace("An old subject", "A new subject")
+    assert path.read_bytes() == b"\xef\xbb\xbf" + expected.encode("utf-8")

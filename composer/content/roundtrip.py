@@ -9,6 +9,7 @@ replaced atomically, and never over a version the editor did not load (its hash 
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import difflib
 import hashlib
@@ -70,7 +71,7 @@ def as_form(value: Any) -> Any:
         return {str(key): as_form(item) for key, item in value.items()}
     if isinstance(value, list):
         return [as_form(item) for item in value]
-    if isinstance(value, (dt.date, dt.time)):
+    if isinstance(value, dt.date):
         return value.isoformat()
     return value
 
@@ -107,7 +108,9 @@ def _yaml() -> YAML:
 
 def apply_changes(text: str, base: dict[str, Any], new: dict[str, Any]) -> str:
     """`text` with the values that differ between `base` (what the file holds, as the form has
-    it) and `new` set, and nothing else touched."""
+    it) and `new` set, and nothing else touched; a file written on Windows keeps its CRLF lines."""
+    windows = "\r\n" in text
+    text = text.replace("\r\n", "\n")
     yaml = _yaml()
     try:
         document = yaml.load(text)
@@ -126,8 +129,8 @@ def apply_changes(text: str, base: dict[str, Any], new: dict[str, Any]) -> str:
     located, problems = parse_yaml(patched, "patched", aliases=False)
     expected, _ = parse_yaml(edited, "edited", aliases=False)
     if located is None or problems or expected is None or located.data != expected.data:
-        return edited
-    return patched
+        patched = edited
+    return patched.replace("\n", "\r\n") if windows else patched
 
 
 def _dump(yaml: YAML, document: CommentedMap) -> str:
@@ -182,7 +185,7 @@ def save_issue(
             (f"Changed on disk:\n{theirs}\n" if theirs else "") + f"Saving yours now:\n{diff}",
             digest_of(raw),
         )
-    encoded = written.encode("utf-8")
+    encoded = (codecs.BOM_UTF8 if raw.startswith(codecs.BOM_UTF8) else b"") + written.encode("utf-8")
     if encoded != raw:
         write_atomically(path, encoded)
     return digest_of(encoded)
