@@ -88,6 +88,10 @@ def test_a_new_issue_composed_in_the_form_is_the_file_a_person_would_write(
     action = "Please tell Priya Raman (details below) who will come.\n"
     first.get_by_label("Action required", exact=True).fill(action)
     first.get_by_role("group", name="Contacts").get_by_label("Priya Raman").check()
+    shown = first.get_by_role("region", name="Body as the email shows it")
+    expect(shown.get_by_role("link", name="on the website")).to_have_attribute(
+        "href", "https://www.example.org/send-leads"
+    )
     event = first.get_by_role("group", name="Event")
     event.get_by_role("button", name="Add session").click()
     session = event.get_by_role("group", name="Session 1")
@@ -219,3 +223,20 @@ def test_update_this_reminder_copies_it_into_this_week_marked_update(
     assert loaded.problems_for(377) == []
     updated = {r.item.id: r for r in plan_for(loaded, 377).reminders}["in-house-fostering-project"]
     assert updated.updated and updated.item.title == f"{title} – NEW DATE"
+
+
+def test_the_toolbar_formats_the_selection_and_the_text_shows_as_the_email_will(
+    running: tuple[PreviewServer, Path], page: Page
+) -> None:
+    server, _ = running
+    page.goto(f"{server.url}issue/377/edit")
+    intro = page.get_by_label("Intro", exact=True)
+    intro.fill("A short week")
+    intro.select_text()
+    page.get_by_role("toolbar", name="Intro formatting").get_by_role("button", name="Bold").click()
+    expect(intro).to_have_value("**A short week**")
+    expect(intro).to_be_focused()
+    shown = page.get_by_role("region", name="Intro as the email shows it")
+    expect(shown.locator("strong")).to_have_text("A short week")
+    page.get_by_role("toolbar", name="Intro formatting").get_by_role("button", name="List").click()
+    expect(intro).to_have_value("- **A short week**")
