@@ -174,6 +174,23 @@ def test_a_save_over_a_changed_file_is_refused_and_the_draft_survives_a_reload(
     expect(page.get_by_label("Subject", exact=True)).to_have_value("")
 
 
+def test_save_mine_over_it_keeps_the_other_change_and_adds_mine(
+    running: tuple[PreviewServer, Path], page: Page
+) -> None:
+    server, project = running
+    path = project / "issues" / "377.yaml"
+    page.goto(f"{server.url}issue/377/edit")
+    page.get_by_label("Preheader", exact=True).fill("Two meetings and three reports")
+    theirs = path.read_text(encoding="utf-8").replace("number: 377", "number: 377  # from a text editor")
+    path.write_text(theirs, encoding="utf-8")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#save-status")).to_contain_text("changed on disk")
+    page.get_by_role("button", name="Save mine over it").click()
+    expect(page.locator("#save-status")).to_have_text("Saved issues/377.yaml.")
+    added, removed = added_and_removed(theirs, path.read_text(encoding="utf-8"))
+    assert (added, removed) == (["preheader: Two meetings and three reports"], [])
+
+
 def test_problems_show_at_their_field_as_you_type(running: tuple[PreviewServer, Path], page: Page) -> None:
     server, _ = running
     page.goto(f"{server.url}issue/377/edit")

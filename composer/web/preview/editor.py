@@ -170,9 +170,9 @@ class Editor:
             return _json(HTTPStatus.OK, self._findings(number, name, exc.problems, None, data))
         except ComposerError as exc:
             return _json(HTTPStatus.CONFLICT, {"message": str(exc)})
-        return _json(HTTPStatus.OK, self.check_text(number, path, name, draft, data))
+        return _json(HTTPStatus.OK, self._check_text(number, path, name, draft, data))
 
-    def check_text(
+    def _check_text(
         self, number: int, path: Path, name: str, text: str, data: dict[str, Any]
     ) -> dict[str, Any]:
         """`composer check` of the project with this text as the issue's file, and the full
@@ -214,9 +214,9 @@ class Editor:
             return _json(HTTPStatus.CONFLICT, {"message": f"Not saved: {lines}"})
         except (ComposerError, OSError) as exc:
             return _json(HTTPStatus.CONFLICT, {"message": f"Not saved: {exc}"})
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8-sig")
         self._remember(written, text)
-        result = self.check_text(number, path, name, text, data)
+        result = self._check_text(number, path, name, text, data)
         return _json(HTTPStatus.OK, {**result, "saved": name, "digest": written})
 
 
