@@ -151,18 +151,24 @@ def test_a_new_issue_composed_in_the_form_is_the_file_a_person_would_write(
     ]
 
 
-def test_a_save_over_a_changed_file_is_refused_and_the_draft_survives_a_reload(
-    running: tuple[PreviewServer, Path], page: Page
-) -> None:
+def refused_save(running: tuple[PreviewServer, Path], page: Page, label: str, value: str) -> tuple[Path, str]:
+    """Issue 377's form with one field typed, the file changed in a text editor meanwhile, then
+    Save: refused. The file and its text as the text editor left it."""
     server, project = running
     path = project / "issues" / "377.yaml"
     page.goto(f"{server.url}issue/377/edit")
-    subject = page.get_by_label("Subject", exact=True)
-    subject.fill("Update No 377: the Crawley meeting")
+    page.get_by_label(label, exact=True).fill(value)
     theirs = path.read_text(encoding="utf-8").replace("number: 377", "number: 377  # from a text editor")
     path.write_text(theirs, encoding="utf-8")
     page.get_by_role("button", name="Save").click()
     expect(page.locator("#save-status")).to_contain_text("changed on disk")
+    return path, theirs
+
+
+def test_a_save_over_a_changed_file_is_refused_and_the_draft_survives_a_reload(
+    running: tuple[PreviewServer, Path], page: Page
+) -> None:
+    path, theirs = refused_save(running, page, "Subject", "Update No 377: the Crawley meeting")
     expect(page.locator("#conflict")).to_contain_text("+number: 377  # from a text editor")
     expect(page.locator("#conflict")).to_contain_text("+subject: 'Update No 377: the Crawley meeting'")
     assert path.read_text(encoding="utf-8") == theirs
@@ -177,14 +183,7 @@ def test_a_save_over_a_changed_file_is_refused_and_the_draft_survives_a_reload(
 def test_save_mine_over_it_keeps_the_other_change_and_adds_mine(
     running: tuple[PreviewServer, Path], page: Page
 ) -> None:
-    server, project = running
-    path = project / "issues" / "377.yaml"
-    page.goto(f"{server.url}issue/377/edit")
-    page.get_by_label("Preheader", exact=True).fill("Two meetings and three reports")
-    theirs = path.read_text(encoding="utf-8").replace("number: 377", "number: 377  # from a text editor")
-    path.write_text(theirs, encoding="utf-8")
-    page.get_by_role("button", name="Save").click()
-    expect(page.locator("#save-status")).to_contain_text("changed on disk")
+    path, theirs = refused_save(running, page, "Preheader", "Two meetings and three reports")
     page.get_by_role("button", name="Save mine over it").click()
     expect(page.locator("#save-status")).to_have_text("Saved issues/377.yaml.")
     added, removed = added_and_removed(theirs, path.read_text(encoding="utf-8"))
