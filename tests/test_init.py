@@ -110,6 +110,7 @@ def test_templates_copy_never_overwrites_silently(tmp_path: Path) -> None:
     assert sorted(p.relative_to(tmp_path).as_posix() for p in result.copied) == [
         "templates/preview/_verdict.html.j2",
         "templates/preview/base.html.j2",
+        "templates/preview/edit.html.j2",
         "templates/preview/index.html.j2",
         "templates/preview/issue.html.j2",
     ]

@@ -17,7 +17,7 @@ from composer.content.references import (
     unknown_references,
 )
 from composer.content.settings import Settings
-from composer.content.yamlio import Located, field_path, load_yaml
+from composer.content.yamlio import Located, field_path, load_yaml, parse_yaml
 from composer.errors import IssueNotFound, Problem, ValidationFailed, did_you_mean, display_path
 
 T = TypeVar("T")
@@ -201,11 +201,15 @@ def issue_files(root: Path) -> list[Path]:
 ParsedIssues = dict[Path, tuple[tuple[int, ...], Located | None, list[Problem], Issue | None]]
 
 
-def load_project(root: Path, *, parsed: ParsedIssues | None = None) -> Project:
+def load_project(
+    root: Path, *, parsed: ParsedIssues | None = None, drafts: Mapping[Path, str] | None = None
+) -> Project:
     """Read settings, contacts, networks and every issue; raise if the shared files are broken.
 
     `parsed`: the issue files an earlier load read and validated, by path with their inode, size
     and time; only the files changed since are read again (the preview's rebuilds). Updated in place.
+    `drafts`: the text of some issue files (by resolved path) as the preview's editor holds it,
+    checked in place of the files on disk, so that a draft meets the same checks as a saved file.
     """
     root = root.resolve()
     problems: dict[Path, list[Problem]] = {}
@@ -235,7 +239,7 @@ def load_project(root: Path, *, parsed: ParsedIssues | None = None) -> Project:
     cache = ParseCache(root)
     files = issue_files(root)
     for path in files:
-        _load_issue(project, path, parsed, unparsed, cache)
+        _load_issue(project, path, parsed, unparsed, cache, drafts or {})
     cache.keep_only({project.rel(path) for path in files})
     cache.save()
     project.issues.sort(key=lambda s: s.number)
@@ -249,9 +253,17 @@ def _load_issue(
     parsed: ParsedIssues | None,
     unparsed: dict[Path, Located],
     cache: ParseCache,
+    drafts: Mapping[Path, str],
 ) -> None:
     name = project.rel(path)
-    located, found, issue = _parse_issue(project, path, name, parsed, cache)
+    if path in drafts:
+        located, found = parse_yaml(drafts[path], name, aliases=False)
+        issue = None
+        if located is not None:
+            issue, invalid = validate(Issue, located, name)
+            found += invalid
+    else:
+        located, found, issue = _parse_issue(project, path, name, parsed, cache)
     if issue is None or located is None:
         number = located.data.get("number") if located and isinstance(located.data, dict) else None
         stem = int(path.stem) if path.stem.isdigit() else None

@@ -121,6 +121,7 @@ class Preview:
         self._parsed: ParsedIssues = {}  # the issue files as the rebuilds read them
         self._links: dict[int, LinkReport] = {}  # by issue: the last "Check links", kept across builds
         self.review_count = 0  # comments, approvals and resolutions posted: their pages reload
+        self.edit_token: str | None = None  # set when the editor is on (a loopback preview: editor.py)
         self.pages = templates.Templates(
             self.root,
             "preview",
@@ -314,7 +315,7 @@ class Preview:
             if path == "/":
                 count = build.complete  # counted first: a check that ends meanwhile reloads the page
                 inbox = None if share else inbox_run(build)
-                return self._page(
+                return self.render_page(
                     "index.html.j2", build, rows=index_rows(build), checked=count, inbox=inbox, prefix=share
                 )
             if match := _ISSUE.fullmatch(path):
@@ -389,8 +390,10 @@ class Preview:
             number in {s.number for s in project.issues} or number in project.broken.values()
         )
 
-    def _page(self, template: str, build: Build, **context: Any) -> Response:
+    def render_page(self, template: str, build: Build, **context: Any) -> Response:
+        """A page of the preview; the editor's links and token only on the manager's pages."""
         context.setdefault("prefix", "")
+        context.setdefault("edit_token", None if context["prefix"] else self.edit_token)
         html = self.pages.render(template, {"build": build, "review_count": self.review_count, **context})
         return Response(HTTPStatus.OK, html.encode())
 
@@ -435,7 +438,7 @@ class Preview:
                 context["events"] += [(r.item, r.version_issue) for r in selection.reminders if r.item.event]
             except ComposerError as exc:
                 context["render_problem"] = str(exc)
-        return self._page("issue.html.j2", build, **context)
+        return self.render_page("issue.html.j2", build, **context)
 
     def _email(self, build: Build, number: int, name: str, kind: str, member: str | None) -> Response:
         choice = build.choose(f"{MEMBER}{member}" if member else name)

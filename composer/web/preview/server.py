@@ -13,10 +13,11 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from composer.errors import ComposerError
 from composer.web.preview.app import Preview, Response
+from composer.web.preview.editor import EDITING, MAX_EDIT, Editor, loopback
 from composer.web.preview.share import Share, machine_names
 from composer.web.preview.watch import INTERVAL, SETTLE
 
@@ -65,13 +66,18 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(lambda: self.server.routes.respond(self.path))
 
     def do_POST(self) -> None:  # noqa: N802 (the http.server API)
-        """A form: only from a page of this server (its Origin), and small."""
+        """A form: only from a page of this server (its Origin), and small. A change to the files
+        (the editor's) must name its Origin: every browser does for a POST."""
         length = self.headers.get("Content-Length", "")
         origin = self.headers.get("Origin")
-        if origin is not None and origin != f"http://{self.headers.get('Host', '')}":
+        editing = EDITING.fullmatch(urlsplit(self.path).path) is not None
+        limit = MAX_EDIT if editing else MAX_FORM
+        if (origin is None and editing) or (
+            origin is not None and origin != f"http://{self.headers.get('Host', '')}"
+        ):
             self._send(_text(HTTPStatus.FORBIDDEN, "A form from another site is refused."))
-        elif not length.isdigit() or int(length) > MAX_FORM:
-            self._send(_text(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"A form is at most {MAX_FORM} bytes."))
+        elif not length.isdigit() or int(length) > limit:
+            self._send(_text(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"A form is at most {limit:,} bytes."))
         else:
             data = self.rfile.read(int(length)).decode("utf-8", errors="replace")
             form = {key: values[-1] for key, values in parse_qs(data).items()}
@@ -171,11 +177,15 @@ def open_preview(
     interval: float = INTERVAL,
     settle: float = SETTLE,
 ) -> PreviewServer:
-    """Build the project once and bind the server (port 0: any free port)."""
+    """Build the project once and bind the server (port 0: any free port); with the editor on a
+    loopback address, read-only anywhere else."""
     try:
-        return PreviewServer(Preview(root, interval=interval, settle=settle), host, port)
+        server = PreviewServer(Preview(root, interval=interval, settle=settle), host, port)
     except OSError as exc:
         raise ComposerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    if loopback(host):
+        server.routes = Editor(server.app)
+    return server
 
 
 def serve(
