@@ -1,6 +1,6 @@
-"""The encryption rules every connection composer makes shares: SMTP out to the relay, IMAP in
-from the programme's mailbox. Plain text only to this machine or where allowed; certificates and
-host names always checked."""
+"""The encryption rules shared by every connection composer makes (SMTP out to the relay, IMAP
+in from the programme's mailbox): plain text only to this machine or where allowed; certificates
+and host names always checked."""
 
 from __future__ import annotations
 
