@@ -21,14 +21,13 @@ from composer.content.yamlio import Loc, Located
 from composer.email.colours import CONTRAST_MIN, WHITE, contrast
 from composer.email.render import (
     PLACEHOLDERS,
-    SECTION,
     SECTION_END,
-    SECTION_START,
     SUBJECT_FIELDS,
     Edition,
     fill_placeholders,
     keep_sections,
     reader_values,
+    sections_balanced,
 )
 from composer.email.templatechecks import check_template_css, template_line
 from composer.errors import Problem, Severity
@@ -113,14 +112,18 @@ def check_editions(
 
 
 def edition_checker(
-    *, project: Project, sourced: SourcedIssue, plan: Plan, reader: Person | None = None
+    *, project: Project, sourced: SourcedIssue, plan: Plan, reader: Person | None = None, scan: bool = True
 ) -> Callable[[Edition], list[Problem]]:
     """The checks of one edition, with where its texts come from worked out once for all of them
-    (a send checks each edition as it makes it ready)."""
+    (a send checks each edition as it makes it ready).
+
+    `scan`: also read its HTML for images, links and styles; an edition cut from the sectioned
+    document holds nothing there that the document (and the full edition) did not show.
+    """
     sources = text_sources(project, sourced, plan)
     file = project.rel(sourced.path)
     return lambda edition: [
-        *_check(edition, sources, file, project),
+        *_check(edition, sources, file, project, scan=scan),
         *_check_spliced(edition, project, file, reader),
     ]
 
@@ -221,7 +224,9 @@ def _in_template(project: Project, file: str, needle: str, message: str, suffix:
     return Problem(template, message, line, severity="warning")
 
 
-def _check(edition: Edition, sources: list[TextSource], file: str, project: Project) -> Iterator[Problem]:
+def _check(
+    edition: Edition, sources: list[TextSource], file: str, project: Project, *, scan: bool
+) -> Iterator[Problem]:
     size = len(edition.html.encode())
     if size >= HTML_LIMIT:
         yield Problem(
@@ -235,6 +240,13 @@ def _check(edition: Edition, sources: list[TextSource], file: str, project: Proj
             f"the HTML is {size / KB:.1f} KB, close to the 102 KB at which Gmail clips messages",
             severity="warning",
         )
+    if scan:
+        yield from _scanned(edition, sources, file, project)
+    yield from _check_text(edition, sources, file)
+
+
+def _scanned(edition: Edition, sources: list[TextSource], file: str, project: Project) -> Iterator[Problem]:
+    """What reading the HTML finds: a <style> too large, images and links mail clients fail on."""
     scan = Scan()
     scan.feed(edition.html)
     scan.close()
@@ -292,7 +304,6 @@ def _check(edition: Edition, sources: list[TextSource], file: str, project: Proj
                 f"link {href or '(empty)'} is not an absolute https:// URL: readers "
                 "cannot follow it from an email",
             )
-    yield from _check_text(edition, sources, file)
 
 
 def _check_text(edition: Edition, sources: list[TextSource], file: str) -> Iterator[Problem]:
@@ -330,7 +341,6 @@ def _check_text(edition: Edition, sources: list[TextSource], file: str) -> Itera
             "subject",
         )
     known = {*PLACEHOLDERS.values(), SECTION_END}
-    start = SECTION_START.split("{}")[0]
     for part, content in (("HTML", edition.html), ("text", edition.text)):
         for token in sorted(set(_TOKEN.findall(content)) - known):
             yield Problem(
@@ -338,12 +348,11 @@ def _check_text(edition: Edition, sources: list[TextSource], file: str) -> Itera
                 f"unknown placeholder {token} in the {part} part: check the templates "
                 f"(known: {', '.join(sorted(known))})",
             )
-        inner = "".join(match[2] for match in SECTION.finditer(content))
-        if any(marker in SECTION.sub("", content) + inner for marker in (start, SECTION_END)):
+        if not sections_balanced(content):
             yield Problem(
                 file,
                 f"the {part} part's network sections do not open and close in turn: each "
-                "if_reader_in(id) needs its end_if, with no section inside another (check the templates)",
+                "if_reader_in(id) needs its end_if (check the templates)",
             )
     for syntax in sorted(set(_TEMPLATE_SYNTAX.findall(edition.text))):
         yield problem_at(
