@@ -191,10 +191,10 @@ def encode_edition(
 
 
 def _text_body(text: str) -> bytes:
-    """The plain text's body as `encode_edition` encodes it (quoted-printable, CRLF)."""
-    part = EmailMessage(policy=POLICY)
-    part.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
-    return str(part.get_payload()).replace("\n", "\r\n").encode("ascii")
+    """The plain text's body in quoted-printable with CRLF line ends, as the part's headers say;
+    binascii's encoder is many times faster than the email package's (once an edition)."""
+    lines = binascii.b2a_qp(text.encode("utf-8"), istext=True).split(b"\n")
+    return b"\r\n".join(lines)
 
 
 def message_id(*, issue: int, email: str, settings: Settings, test: bool = False) -> str:

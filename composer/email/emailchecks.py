@@ -397,6 +397,8 @@ def _check_spliced(edition: Edition, project: Project, file: str, reader: Person
     )
     by_token = {token: name for name, token in PLACEHOLDERS.items()}
     for raw in keep_sections(edition.text, edition.key or ()).splitlines():
+        if "%%COMPOSER_" not in raw:  # only a line with a placeholder is lengthened by splicing
+            continue
         line = max(fill_placeholders(raw, values).split("\n"), key=len)  # a value may run to more lines
         if len(line) <= TEXT_WIDTH or _URL_LINE.match(line.strip()):
             continue
