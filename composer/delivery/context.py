@@ -31,7 +31,6 @@ from composer.email.render import (
     PLACEHOLDERS,
     Edition,
     Renderer,
-    Sectioned,
     edition_values,
     reader_values,
 )
@@ -82,7 +81,7 @@ class SendContext:
         self.names: dict[Hashable, EditionKey] = {}  # each edition's name: the first key it serves
         self._encoded: dict[tuple[Hashable, str], tuple[EncodedEdition, dict[str, str]]] = {}
         self._shared: dict[str, EncodedEdition] = {}  # the sectioned HTML part, encoded once per tag
-        self._sections: Sectioned | None = None
+        self.editions = report.editions  # the full one, and the document the others are cut from
         self.subject = report.full.subject
         self._check = edition_checker(
             project=self.project, sourced=report.issue, plan=self.plan, reader=report.reader, scan=False
@@ -128,7 +127,7 @@ class SendContext:
             else:
                 name = self.names[content]
                 assert name is not None  # only the full edition's key is None
-                edition = self.renderer.from_sections(self.sections, name)
+                edition = self.renderer.from_sections(self.editions.sections, name)
                 errors = [p for p in self._check(edition) if p.severity == "error"]
                 if errors:
                     raise SendingError(
@@ -140,18 +139,12 @@ class SendContext:
             self._encoded[content, tag] = ready
         return self._encoded[content, tag]
 
-    @property
-    def sections(self) -> Sectioned:
-        """The HTML of every edition but the full one, rendered when first needed."""
-        if self._sections is None:
-            self._sections = self.renderer.sections(self.plan)
-        return self._sections
-
     def _shared_part(self, tag: str) -> EncodedEdition:
         """The sectioned HTML encoded once (with any plain text: each edition puts in its own)."""
         if tag not in self._shared:
             subject = f"{tag} {self.subject}" if tag else self.subject
-            edition = Edition(FULL, "", select(self.plan, FULL), subject, "", self.sections.html, "", ())
+            html = self.editions.sections.html
+            edition = Edition(FULL, "", select(self.plan, FULL), subject, "", html, "", ())
             placeholders = {**PLACEHOLDERS, **EDITION_PLACEHOLDERS}
             self._shared[tag] = encode_edition(edition, settings=self.settings, placeholders=placeholders)
         return self._shared[tag]

@@ -19,12 +19,15 @@ from composer.content.recipients import Person
 from composer.content.settings import Branding, Settings
 from composer.content.yamlio import Loc, Located
 from composer.email.colours import CONTRAST_MIN, WHITE, contrast
+from composer.email.editions import EditionKey
 from composer.email.render import (
     PLACEHOLDERS,
     SECTION_END,
     SUBJECT_FIELDS,
     Edition,
+    Editions,
     fill_placeholders,
+    join_names,
     keep_sections,
     reader_values,
     sections_balanced,
@@ -100,15 +103,41 @@ def check_editions(
     """
     check = edition_checker(project=project, sourced=sourced, plan=plan, reader=reader)
     found: dict[Problem, list[str]] = {problem: [] for problem in check_template_css(project.root)}
-    for edition in editions:
-        for problem in check(edition):
-            names = found.setdefault(problem, [])
-            if edition.name not in names:
-                names.append(edition.name)
+
+    def add(problems: Iterable[Problem], names: Iterable[str]) -> None:
+        for problem in problems:
+            listed = found.setdefault(problem, [])
+            listed += [name for name in names if name not in listed]
+
+    if not isinstance(editions, Editions):
+        for edition in editions:
+            add(check(edition), [edition.name])
+    else:  # one document serves every edition but the full one: read once, each one's HTML measured
+        sources, file = text_sources(project, sourced, plan), project.rel(sourced.path)
+        full = [i for i, (selection, _) in enumerate(editions.found) if selection.key is None]
+        others = [i for i in range(len(editions)) if i not in full]
+        # read whole: the full edition, and of the others the one with the longest network names
+        # (its text's personalised lines are the longest); the rest differ in their size only
+        longest = max(others, key=lambda i: _names_length(project, editions.found[i][0].key), default=None)
+        for group, index in ((full, full[0] if full else None), (others, longest)):
+            if index is not None:
+                edition = editions[index]
+                own = list(_check_cut(edition.html, edition.preheader, edition.subject, sources, file))
+                add([p for p in check(edition) if p not in own], [editions.name(i) for i in group])
+                add(own, [edition.name])
+        for index in others:
+            if index != longest:
+                html, preheader = editions.cut(index) or ("", "")
+                add(_check_cut(html, preheader, edition.subject, sources, file), [editions.name(index)])
     return [
         problem if problem.field else replace(problem, field=_editions(names, len(editions)))
         for problem, names in found.items()
     ]
+
+
+def _names_length(project: Project, key: EditionKey) -> int:
+    """How long the names of an edition's networks are, joined as its readers' footer has them."""
+    return len(join_names(project.networks[n].name for n in key or () if n in project.networks))
 
 
 def edition_checker(
@@ -227,7 +256,18 @@ def _in_template(project: Project, file: str, needle: str, message: str, suffix:
 def _check(
     edition: Edition, sources: list[TextSource], file: str, project: Project, *, scan: bool
 ) -> Iterator[Problem]:
-    size = len(edition.html.encode())
+    yield from _check_cut(edition.html, edition.preheader, edition.subject, sources, file)
+    if scan:
+        yield from _scanned(edition, sources, file, project)
+    yield from _check_parts(edition, sources, file)
+
+
+def _check_cut(
+    html: str, preheader: str, subject: str, sources: list[TextSource], file: str
+) -> Iterator[Problem]:
+    """What differs between editions cut from one document: the size, the preheader (and the
+    subject, the same in all)."""
+    size = len(html.encode())
     if size >= HTML_LIMIT:
         yield Problem(
             file,
@@ -240,9 +280,7 @@ def _check(
             f"the HTML is {size / KB:.1f} KB, close to the 102 KB at which Gmail clips messages",
             severity="warning",
         )
-    if scan:
-        yield from _scanned(edition, sources, file, project)
-    yield from _check_text(edition, sources, file)
+    yield from _check_lines(preheader, subject, sources, file)
 
 
 def _scanned(edition: Edition, sources: list[TextSource], file: str, project: Project) -> Iterator[Problem]:
@@ -306,32 +344,33 @@ def _scanned(edition: Edition, sources: list[TextSource], file: str, project: Pr
             )
 
 
-def _check_text(edition: Edition, sources: list[TextSource], file: str) -> Iterator[Problem]:
-    if not edition.preheader.strip():
+def _check_lines(preheader: str, subject: str, sources: list[TextSource], file: str) -> Iterator[Problem]:
+    """The preheader and the subject: what the inbox shows."""
+    if not preheader.strip():
         yield Problem(
             file,
             "no preheader: add `preheader:` with a line that makes people open the email",
             severity="warning",
         )
-    elif len(edition.preheader) > PREHEADER_MAX:
+    elif len(preheader) > PREHEADER_MAX:
         yield problem_at(
             _named(sources, "preheader"),
             file,
-            f"the preheader has {len(edition.preheader)} characters: mail clients show "
+            f"the preheader has {len(preheader)} characters: mail clients show "
             f"about {PREHEADER_MAX} at most",
             "warning",
             "preheader",
         )
-    if len(edition.subject) > SUBJECT_MAX:
+    if len(subject) > SUBJECT_MAX:
         yield problem_at(
             _named(sources, "subject"),
             file,
-            f"the subject has {len(edition.subject)} characters: a phone's inbox cuts it after about "
+            f"the subject has {len(subject)} characters: a phone's inbox cuts it after about "
             f"{SUBJECT_MAX}; try {{short_name}} Update No {{number}} – {{date}}",
             "warning",
             "subject",
         )
-    for leftover in _SUBJECT_FIELD.findall(edition.subject):
+    for leftover in _SUBJECT_FIELD.findall(subject):
         yield problem_at(
             _named(sources, "subject"),
             file,
@@ -340,6 +379,10 @@ def _check_text(edition: Edition, sources: list[TextSource], file: str) -> Itera
             "warning",
             "subject",
         )
+
+
+def _check_parts(edition: Edition, sources: list[TextSource], file: str) -> Iterator[Problem]:
+    """Tokens and sections of both parts, and template syntax shown literally in the text."""
     known = {*PLACEHOLDERS.values(), SECTION_END}
     for part, content in (("HTML", edition.html), ("text", edition.text)):
         for token in sorted(set(_TOKEN.findall(content)) - known):

@@ -12,11 +12,11 @@ import datetime as dt
 import functools
 import logging
 import re
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape as html_escape
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import cssutils  # type: ignore[import-untyped]
 import jinja2
@@ -615,11 +615,17 @@ class Renderer:
 
         The network sections of every set of networks it serves are kept, as `edition` keeps them.
         """
+        context, html = self.cut(sections, key, serves)
+        return self._finished(context, key, html, serves)
+
+    def cut(
+        self, sections: Sectioned, key: frozenset[str], serves: tuple[EditionKey, ...] = ()
+    ) -> tuple[dict[str, Any], str]:
+        """The context and HTML of the edition for `key` (see from_sections), without its text."""
         context = self.context(sections.plan, key)
-        served = serves or (key,)
-        networks = frozenset(n for k in served for n in k or ())
+        networks = frozenset(n for k in serves or (key,) for n in k or ())
         values = {name: context[name] for name in EDITION_PLACEHOLDERS}
-        return self._finished(context, key, sections.html_for(networks, values), served)
+        return context, sections.html_for(networks, values)
 
 
 def edition_values(page_url: Callable[[int], str], plan: Plan, selection: Selection) -> dict[str, str]:
@@ -651,17 +657,70 @@ class Sectioned:
         return html
 
 
+class Editions(Sequence[Edition]):
+    """The distinct editions among some keys, each made when first asked for: the full one
+    rendered alone, the others cut from one sectioned document (rendered once, when first needed).
+
+    `composer check` looks at the HTML of most of them only (`cut`): their plain text, rendered
+    for each, is made for those who read it (`build`, the preview).
+    """
+
+    def __init__(self, renderer: Renderer, plan: Plan, keys: Iterable[EditionKey]):
+        self.renderer, self.plan = renderer, plan
+        self.found = shared(plan, keys)
+        self._made: dict[int, Edition] = {}
+        self._sections: Sectioned | None = None
+
+    def __len__(self) -> int:
+        return len(self.found)
+
+    @overload
+    def __getitem__(self, index: int) -> Edition: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Edition]: ...
+
+    def __getitem__(self, index: int | slice) -> Edition | list[Edition]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(len(self))[index]]
+        index = range(len(self))[index]
+        if index not in self._made:
+            selection, served = self.found[index]
+            self._made[index] = (
+                self.renderer.edition(self.plan, None, served)
+                if selection.key is None
+                else self.renderer.from_sections(self.sections, selection.key, served)
+            )
+        return self._made[index]
+
+    @property
+    def sections(self) -> Sectioned:
+        if self._sections is None:
+            self._sections = self.renderer.sections(self.plan)
+        return self._sections
+
+    def name(self, index: int) -> str:
+        return edition_name(self.found[index][0].key)
+
+    def cut(self, index: int) -> tuple[str, str] | None:
+        """The HTML and preheader of an edition cut from sections, without rendering its plain
+        text (None for the full edition)."""
+        selection, served = self.found[index]
+        if selection.key is None:
+            return None
+        if index in self._made:
+            return self._made[index].html, self._made[index].preheader
+        context, html = self.renderer.cut(self.sections, selection.key, served)
+        return html, context["preheader"]
+
+    def find(self, content: Hashable) -> Edition | None:
+        """The edition with this content (`Selection.content`), if it is among them."""
+        index = next((i for i, (selection, _) in enumerate(self.found) if selection.content == content), None)
+        return None if index is None else self[index]
+
+
 def render_editions(
     project: Project, plan: Plan, keys: Iterable[EditionKey], *, renderer: Renderer | None = None
-) -> list[Edition]:
-    """The distinct editions among `keys`, each rendered once with one Renderer (a new one by
-    default): the full edition alone, the others cut from one sectioned document."""
-    renderer = renderer or Renderer(project)
-    found = shared(plan, keys)
-    sections = renderer.sections(plan) if any(selection.key is not None for selection, _ in found) else None
-    return [
-        renderer.edition(plan, None, served)
-        if selection.key is None or sections is None
-        else renderer.from_sections(sections, selection.key, served)
-        for selection, served in found
-    ]
+) -> Editions:
+    """The distinct editions among `keys`, each made once with one Renderer (a new one by default)."""
+    return Editions(renderer or Renderer(project), plan, keys)
