@@ -13,11 +13,12 @@ from conftest import SECRET, copy_example
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from composer.content.carry import plan_for
 from composer.content.project import load_project
 from composer.delivery.context import SendContext
 from composer.delivery.tokens import make_token, secret, unsubscribe_link
 from composer.email.editions import receives
-from composer.email.render import Renderer, fill_placeholders, reader_values
+from composer.email.render import Renderer, fill_placeholders, normal_whitespace, reader_values
 
 ENV = {"COMPOSER_SECRET": SECRET}
 EMAIL, NAME, FIRST = "zoe.o'brien@kent.example", "Zoë O'Brien & Co", "Zoë"
@@ -39,9 +40,7 @@ def contexts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[int, Sen
 NETWORKS = sorted(load_project(Path(__file__).resolve().parent.parent).networks)
 
 
-def normal(text: str) -> str:
-    """Whitespace normalised: none between tags, one space for any run elsewhere."""
-    return re.sub(r"\s+", " ", re.sub(r">\s+<", "><", text)).strip()
+normal = normal_whitespace
 
 
 def message(context: SendContext, networks: frozenset[str]) -> tuple[str, str]:
@@ -103,7 +102,7 @@ def test_no_section_of_another_network_survives(
 def test_the_html_is_rendered_once_an_issue_however_many_editions(
     contexts: dict[int, SendContext], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Premailer runs once for every edition but the full one, not once an edition."""
+    """Premailer runs a fixed number of times for all the editions but the full one, not once each."""
     from composer.email import render
 
     calls: list[int] = []
@@ -113,6 +112,25 @@ def test_the_html_is_rendered_once_an_issue_however_many_editions(
         next(iter(contexts.values())).project.root, None, networks=(), transport="outbox", rate=None, env=ENV
     )
     calls.clear()  # the check before the send renders the full edition
-    for networks in [frozenset(NETWORKS[:n]) for n in range(6)]:
-        message(context, networks)
-    assert len(calls) == 1
+    message(context, frozenset(NETWORKS[:1]))
+    assert len(calls) == 3  # the sectioned document, and two editions alone to compare it with
+    for size in range(2, 9):
+        message(context, frozenset(NETWORKS[:size]))
+        message(context, frozenset(NETWORKS[-size:]))
+    assert len(calls) == 3
+
+
+def test_templates_without_sections_render_each_edition_alone(example: Path) -> None:
+    """A programme's own template that shows items without their sections (written before them)
+    would show every item to every reader: each edition is then rendered alone, as before."""
+    template = example / "templates" / "email.mjml.j2"
+    source = template.read_text(encoding="utf-8")
+    source = source.replace("{{ line.start }}<li>", "<li>").replace("</li>{{ line.end }}", "</li>")
+    template.write_text(source, encoding="utf-8")
+    project = load_project(example)
+    assert Renderer(project).sections(plan_for(project, 377)) is None
+    context = SendContext(example, None, networks=(), transport="outbox", rate=None, env=ENV)
+    for networks in (frozenset(), frozenset({"send"}), frozenset({"dcs", "kinship"})):
+        text, html = message(context, networks)
+        expected_text, expected_html = alone(context, networks)
+        assert normal(text) == normal(expected_text) and normal(html) == normal(expected_html)

@@ -118,22 +118,26 @@ class SendContext:
         """
         content = self.content(key)
         if (content, tag) not in self._encoded:
-            ready: tuple[EncodedEdition, dict[str, str]]
+            sections = None if key is FULL else self.editions.sections
             if key is FULL:
                 edition = self._rendered.pop(content, None) or self.renderer.edition(self.plan, FULL)
-                if tag:
-                    edition = replace(edition, subject=f"{tag} {edition.subject}")
-                ready = encode_edition(edition, settings=self.settings, placeholders=PLACEHOLDERS), {}
             else:
                 name = self.names[content]
                 assert name is not None  # only the full edition's key is None
-                edition = self.renderer.from_sections(self.editions.sections, name)
+                made = self.renderer.from_sections(sections, name) if sections else None
+                edition = made or self.renderer.edition(self.plan, name)
                 errors = [p for p in self._check(edition) if p.severity == "error"]
                 if errors:
                     raise SendingError(
                         f"edition {edition.name} cannot be sent: {errors[0]}; nobody was sent it, and "
                         "everyone not sent to yet is kept for the next run (see `composer build`)"
                     )
+            if tag:
+                edition = replace(edition, subject=f"{tag} {edition.subject}")
+            ready: tuple[EncodedEdition, dict[str, str]]
+            if sections is None:  # the full edition, or templates without sections: encoded whole
+                ready = encode_edition(edition, settings=self.settings, placeholders=PLACEHOLDERS), {}
+            else:
                 values = edition_values(self.renderer.page_url, self.plan, edition.selection)
                 ready = self._shared_part(tag).with_text(edition.name, edition.text, PLACEHOLDERS), values
             self._encoded[content, tag] = ready
@@ -143,7 +147,9 @@ class SendContext:
         """The sectioned HTML encoded once (with any plain text: each edition puts in its own)."""
         if tag not in self._shared:
             subject = f"{tag} {self.subject}" if tag else self.subject
-            html = self.editions.sections.html
+            sections = self.editions.sections
+            assert sections is not None  # the editions are cut from it
+            html = sections.html
             edition = Edition(FULL, "", select(self.plan, FULL), subject, "", html, "", ())
             placeholders = {**PLACEHOLDERS, **EDITION_PLACEHOLDERS}
             self._shared[tag] = encode_edition(edition, settings=self.settings, placeholders=placeholders)

@@ -597,15 +597,25 @@ class Renderer:
             serves=serves or (key,),
         )
 
-    def sections(self, plan: Plan) -> Sectioned:
+    def sections(self, plan: Plan) -> Sectioned | None:
         """Every edition but the full one in one document, through the whole pipeline once: each
         part that not every reader gets in a section (see `Shown`), the values of each edition
-        left as placeholders (`EDITION_PLACEHOLDERS`)."""
+        left as placeholders (`EDITION_PLACEHOLDERS`).
+
+        None when the templates do not write those sections (a programme's own, written before
+        them): what a reader in no network, and one in the first network with news, would be cut
+        is compared with their editions rendered alone, and each edition is then rendered alone.
+        """
         shown = [*plan.items, *(reminder.item for reminder in plan.reminders)]
         everyone = frozenset(self.project.networks) | _networks(shown)
         context = self.context(plan, everyone, sectioned=True)
-        html = inline_css(compile_mjml(self.mjml(context)), self.css())
-        return Sectioned(plan, html)
+        sections = Sectioned(plan, inline_css(compile_mjml(self.mjml(context)), self.css()))
+        samples = [frozenset(), *(frozenset(item.networks[:1]) for item in shown if item.networks)][:2]
+        for key in samples:
+            alone = keep_sections(self.edition(plan, key).html, key)
+            if normal_whitespace(keep_sections(self.cut(sections, key)[1], key)) != normal_whitespace(alone):
+                return None
+        return sections
 
     def from_sections(
         self, sections: Sectioned, key: frozenset[str], serves: tuple[EditionKey, ...] = ()
@@ -626,6 +636,12 @@ class Renderer:
         networks = frozenset(n for k in serves or (key,) for n in k or ())
         values = {name: context[name] for name in EDITION_PLACEHOLDERS}
         return context, sections.html_for(networks, values)
+
+
+def normal_whitespace(html: str) -> str:
+    """HTML with no whitespace between tags and any other run of it as one space: how an edition
+    cut from sections is compared with the same edition rendered alone (their line breaks differ)."""
+    return re.sub(r"\s+", " ", re.sub(r">\s+<", "><", html)).strip()
 
 
 def edition_values(page_url: Callable[[int], str], plan: Plan, selection: Selection) -> dict[str, str]:
@@ -669,7 +685,7 @@ class Editions(Sequence[Edition]):
         self.renderer, self.plan = renderer, plan
         self.found = shared(plan, keys)
         self._made: dict[int, Edition] = {}
-        self._sections: Sectioned | None = None
+        self._sections: tuple[Sectioned | None] | None = None  # (None,): the templates have none
 
     def __len__(self) -> int:
         return len(self.found)
@@ -686,18 +702,20 @@ class Editions(Sequence[Edition]):
         index = range(len(self))[index]
         if index not in self._made:
             selection, served = self.found[index]
+            sections = None if selection.key is None else self.sections
             self._made[index] = (
-                self.renderer.edition(self.plan, None, served)
-                if selection.key is None
-                else self.renderer.from_sections(self.sections, selection.key, served)
+                self.renderer.edition(self.plan, selection.key, served)
+                if selection.key is None or sections is None
+                else self.renderer.from_sections(sections, selection.key, served)
             )
         return self._made[index]
 
     @property
-    def sections(self) -> Sectioned:
+    def sections(self) -> Sectioned | None:
+        """The document every edition but the full one is cut from (None: each is rendered alone)."""
         if self._sections is None:
-            self._sections = self.renderer.sections(self.plan)
-        return self._sections
+            self._sections = (self.renderer.sections(self.plan),)
+        return self._sections[0]
 
     def name(self, index: int) -> str:
         return edition_name(self.found[index][0].key)
@@ -708,9 +726,10 @@ class Editions(Sequence[Edition]):
         selection, served = self.found[index]
         if selection.key is None:
             return None
-        if index in self._made:
-            return self._made[index].html, self._made[index].preheader
-        context, html = self.renderer.cut(self.sections, selection.key, served)
+        sections = self.sections
+        if index in self._made or sections is None:
+            return self[index].html, self[index].preheader
+        context, html = self.renderer.cut(sections, selection.key, served)
         return html, context["preheader"]
 
     def find(self, content: Hashable) -> Edition | None:
