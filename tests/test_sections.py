@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from email import message_from_bytes, policy
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from conftest import SECRET, copy_example
@@ -16,9 +18,18 @@ from hypothesis import strategies as st
 from composer.content.carry import plan_for
 from composer.content.project import load_project
 from composer.delivery.context import SendContext
+from composer.delivery.messages import Personal, encode_edition
 from composer.delivery.tokens import make_token, secret, unsubscribe_link
 from composer.email.editions import receives
-from composer.email.render import Renderer, fill_placeholders, normal_whitespace, reader_values
+from composer.email.render import (
+    SECTION_END,
+    SECTION_START,
+    Renderer,
+    fill_placeholders,
+    keep_sections,
+    normal_whitespace,
+    reader_values,
+)
 
 ENV = {"COMPOSER_SECRET": SECRET}
 EMAIL, NAME, FIRST = "zoe.o'brien@kent.example", "Zoë O'Brien & Co", "Zoë"
@@ -134,3 +145,26 @@ def test_templates_without_sections_render_each_edition_alone(example: Path) -> 
         text, html = message(context, networks)
         expected_text, expected_html = alone(context, networks)
         assert normal(text) == normal(expected_text) and normal(html) == normal(expected_html)
+
+
+def test_sections_nest_and_their_conditions_combine(example: Path) -> None:
+    """`a+b` keeps for readers in a or b, `!c` for readers not in c; a section inside a dropped
+    one is dropped; the encoded message keeps what keep_sections keeps, in both parts."""
+    start, end = (lambda spec: SECTION_START.format(spec)), SECTION_END
+    text = f"one {start('send+dcs')}two {start('!kinship')}three {end}{end}{start('!send')}four{end}\n"
+    expected = {
+        frozenset({"send"}): "one two three \n",
+        frozenset({"send", "kinship"}): "one two \n",
+        frozenset({"kinship"}): "one four\n",
+        frozenset(): "one four\n",
+    }
+    settings = load_project(example).settings
+    edition = SimpleNamespace(name="x", subject="Update", html=f"<p>{text}</p>", text=text)
+    encoded = encode_edition(edition, settings=settings, placeholders={})  # type: ignore[arg-type]
+    for networks, kept in expected.items():
+        assert keep_sections(text, networks) == kept
+        personal = Personal("a@kent.example", "A", "<m@kent.example>", ("mailto:u@kent.example",), {})
+        personal = replace(personal, networks=networks)
+        parsed = message_from_bytes(encoded.personalise(personal), policy=policy.default)
+        plain, html = (part.get_content().replace("\r\n", "\n") for part in parsed.iter_parts())
+        assert plain == kept and html.strip() == f"<p>{kept}</p>"

@@ -147,6 +147,7 @@ EVERYONE = Section()
 
 
 def section(condition: Condition) -> Section:
+    """The markers around a part kept by the readers meeting `condition` (none when all do)."""
     unconditional = condition.any_of is None and not condition.none_of
     return EVERYONE if unconditional else Section(SECTION_START.format(condition.spec), SECTION_END)
 
@@ -311,8 +312,8 @@ class Shown:
 
     def member(self, key: EditionKey) -> Section | None:
         """Around the footer's words for a member of some networks (None: not one)."""
-        if self.sectioned:
-            return section(Condition(frozenset(key or ())))
+        if self.sectioned and key:
+            return section(Condition(frozenset(key)))
         return EVERYONE if key else None
 
     def contact(self, key: EditionKey) -> Section | None:
