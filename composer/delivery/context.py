@@ -5,6 +5,10 @@ and tool, so every problem that a line explains is found before anything is sent
 edition is rendered, checked and encoded just before its first reader and let go after its last:
 the first message leaves at once, and memory holds the editions in flight, not all of them. An
 edition that fails its own check (its size, say) stops the send before anyone gets it.
+
+Every edition but the full one shares one HTML part, rendered and encoded once with a section for
+each part that not every reader gets (`Renderer.sections`): making an edition ready costs its
+plain text only.
 """
 
 from __future__ import annotations
@@ -22,7 +26,14 @@ from composer.delivery.transport import Outbox, SmtpTransport, Transport
 from composer.email.check import check_loaded
 from composer.email.editions import FULL, EditionKey, edition_name, select
 from composer.email.emailchecks import edition_checker
-from composer.email.render import PLACEHOLDERS, Renderer, reader_values
+from composer.email.render import (
+    EDITION_PLACEHOLDERS,
+    PLACEHOLDERS,
+    Edition,
+    Renderer,
+    edition_values,
+    reader_values,
+)
 from composer.errors import ComposerError, SendingError, ValidationFailed
 
 
@@ -68,9 +79,12 @@ class SendContext:
         self._rendered = {edition.selection.content: edition for edition in report.editions}
         self._contents: dict[EditionKey, Hashable] = {}
         self.names: dict[Hashable, EditionKey] = {}  # each edition's name: the first key it serves
-        self._encoded: dict[tuple[Hashable, str], EncodedEdition] = {}
+        self._encoded: dict[tuple[Hashable, str], tuple[EncodedEdition, dict[str, str]]] = {}
+        self._shared: dict[str, EncodedEdition] = {}  # the sectioned HTML part, encoded once per tag
+        self.editions = report.editions  # the full one, and the document the others are cut from
+        self.subject = report.full.subject
         self._check = edition_checker(
-            project=self.project, sourced=report.issue, plan=self.plan, reader=report.reader
+            project=self.project, sourced=report.issue, plan=self.plan, reader=report.reader, scan=False
         )
 
     def transport(self, folder: Path) -> Transport:
@@ -93,18 +107,25 @@ class SendContext:
     def name(self, key: EditionKey) -> str:
         return edition_name(self.names[self.content(key)])
 
-    def encoded(self, key: EditionKey, *, tag: str = "") -> EncodedEdition:
-        """The edition for `key`'s readers, rendered, checked and encoded when first needed.
+    def encoded(self, key: EditionKey, *, tag: str = "") -> tuple[EncodedEdition, dict[str, str]]:
+        """The edition for `key`'s readers, made ready when first needed, with the values its
+        messages fill in (none for the full edition: its own are in it).
 
-        The check covered the full edition; this one's own problems (its size) stop the send
-        before anyone gets it. A copy that is not the Update itself has a subject starting with
-        its `tag` ([TEST], [REVIEW ...]), so that it is never mistaken for the real one.
+        The check covered the full edition; each other edition is cut from the sectioned document
+        and its own problems (its size) stop the send before anyone gets it. A copy that is not
+        the Update itself has a subject starting with its `tag` ([TEST], [REVIEW ...]), so that it
+        is never mistaken for the real one.
         """
         content = self.content(key)
         if (content, tag) not in self._encoded:
-            edition = self._rendered.pop(content, None)  # the full edition, checked already
-            if edition is None:
-                edition = self.renderer.edition(self.plan, self.names[content])
+            sections = None if key is FULL else self.editions.sections
+            if key is FULL:
+                edition = self._rendered.pop(content, None) or self.renderer.edition(self.plan, FULL)
+            else:
+                name = self.names[content]
+                assert name is not None  # only the full edition's key is None
+                made = self.renderer.from_sections(sections, name) if sections else None
+                edition = made or self.renderer.edition(self.plan, name)
                 errors = [p for p in self._check(edition) if p.severity == "error"]
                 if errors:
                     raise SendingError(
@@ -113,9 +134,26 @@ class SendContext:
                     )
             if tag:
                 edition = replace(edition, subject=f"{tag} {edition.subject}")
-            encoded = encode_edition(edition, settings=self.settings, placeholders=PLACEHOLDERS)
-            self._encoded[content, tag] = encoded
+            ready: tuple[EncodedEdition, dict[str, str]]
+            if sections is None:  # the full edition, or templates without sections: encoded whole
+                ready = encode_edition(edition, settings=self.settings, placeholders=PLACEHOLDERS), {}
+            else:
+                values = edition_values(self.renderer.page_url, self.plan, edition.selection)
+                ready = self._shared_part(tag).with_text(edition.name, edition.text, PLACEHOLDERS), values
+            self._encoded[content, tag] = ready
         return self._encoded[content, tag]
+
+    def _shared_part(self, tag: str) -> EncodedEdition:
+        """The sectioned HTML encoded once (with any plain text: each edition puts in its own)."""
+        if tag not in self._shared:
+            subject = f"{tag} {self.subject}" if tag else self.subject
+            sections = self.editions.sections
+            assert sections is not None  # the editions are cut from it
+            html = sections.html
+            edition = Edition(FULL, "", select(self.plan, FULL), subject, "", html, "", ())
+            placeholders = {**PLACEHOLDERS, **EDITION_PLACEHOLDERS}
+            self._shared[tag] = encode_edition(edition, settings=self.settings, placeholders=placeholders)
+        return self._shared[tag]
 
     def release(self, key: EditionKey) -> None:
         """Let go of an edition once nobody left in the send needs it."""
@@ -146,14 +184,14 @@ class SendContext:
             first_name=first_name,
             networks=[self.project.networks[n].name for n in networks],
         )
+        encoded, own = self.encoded(edition, tag=tag)
         personal = Personal(
             email=email,
             name=name,
             message_id=message_id(issue=self.number, email=email, settings=self.settings, test=bool(tag)),
             unsubscribe=list_unsubscribe(link=link, token=token, settings=self.settings),
-            values=values,
+            values={**values, **own},
             networks=frozenset(networks),
         )
-        encoded = self.encoded(edition, tag=tag)
         data = encoded.personalise(personal, dot_stuffed=dot_stuffed)
         return Outgoing(email, encoded.name, personal.message_id, data)

@@ -4,8 +4,9 @@ Building an `EmailMessage` per person costs about 9 ms for a 150 KB Update; spli
 values into the edition's pre-encoded bytes costs about 0.01 ms. Both parts are quoted-printable,
 so a placeholder may have been cut by a soft line break: the splice finds it across such breaks
 and puts the encoded value on lines of its own, which keeps every line within 76 characters.
-A section for one network's readers (`render.SECTION`) is kept or left out the same way, its
-markers each replaced by a soft line break.
+A section for some readers (`render.Condition`) is kept or left out the same way, its markers
+each replaced by a soft line break. The editions of an issue but the full one share one encoded
+HTML part (`render.Renderer.sections`); each has its own plain text (`EncodedEdition.with_text`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import html
 import re
 import uuid
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -27,7 +28,14 @@ from email.utils import format_datetime, formataddr
 
 from composer.content.settings import Settings
 from composer.delivery.tokens import unsubscribe_mailto
-from composer.email.render import SECTION_END, SECTION_START, Edition
+from composer.email.render import (
+    EDITION_PLACEHOLDERS,
+    SECTION_END,
+    SECTION_START,
+    Condition,
+    Edition,
+    edition_value_html,
+)
 from composer.errors import SendingError
 
 POLICY = email.policy.SMTP.clone(raise_on_defect=True, max_line_length=76)  # RFC 2045 caps QP lines at 76
@@ -38,6 +46,7 @@ _HEADER_LINE = 78  # RFC 5322's recommended limit, without the CRLF
 _QP_ESCAPE = 3  # "=XX"
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 _SOFT_LINE_BREAK = b"=\r\n"
+_KEPT_CACHE = 64  # sets of networks whose share of an edition is kept ready
 
 
 def safe_header(value: str, what: str) -> str:
@@ -59,14 +68,14 @@ class Personal:
     message_id: str
     unsubscribe: tuple[str, ...]
     values: Mapping[str, str]
-    networks: Collection[str] = ()  # the reader's: the sections of these networks are kept
+    networks: Collection[str] = ()  # the reader's: the sections whose condition these meet are kept
 
 
 @dataclass(frozen=True)
 class Section:
-    """Where a section for the readers of `network` starts in the encoded bytes (None: ends)."""
+    """Where a section for the readers meeting `condition` starts in the encoded bytes (None: ends)."""
 
-    network: str | None
+    condition: Condition | None
 
 
 Piece = bytes | tuple[str, str] | Section
@@ -74,10 +83,24 @@ Piece = bytes | tuple[str, str] | Section
 
 @dataclass(frozen=True)
 class EncodedEdition:
-    """An edition as MIME bytes with holes where the personal values go."""
+    """An edition as MIME bytes with holes where the personal values go.
+
+    `text`: where the plain text's body is among the pieces, for `with_text` to replace.
+    """
 
     name: str
     pieces: tuple[Piece, ...]
+    text: tuple[int, int] = (0, 0)
+    _cache: dict[tuple[frozenset[str], bool], list[bytes | tuple[str, str]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def with_text(self, name: str, text: str, placeholders: Mapping[str, str]) -> EncodedEdition:
+        """This encoding with another plain text (an edition's own, its HTML cut from sections)."""
+        start, end = self.text
+        body = _holes(_text_body(text), placeholders, "text")
+        pieces = (*self.pieces[:start], *body, *self.pieces[end:])
+        return EncodedEdition(name, pieces, (start, start + len(body)))
 
     @functools.cached_property
     def stuffed(self) -> tuple[Piece, ...]:
@@ -101,21 +124,50 @@ class EncodedEdition:
         ).encode("ascii")
         encoded: dict[tuple[str, str], bytes] = {}
         out = [head]
-        kept = True
-        for piece in self.stuffed if dot_stuffed else self.pieces:
-            if isinstance(piece, Section):
-                if piece.network is not None or kept:
-                    out.append(_SOFT_LINE_BREAK)
-                kept = piece.network is None or piece.network in personal.networks
-            elif not kept:
-                continue
-            elif isinstance(piece, bytes):
+        for piece in self._kept(frozenset(personal.networks), dot_stuffed):
+            if isinstance(piece, bytes):
                 out.append(piece)
             else:
                 if piece not in encoded:
-                    encoded[piece] = _splice_value(personal.values[piece[0]], html_part=piece[1] == "html")
+                    name, part = piece
+                    value = _escaped(name, personal.values[name], html_part=part == "html")
+                    encoded[piece] = _splice_value(value)
                 out.append(encoded[piece])
         return b"".join(out)
+
+    def _kept(self, networks: frozenset[str], dot_stuffed: bool) -> list[bytes | tuple[str, str]]:
+        """The bytes and holes a reader in `networks` gets, adjacent bytes joined: worked out once
+        for each set of networks, since an edition's readers share a few."""
+        if (networks, dot_stuffed) in self._cache:
+            return self._cache[networks, dot_stuffed]
+        out: list[bytes | tuple[str, str]] = []
+        opened: list[bool] = []  # for each section open here, whether it is kept
+        dropped = 0  # how many of them are not
+        for piece in self.stuffed if dot_stuffed else self.pieces:
+            if isinstance(piece, Section):
+                if piece.condition is not None:
+                    if not dropped:
+                        out.append(_SOFT_LINE_BREAK)
+                    kept = not dropped and piece.condition.holds(networks)
+                    opened.append(kept)
+                    dropped += not kept
+                else:
+                    if not opened.pop():
+                        dropped -= 1
+                    if not dropped:
+                        out.append(_SOFT_LINE_BREAK)
+            elif not dropped:
+                out.append(piece)
+        joined: list[bytes | tuple[str, str]] = []
+        for piece in out:
+            if isinstance(piece, bytes) and joined and isinstance(joined[-1], bytes):
+                joined[-1] += piece
+            else:
+                joined.append(piece)
+        if len(self._cache) >= _KEPT_CACHE:
+            self._cache.clear()
+        self._cache[networks, dot_stuffed] = joined
+        return joined
 
 
 def encode_edition(
@@ -144,16 +196,26 @@ def encode_edition(
     data = message.as_bytes()
     delimiter = b"\r\n--" + message.get_boundary().encode("ascii")  # type: ignore[union-attr]
     head, text, markup, tail = data.split(delimiter)
+    text_head, blank, text_body = text.partition(b"\r\n\r\n")
+    body = _holes(text_body, placeholders, "text")
     pieces = [
         _subject(safe_header(edition.subject, "subject")) + head,
         delimiter,
-        *_holes(text, placeholders, "text"),
+        text_head + blank,
+        *body,
         delimiter,
         *_holes(markup, placeholders, "html"),
         delimiter,
         tail,
     ]
-    return EncodedEdition(edition.name, tuple(pieces))
+    return EncodedEdition(edition.name, tuple(pieces), (3, 3 + len(body)))
+
+
+def _text_body(text: str) -> bytes:
+    """The plain text's body in quoted-printable with CRLF line ends, as the part's headers say;
+    binascii's encoder is many times faster than the email package's (once an edition)."""
+    lines = binascii.b2a_qp(text.encode("utf-8"), istext=True).split(b"\n")
+    return b"\r\n".join(lines)
 
 
 def message_id(*, issue: int, email: str, settings: Settings, test: bool = False) -> str:
@@ -226,40 +288,50 @@ def _holes(data: bytes, placeholders: Mapping[str, str], part: str) -> list[Piec
             raise SendingError(f"placeholder {name!r} is not plain ASCII without '=': {token!r}")
         names[f"p{len(names)}"] = (name, _across_breaks(token))
     start, end = SECTION_START.split("{}")
-    network = rb"(?P<network>(?:[a-z0-9-]|=\r\n)+?)"
+    network = rb"(?P<network>(?:[a-z0-9+!-]|=\r\n)+?)"
     expressions = [b"(?P<%s>%s)" % (group.encode(), expression) for group, (_, expression) in names.items()]
     expressions.append(b"(?P<start>" + _across_breaks(start) + network + _across_breaks(end) + b")")
     expressions.append(b"(?P<end>" + _across_breaks(SECTION_END) + b")")
     pieces: list[Piece] = []
     position = 0
-    opened: Section | None = None
-    for match in re.finditer(b"|".join(expressions), data):
+    opened: list[str] = []  # the conditions of the sections open here
+    # every token starts with "%": the look-ahead spares trying each of them at every other byte
+    for match in re.finditer(b"(?=%)(?:" + b"|".join(expressions) + b")", data):
         pieces.append(data[position : match.start()])
-        if match["start"] is not None or match["end"] is not None:
-            network = match["network"]
-            marker = Section(network.replace(_SOFT_LINE_BREAK, b"").decode("ascii") if network else None)
-            if (opened is None) == (marker.network is None):  # a section inside a section, or no start
+        if match["start"] is not None:
+            spec = match["network"].replace(_SOFT_LINE_BREAK, b"").decode("ascii")
+            opened.append(spec)
+            pieces.append(Section(Condition.parse(spec)))
+        elif match["end"] is not None:
+            if not opened:
                 raise SendingError(f"the {part} part's network sections do not open and close in turn")
-            opened = marker if marker.network is not None else None
-            pieces.append(marker)
+            opened.pop()
+            pieces.append(Section(None))
         else:
             pieces.append((names[str(match.lastgroup)][0], part))
         position = match.end()
-    if opened is not None:
-        raise SendingError(f"the {part} part's section for {opened.network} is never closed")
+    if opened:
+        raise SendingError(f"the {part} part's network section {opened[-1]} is never closed")
     pieces.append(data[position:])
     return pieces
 
 
+def _escaped(name: str, value: str, *, html_part: bool) -> str:
+    """A value as it goes into its part: escaped in the HTML (an edition's values as the CSS
+    inliner escapes the rest of the HTML, see render.edition_value_html)."""
+    if not html_part:
+        return value
+    return edition_value_html(name, value) if name in EDITION_PLACEHOLDERS else html.escape(value)
+
+
 @functools.lru_cache(maxsize=4096)
-def _splice_value(value: str, *, html_part: bool) -> bytes:
+def _splice_value(text: str) -> bytes:
     """A value quoted-printable encoded on lines of its own, each ending in a soft line break.
 
     Every line holds at most 75 characters before its "=", never cutting an "=XX" escape. Dots
     are encoded too, so no line starts with one and the value never needs SMTP's dot-stuffing.
     A newline in the value (the text part's network names, wrapped) is a hard line break.
     """
-    text = html.escape(value) if html_part else value
     return b"=\r\n" + b"\r\n".join(_encoded_lines(line) for line in text.split("\n")) + b"=\r\n"
 
 

@@ -1,7 +1,8 @@
 """`composer check`: one report of everything wrong with an issue and what it will carry forward.
 
-The report renders every edition, since size, images and links can only be checked on the
-finished email; `build`, `send` and `preview` reuse those editions rather than render again.
+The report renders the full edition and the document every other edition is cut from, since
+size, images and links can only be checked on the finished email, and measures each edition's
+HTML; `build`, `send` and `preview` reuse those editions rather than render again.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from composer.content.recipients import Lists, Person, read_lists
 from composer.email.editions import FULL, EditionKey, edition_name
 from composer.email.emailchecks import check_branding, check_editions, longest_greeting
 from composer.email.links import LinkReport, check_links
-from composer.email.render import Edition, Renderer, render_editions
+from composer.email.render import Edition, Editions, Renderer, render_editions
 from composer.errors import Findings, Problem, ValidationFailed
 
 
@@ -29,7 +30,7 @@ class CheckReport(Findings):
     file: str
     plan: Plan
     lists: Lists
-    editions: list[Edition]
+    editions: Editions
     problems: list[Problem]
     reader: Person | None = None  # the member with the longest greeting: see `longest_greeting`
     links: LinkReport | None = None  # when the links were asked (`check --links`)
@@ -41,7 +42,7 @@ class CheckReport(Findings):
             "ok": not self.errors,
             "problems": [p.as_dict() for p in self.problems],
             "plan": self.plan.as_dict(),
-            "editions": [edition.name for edition in self.editions],
+            "editions": [self.editions.name(index) for index in range(len(self.editions))],
             **({"links": self.links.as_dict()} if self.links else {}),
         }
 

@@ -9,6 +9,7 @@ networks, the footer's links for each of their networks with news) is filled in 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
@@ -25,8 +26,12 @@ def edition_key(networks: Iterable[str]) -> frozenset[str]:
     return frozenset(networks)
 
 
+@functools.lru_cache(maxsize=8192)
 def edition_name(key: EditionKey) -> str:
-    """A stable, file-name-safe name: `full`, `everyone`, or network ids joined by `+`."""
+    """A stable, file-name-safe name: `full`, `everyone`, or network ids joined by `+`.
+
+    Cached: a send names the edition of each of its readers (100,000 of them, in a few thousand
+    sets of networks)."""
     if key is None:
         return "full"
     return "+".join(sorted(key)) if key else "everyone"
@@ -70,7 +75,7 @@ class Selection:
     @property
     def networks_with_news(self) -> frozenset[str]:
         """The networks with news in this edition: the footer offers each of its readers in one of
-        them to stop it, in a section kept only for that network's readers (`render.SECTION`)."""
+        them to stop it, in a section kept only for that network's readers (`render.SECTION_START`)."""
         if not self.key:
             return frozenset()
         shown = (*self.items, *(reminder.item for reminder in self.reminders))

@@ -20,16 +20,18 @@ from composer.content.recipients import Person
 from composer.content.settings import Branding, Settings
 from composer.content.yamlio import Loc, Located
 from composer.email.colours import CONTRAST_MIN, WHITE, contrast
+from composer.email.editions import EditionKey
 from composer.email.render import (
     PLACEHOLDERS,
-    SECTION,
     SECTION_END,
-    SECTION_START,
     SUBJECT_FIELDS,
     Edition,
+    Editions,
     fill_placeholders,
+    join_names,
     keep_sections,
     reader_values,
+    sections_balanced,
 )
 from composer.email.templatechecks import check_template_css, template_line
 from composer.errors import Problem, Severity
@@ -102,26 +104,56 @@ def check_editions(
     """
     check = edition_checker(project=project, sourced=sourced, plan=plan, reader=reader)
     found: dict[Problem, list[str]] = {problem: [] for problem in check_template_css(project.root)}
-    for edition in editions:
-        for problem in check(edition):
-            names = found.setdefault(problem, [])
-            if edition.name not in names:
-                names.append(edition.name)
+
+    def add(problems: Iterable[Problem], names: Iterable[str]) -> None:
+        for problem in problems:
+            listed = found.setdefault(problem, [])
+            listed += [name for name in names if name not in listed]
+
+    if not isinstance(editions, Editions):
+        for edition in editions:
+            add(check(edition), [edition.name])
+    else:  # one document serves every edition but the full one: read once, each one's HTML measured
+        sources, file = text_sources(project, sourced, plan), project.rel(sourced.path)
+        full = [i for i, (selection, _) in enumerate(editions.found) if selection.key is None]
+        others = [i for i in range(len(editions)) if i not in full]
+        # read whole: the full edition, and of the others the one with the longest network names
+        # (its text's personalised lines are the longest); the rest differ in their size only
+        longest = max(others, key=lambda i: _names_length(project, editions.found[i][0].key), default=None)
+        for group, index in ((full, full[0] if full else None), (others, longest)):
+            if index is not None:
+                edition = editions[index]
+                own = list(_check_cut(edition.html, edition.preheader, edition.subject, sources, file))
+                add([p for p in check(edition) if p not in own], [editions.name(i) for i in group])
+                add(own, [edition.name])
+        for index in others:
+            if index != longest:
+                html, preheader = editions.cut(index) or ("", "")
+                add(_check_cut(html, preheader, edition.subject, sources, file), [editions.name(index)])
     return [
         problem if problem.field else replace(problem, field=_editions(names, len(editions)))
         for problem, names in found.items()
     ]
 
 
+def _names_length(project: Project, key: EditionKey) -> int:
+    """How long the names of an edition's networks are, joined as its readers' footer has them."""
+    return len(join_names(project.networks[n].name for n in key or () if n in project.networks))
+
+
 def edition_checker(
-    *, project: Project, sourced: SourcedIssue, plan: Plan, reader: Person | None = None
+    *, project: Project, sourced: SourcedIssue, plan: Plan, reader: Person | None = None, scan: bool = True
 ) -> Callable[[Edition], list[Problem]]:
     """The checks of one edition, with where its texts come from worked out once for all of them
-    (a send checks each edition as it makes it ready)."""
+    (a send checks each edition as it makes it ready).
+
+    `scan`: also read its HTML for images, links and styles; an edition cut from the sectioned
+    document holds nothing there that the document (and the full edition) did not show.
+    """
     sources = text_sources(project, sourced, plan)
     file = project.rel(sourced.path)
     return lambda edition: [
-        *_check(edition, sources, file, project),
+        *_check(edition, sources, file, project, scan=scan),
         *_check_spliced(edition, project, file, reader),
     ]
 
@@ -222,8 +254,21 @@ def _in_template(project: Project, file: str, needle: str, message: str, suffix:
     return Problem(template, message, line, severity="warning")
 
 
-def _check(edition: Edition, sources: list[TextSource], file: str, project: Project) -> Iterator[Problem]:
-    size = len(edition.html.encode())
+def _check(
+    edition: Edition, sources: list[TextSource], file: str, project: Project, *, scan: bool
+) -> Iterator[Problem]:
+    yield from _check_cut(edition.html, edition.preheader, edition.subject, sources, file)
+    if scan:
+        yield from _scanned(edition, sources, file, project)
+    yield from _check_parts(edition, sources, file)
+
+
+def _check_cut(
+    html: str, preheader: str, subject: str, sources: list[TextSource], file: str
+) -> Iterator[Problem]:
+    """What differs between editions cut from one document: the size, the preheader (and the
+    subject, the same in all)."""
+    size = len(html.encode())
     if size >= HTML_LIMIT:
         yield Problem(
             file,
@@ -236,6 +281,11 @@ def _check(edition: Edition, sources: list[TextSource], file: str, project: Proj
             f"the HTML is {size / KB:.1f} KB, close to the 102 KB at which Gmail clips messages",
             severity="warning",
         )
+    yield from _check_lines(preheader, subject, sources, file)
+
+
+def _scanned(edition: Edition, sources: list[TextSource], file: str, project: Project) -> Iterator[Problem]:
+    """What reading the HTML finds: a <style> too large, images and links mail clients fail on."""
     scan = Scan()
     scan.feed(edition.html)
     scan.close()
@@ -293,35 +343,35 @@ def _check(edition: Edition, sources: list[TextSource], file: str, project: Proj
                 f"link {href or '(empty)'} is not an absolute https:// URL: readers "
                 "cannot follow it from an email",
             )
-    yield from _check_text(edition, sources, file)
 
 
-def _check_text(edition: Edition, sources: list[TextSource], file: str) -> Iterator[Problem]:
-    if not edition.preheader.strip():
+def _check_lines(preheader: str, subject: str, sources: list[TextSource], file: str) -> Iterator[Problem]:
+    """The preheader and the subject: what the inbox shows."""
+    if not preheader.strip():
         yield Problem(
             file,
             "no preheader: add `preheader:` with a line that makes people open the email",
             severity="warning",
         )
-    elif len(edition.preheader) > PREHEADER_MAX:
+    elif len(preheader) > PREHEADER_MAX:
         yield problem_at(
             _named(sources, "preheader"),
             file,
-            f"the preheader has {len(edition.preheader)} characters: mail clients show "
+            f"the preheader has {len(preheader)} characters: mail clients show "
             f"about {PREHEADER_MAX} at most",
             "warning",
             "preheader",
         )
-    if len(edition.subject) > SUBJECT_MAX:
+    if len(subject) > SUBJECT_MAX:
         yield problem_at(
             _named(sources, "subject"),
             file,
-            f"the subject has {len(edition.subject)} characters: a phone's inbox cuts it after about "
+            f"the subject has {len(subject)} characters: a phone's inbox cuts it after about "
             f"{SUBJECT_MAX}; try {{short_name}} Update No {{number}} – {{date}}",
             "warning",
             "subject",
         )
-    for leftover in _SUBJECT_FIELD.findall(edition.subject):
+    for leftover in _SUBJECT_FIELD.findall(subject):
         yield problem_at(
             _named(sources, "subject"),
             file,
@@ -330,8 +380,11 @@ def _check_text(edition: Edition, sources: list[TextSource], file: str) -> Itera
             "warning",
             "subject",
         )
+
+
+def _check_parts(edition: Edition, sources: list[TextSource], file: str) -> Iterator[Problem]:
+    """Tokens and sections of both parts, and template syntax shown literally in the text."""
     known = {*PLACEHOLDERS.values(), SECTION_END}
-    start = SECTION_START.split("{}")[0]
     for part, content in (("HTML", edition.html), ("text", edition.text)):
         for token in sorted(set(_TOKEN.findall(content)) - known):
             yield Problem(
@@ -339,12 +392,11 @@ def _check_text(edition: Edition, sources: list[TextSource], file: str) -> Itera
                 f"unknown placeholder {token} in the {part} part: check the templates "
                 f"(known: {', '.join(sorted(known))})",
             )
-        inner = "".join(match[2] for match in SECTION.finditer(content))
-        if any(marker in SECTION.sub("", content) + inner for marker in (start, SECTION_END)):
+        if not sections_balanced(content):
             yield Problem(
                 file,
                 f"the {part} part's network sections do not open and close in turn: each "
-                "if_reader_in(id) needs its end_if, with no section inside another (check the templates)",
+                "if_reader_in(id) needs its end_if (check the templates)",
             )
     for syntax in sorted(set(_TEMPLATE_SYNTAX.findall(edition.text))):
         yield problem_at(
@@ -389,6 +441,8 @@ def _check_spliced(edition: Edition, project: Project, file: str, reader: Person
     )
     by_token = {token: name for name, token in PLACEHOLDERS.items()}
     for raw in keep_sections(edition.text, edition.key or ()).splitlines():
+        if "%%COMPOSER_" not in raw:  # only a line with a placeholder is lengthened by splicing
+            continue
         line = max(fill_placeholders(raw, values).split("\n"), key=len)  # a value may run to more lines
         if len(line) <= TEXT_WIDTH or _URL_LINE.match(line.strip()):
             continue

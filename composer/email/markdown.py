@@ -77,6 +77,12 @@ def wrap(text: str, width: int = WIDTH, prefix: str = "") -> list[str]:
     Only spaces and tabs separate words: a no-break space keeps its words together, and a link
     reference ("[12]") stays on the line of the word it follows.
     """
+    return list(_wrapped(text, width, prefix))
+
+
+@functools.lru_cache(maxsize=8192)
+def _wrapped(text: str, width: int, prefix: str) -> tuple[str, ...]:
+    """`wrap`, cached: the editions of an issue wrap the same paragraphs (a send makes hundreds)."""
     indent = " " * len(prefix)
     lines: list[str] = []
     for index, paragraph in enumerate(text.split("\n")):
@@ -98,7 +104,7 @@ def wrap(text: str, width: int = WIDTH, prefix: str = "") -> list[str]:
             else:
                 line += " " + word
         lines.append(line.rstrip())
-    return lines
+    return tuple(lines)
 
 
 def shorten(text: str, limit: int) -> str:

@@ -12,11 +12,11 @@ import datetime as dt
 import functools
 import logging
 import re
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape as html_escape
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import cssutils  # type: ignore[import-untyped]
 import jinja2
@@ -46,12 +46,20 @@ PLACEHOLDERS: dict[str, str] = {
     "token": "%%COMPOSER_TOKEN%%",
 }
 
-# Parts of an edition shown only to readers in a network (the footer's "stop receiving news of"
-# links): the edition is shared by every set of networks with the same items, and each reader's
-# message keeps the sections of their own networks (see messages.EncodedEdition.personalise).
+# Parts of a document shown only to some readers: the footer's "stop receiving news of" links,
+# and in the document that serves every edition but the full one (`Renderer.sections`), each
+# item, reminder, diary line and contact. A section's condition (`Condition.spec`) names the
+# networks whose readers keep it; each reader's message keeps the sections whose condition their
+# networks meet (see messages.EncodedEdition.personalise). Sections may sit inside sections.
 SECTION_START = "%%COMPOSER_IF_NETWORK_{}%%"
 SECTION_END = "%%COMPOSER_END_IF%%"
-SECTION = re.compile(r"%%COMPOSER_IF_NETWORK_([a-z0-9-]+)%%(.*?)%%COMPOSER_END_IF%%", re.S)
+_MARKER = re.compile(r"%%COMPOSER_IF_NETWORK_([a-z0-9+!-]+)%%|%%COMPOSER_END_IF%%")
+
+# Values of one edition (not of one reader) that the sectioned document leaves to each message.
+EDITION_PLACEHOLDERS: dict[str, str] = {
+    "preheader": "%%COMPOSER_PREHEADER%%",
+    "view_url": "%%COMPOSER_VIEW_URL%%",
+}
 
 SUBJECT_FIELDS = ("programme", "short_name", "number", "date")
 _SUBJECT_FIELD = re.compile(r"\{(" + "|".join(SUBJECT_FIELDS) + r")\}")
@@ -99,9 +107,80 @@ def calendar_url(settings: Settings, number: int, item_id: str) -> str:
     return f"{archive_page_url(settings, number)}{item_id}.ics"
 
 
+@dataclass(frozen=True)
+class Condition:
+    """Who keeps a section: readers in any of `any_of` (every reader when None) and in none of
+    `none_of`. Written in a marker as `a+b` (any of a, b), `a+b!c` (and not c) or `!c`."""
+
+    any_of: frozenset[str] | None
+    none_of: frozenset[str] = frozenset()
+
+    @staticmethod
+    @functools.lru_cache(maxsize=4096)
+    def parse(spec: str) -> Condition:
+        shown, _, hidden = spec.partition("!")
+        return Condition(
+            frozenset(shown.split("+")) if shown else None,
+            frozenset(hidden.split("+")) if hidden else frozenset(),
+        )
+
+    @property
+    def spec(self) -> str:
+        hidden = "!" + "+".join(sorted(self.none_of)) if self.none_of else ""
+        return "+".join(sorted(self.any_of or ())) + hidden
+
+    def holds(self, networks: Collection[str]) -> bool:
+        """Whether a reader in `networks` keeps the section."""
+        shown = self.any_of is None or not self.any_of.isdisjoint(networks)
+        return shown and self.none_of.isdisjoint(networks)
+
+
+@dataclass(frozen=True)
+class Section:
+    """What a template writes around a part shown only to some readers (both empty: to all)."""
+
+    start: str = ""
+    end: str = ""
+
+
+EVERYONE = Section()
+
+
+def section(condition: Condition) -> Section:
+    """The markers around a part kept by the readers meeting `condition` (none when all do)."""
+    unconditional = condition.any_of is None and not condition.none_of
+    return EVERYONE if unconditional else Section(SECTION_START.format(condition.spec), SECTION_END)
+
+
+def sections_balanced(text: str) -> bool:
+    """Whether every section of the text closes, and closes only what opened."""
+    depth = 0
+    for match in _MARKER.finditer(text):
+        depth += 1 if match[1] is not None else -1
+        if depth < 0:
+            return False
+    return depth == 0
+
+
 def keep_sections(text: str, networks: Collection[str]) -> str:
-    """The text as a reader in `networks` sees it: their networks' sections kept, the others cut."""
-    return SECTION.sub(lambda match: match[2] if match[1] in networks else "", text)
+    """The text as a reader in `networks` sees it: the sections they keep, the others cut (and
+    everything inside them)."""
+    out: list[str] = []
+    position, dropped = 0, 0
+    opened: list[bool] = []
+    for match in _MARKER.finditer(text):
+        if not dropped:
+            out.append(text[position : match.start()])
+        position = match.end()
+        if match[1] is not None:
+            kept = not dropped and Condition.parse(match[1]).holds(networks)
+            opened.append(kept)
+            dropped += not kept
+        elif opened and not opened.pop():
+            dropped -= 1
+    if not dropped:
+        out.append(text[position:])
+    return "".join(out)
 
 
 def fill_placeholders(text: str, values: Mapping[str, str], networks: Collection[str] = ()) -> str:
@@ -187,20 +266,89 @@ def default_preheader(selection: Selection, *, limit: int = PREHEADER_LENGTH) ->
     return shorten("This week: " + "; ".join(titles), limit) if titles else ""
 
 
+def _cites(item: Item) -> list[str]:
+    """The contacts an item and its sessions cite, each once, in order."""
+    sessions = item.event.sessions if item.event else []
+    return list(dict.fromkeys([*item.contacts, *(c for session in sessions for c in session.contacts)]))
+
+
 def cited_contacts(contacts: Mapping[str, Contact], selection: Selection) -> dict[str, Contact]:
     """The edition's Contact Details: contacts its items (and their sessions) cite, in order of first
     mention, then standing."""
     items: list[Item] = [*selection.items, *(r.item for r in selection.reminders)]
-    cited = [
-        contact_id
-        for item in items
-        for contact_id in [
-            *item.contacts,
-            *(c for session in (item.event.sessions if item.event else []) for c in session.contacts),
-        ]
-    ]
+    cited = [contact_id for item in items for contact_id in _cites(item)]
     cited += [contact.id for contact in contacts.values() if contact.standing]
     return {contact_id: contacts[contact_id] for contact_id in dict.fromkeys(cited)}
+
+
+def _networks(items: Iterable[Item]) -> frozenset[str]:
+    return frozenset(network for item in items for network in item.networks)
+
+
+class Shown:
+    """Who sees what, as the templates ask it of a list of items (for a heading, a line, a block).
+
+    In an edition rendered for one set of networks, what it holds is shown to all its readers
+    (`EVERYONE`) and what it lacks to none (None). In the document that serves every edition but
+    the full one (`sectioned`), each part is a section kept by the readers it is shown to.
+    """
+
+    def __init__(self, *, sectioned: bool):
+        self.sectioned = sectioned
+
+    def of(self, items: Iterable[Item]) -> Section | None:
+        """Around what readers see when they get any of `items` (None: nobody does)."""
+        return self._readers(list(items), getting=True)
+
+    def without(self, items: Iterable[Item]) -> Section | None:
+        """Around what readers see when they get none of `items` (None: nobody does)."""
+        return self._readers(list(items), getting=False)
+
+    def _readers(self, items: list[Item], *, getting: bool) -> Section | None:
+        if items and self.sectioned and not any(item.for_everyone for item in items):
+            networks = _networks(items)
+            return section(Condition(networks) if getting else Condition(None, networks))
+        return EVERYONE if bool(items) == getting else None  # every reader gets some of them, or none does
+
+    def member(self, key: EditionKey) -> Section | None:
+        """Around the footer's words for a member of some networks (None: not one)."""
+        if self.sectioned and key:
+            return section(Condition(frozenset(key)))
+        return EVERYONE if key else None
+
+    def contact(self, key: EditionKey) -> Section | None:
+        """Around the footer's words for a reader in no network (None: not one)."""
+        if self.sectioned:
+            return section(Condition(None, frozenset(key or ())))
+        return None if key else EVERYONE
+
+    def contacts(
+        self, contacts: Mapping[str, Contact], selection: Selection
+    ) -> list[tuple[Contact, Section]]:
+        """Contact Details, each contact with who sees it there.
+
+        A reader sees a contact where the first of their items citing it is (then the standing
+        ones cited by none): in the sectioned document a contact may be listed at each item citing
+        it, kept by the readers for whom that item is the first to cite it.
+        """
+        if not self.sectioned:
+            return [(contact, EVERYONE) for contact in cited_contacts(contacts, selection).values()]
+        slots: list[tuple[Contact, Section]] = []
+        earlier: dict[str, list[Item]] = {}
+        for item in [*selection.items, *(r.item for r in selection.reminders)]:
+            for contact_id in _cites(item):
+                before = earlier.setdefault(contact_id, [])
+                seen = _networks(before)
+                repeated = item.networks and set(item.networks) <= seen  # its readers met the contact before
+                if not repeated and not any(other.for_everyone for other in before):
+                    shown = None if item.for_everyone else frozenset(item.networks)
+                    slots.append((contacts[contact_id], section(Condition(shown, seen))))
+                before.append(item)
+        for contact in contacts.values():
+            before = earlier.get(contact.id, [])
+            if contact.standing and not any(other.for_everyone for other in before):
+                slots.append((contact, section(Condition(None, _networks(before)))))
+        return slots
 
 
 def diary_dates(settings: Settings, plan: Plan, selection: Selection) -> list[DiaryDate]:
@@ -349,10 +497,12 @@ class Renderer:
         """Render one of the project's templates; a broken or missing one is named with its line."""
         return self.env.render(name, context)
 
-    def context(self, plan: Plan, key: EditionKey) -> dict[str, Any]:
-        """Everything the templates see for one edition."""
+    def context(self, plan: Plan, key: EditionKey, *, sectioned: bool = False) -> dict[str, Any]:
+        """Everything the templates see for one edition (`sectioned`: for the document that serves
+        every edition but the full one, its `key` naming every network)."""
         settings, issue = self.settings, plan.issue
         selection = select(plan, key)
+        shown = Shown(sectioned=sectioned)
         return {
             "settings": settings,
             **self.colours,
@@ -368,13 +518,11 @@ class Renderer:
             "network_names": lambda item: [self.project.networks[id_].name for id_ in item.networks],
             "intro": settings.intro if issue.intro is None else issue.intro,
             "subject": subject_line(issue.subject or settings.subject, settings=settings, plan=plan),
-            "preheader": issue.preheader or default_preheader(selection),
             "placeholders": PLACEHOLDERS,
             "if_reader_in": SECTION_START.format,
             "end_if": SECTION_END,
             "networks": self.project.networks,
             "unsubscribe_mailto": settings.sending.unsubscribe_address(settings.sender.email),
-            "view_url": edition_url(self.page_url, issue.number, selection),
             "layout": self.layout,
             "web": self.web,
             "item_url": functools.partial(item_url, self.page_url),
@@ -383,6 +531,15 @@ class Renderer:
             "when": lambda item: when_lines(item.event, issue.date, self.contact_names) if item.event else [],
             "deadline_of": lambda item: live_deadline(item, issue.date),
             "diary": diary_dates(settings, plan, selection),
+            "readers": shown,
+            "contact_slots": shown.contacts(self.project.contacts, selection),
+            "as_member": shown.member(key),
+            "as_contact": shown.contact(key),
+            **(
+                {name: placeholder for name, placeholder in EDITION_PLACEHOLDERS.items()}
+                if sectioned
+                else edition_values(self.page_url, plan, selection)
+            ),
         }
 
     def mjml(self, context: Mapping[str, Any]) -> str:
@@ -424,7 +581,12 @@ class Renderer:
         `serves`: the keys that share it (see editions.shared); by default, `key` alone.
         """
         context = self.context(plan, key)
-        html = inline_css(compile_mjml(self.mjml(context)), self.css())
+        return self._finished(context, key, inline_css(compile_mjml(self.mjml(context)), self.css()), serves)
+
+    def _finished(
+        self, context: Mapping[str, Any], key: EditionKey, html: str, serves: tuple[EditionKey, ...]
+    ) -> Edition:
+        """The edition of `context` with its HTML, and its plain text rendered."""
         return Edition(
             key=key,
             name=edition_name(key),
@@ -436,10 +598,149 @@ class Renderer:
             serves=serves or (key,),
         )
 
+    def sections(self, plan: Plan) -> Sectioned | None:
+        """Every edition but the full one in one document, through the whole pipeline once: each
+        part that not every reader gets in a section (see `Shown`), the values of each edition
+        left as placeholders (`EDITION_PLACEHOLDERS`).
+
+        None when the templates do not write those sections (a programme's own, written before
+        them): what a reader in no network, and one in the first network with news, would be cut
+        is compared with their editions rendered alone, and each edition is then rendered alone.
+        """
+        shown = [*plan.items, *(reminder.item for reminder in plan.reminders)]
+        everyone = frozenset(self.project.networks) | _networks(shown)
+        context = self.context(plan, everyone, sectioned=True)
+        sections = Sectioned(plan, inline_css(compile_mjml(self.mjml(context)), self.css()))
+        samples = [frozenset(), *(frozenset(item.networks[:1]) for item in shown if item.networks)][:2]
+        for key in samples:
+            alone = keep_sections(self.edition(plan, key).html, key)
+            if normal_whitespace(keep_sections(self.cut(sections, key)[1], key)) != normal_whitespace(alone):
+                return None
+        return sections
+
+    def from_sections(
+        self, sections: Sectioned, key: frozenset[str], serves: tuple[EditionKey, ...] = ()
+    ) -> Edition:
+        """The edition for `key` cut from the sectioned document (its plain text rendered alone:
+        its link references are numbered in the order its readers meet them).
+
+        The network sections of every set of networks it serves are kept, as `edition` keeps them.
+        """
+        context, html = self.cut(sections, key, serves)
+        return self._finished(context, key, html, serves)
+
+    def cut(
+        self, sections: Sectioned, key: frozenset[str], serves: tuple[EditionKey, ...] = ()
+    ) -> tuple[dict[str, Any], str]:
+        """The context and HTML of the edition for `key` (see from_sections), without its text."""
+        context = self.context(sections.plan, key)
+        networks = frozenset(n for k in serves or (key,) for n in k or ())
+        values = {name: context[name] for name in EDITION_PLACEHOLDERS}
+        return context, sections.html_for(networks, values)
+
+
+def normal_whitespace(html: str) -> str:
+    """HTML with no whitespace between tags and any other run of it as one space: how an edition
+    cut from sections is compared with the same edition rendered alone (their line breaks differ)."""
+    return re.sub(r"\s+", " ", re.sub(r">\s+<", "><", html)).strip()
+
+
+def edition_values(page_url: Callable[[int], str], plan: Plan, selection: Selection) -> dict[str, str]:
+    """What differs between editions besides their sections: the preheader and the archive page."""
+    return {
+        "preheader": plan.issue.preheader or default_preheader(selection),
+        "view_url": edition_url(page_url, plan.issue.number, selection),
+    }
+
+
+def edition_value_html(name: str, value: str) -> str:
+    """An edition's value escaped as the CSS inliner writes it: the preheader is text, where quotes
+    stay as they are; the archive page's URL is an attribute's value."""
+    return html_escape(value, quote=name != "preheader")
+
+
+@dataclass(frozen=True)
+class Sectioned:
+    """The HTML that serves every edition of an issue but the full one (see Renderer.sections)."""
+
+    plan: Plan
+    html: str
+
+    def html_for(self, networks: Collection[str], values: Mapping[str, str]) -> str:
+        """The HTML of the edition read by members of `networks`, with that edition's `values`."""
+        html = keep_sections(self.html, networks)
+        for name, value in values.items():
+            html = html.replace(EDITION_PLACEHOLDERS[name], edition_value_html(name, value))
+        return html
+
+
+class Editions(Sequence[Edition]):
+    """The distinct editions among some keys, each made when first asked for: the full one
+    rendered alone, the others cut from one sectioned document (rendered once, when first needed).
+
+    `composer check` looks at the HTML of most of them only (`cut`): their plain text, rendered
+    for each, is made for those who read it (`build`, the preview).
+    """
+
+    def __init__(self, renderer: Renderer, plan: Plan, keys: Iterable[EditionKey]):
+        self.renderer, self.plan = renderer, plan
+        self.found = shared(plan, keys)
+        self._made: dict[int, Edition] = {}
+        self._sections: tuple[Sectioned | None] | None = None  # (None,): the templates have none
+
+    def __len__(self) -> int:
+        return len(self.found)
+
+    @overload
+    def __getitem__(self, index: int) -> Edition: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Edition]: ...
+
+    def __getitem__(self, index: int | slice) -> Edition | list[Edition]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(len(self))[index]]
+        index = range(len(self))[index]
+        if index not in self._made:
+            selection, served = self.found[index]
+            sections = None if selection.key is None else self.sections
+            self._made[index] = (
+                self.renderer.edition(self.plan, selection.key, served)
+                if selection.key is None or sections is None
+                else self.renderer.from_sections(sections, selection.key, served)
+            )
+        return self._made[index]
+
+    @property
+    def sections(self) -> Sectioned | None:
+        """The document every edition but the full one is cut from (None: each is rendered alone)."""
+        if self._sections is None:
+            self._sections = (self.renderer.sections(self.plan),)
+        return self._sections[0]
+
+    def name(self, index: int) -> str:
+        return edition_name(self.found[index][0].key)
+
+    def cut(self, index: int) -> tuple[str, str] | None:
+        """The HTML and preheader of an edition cut from sections, without rendering its plain
+        text (None for the full edition)."""
+        selection, served = self.found[index]
+        if selection.key is None:
+            return None
+        sections = self.sections
+        if index in self._made or sections is None:
+            return self[index].html, self[index].preheader
+        context, html = self.renderer.cut(sections, selection.key, served)
+        return html, context["preheader"]
+
+    def find(self, content: Hashable) -> Edition | None:
+        """The edition with this content (`Selection.content`), if it is among them."""
+        index = next((i for i, (selection, _) in enumerate(self.found) if selection.content == content), None)
+        return None if index is None else self[index]
+
 
 def render_editions(
     project: Project, plan: Plan, keys: Iterable[EditionKey], *, renderer: Renderer | None = None
-) -> list[Edition]:
-    """The distinct editions among `keys`, each rendered once with one Renderer (a new one by default)."""
-    renderer = renderer or Renderer(project)
-    return [renderer.edition(plan, selection.key, served) for selection, served in shared(plan, keys)]
+) -> Editions:
+    """The distinct editions among `keys`, each made once with one Renderer (a new one by default)."""
+    return Editions(renderer or Renderer(project), plan, keys)

@@ -35,10 +35,7 @@ class IssueView:
     checked: CheckReport
     renderer: Renderer
     lock: threading.RLock  # the preview's one rendering lock (Preview._render)
-    editions: dict[object, Edition] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.editions = {edition.selection.content: edition for edition in self.checked.editions}
+    editions: dict[object, Edition] = field(init=False, default_factory=dict)  # those not checked
 
     @cached_property
     def audiences(self) -> list[Audience]:
@@ -53,6 +50,9 @@ class IssueView:
         plan = self.checked.plan
         content = select(plan, key).content
         with self.lock:
+            checked = self.checked.editions.find(content)
+            if checked is not None:
+                return checked
             if content not in self.editions:
                 self.editions[content] = self.renderer.edition(plan, key)
             return self.editions[content]
