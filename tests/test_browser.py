@@ -94,6 +94,9 @@ def test_index_editions_phone_width_and_plain_text(page: Page, server: PreviewSe
     issue = latest(project)
     page.goto(server.url)
     expect(page.locator("#issues tbody tr")).to_have_count(len(load_project(project).issues))
+    # the index swaps itself in as background checks finish: click once it has settled, so the
+    # click lands on the link that stays, not on one being replaced
+    expect(page.get_by_text("checking…")).to_have_count(0)
     page.get_by_role("link", name=f"No {issue.number}").click()
     expect(page.locator("h1")).to_contain_text(f"Update No {issue.number}")
     email = page.frame_locator("#email")
