@@ -122,7 +122,7 @@ def run_naive(root: Path, port: int, number: int, count: int) -> dict[str, float
     with smtplib.SMTP("127.0.0.1", port) as smtp:
         for recipient in recipients:
             edition, person = editions[recipient.edition], recipient.person
-            token = make_token(person.email, key=b"x" * 16)
+            token = make_token(person.email, signing_key=b"x" * 16)
             link = unsubscribe_link(str(settings.sending.unsubscribe_url), token)
             names = ", ".join(project.networks[n].name for n in sorted(recipient.networks))
             values = {"greeting": f"Dear {person.first_name},", "unsubscribe_url": link}
@@ -198,7 +198,9 @@ def message_size(root: Path, number: int) -> int:
     edition = Renderer(project).edition(plan_for(project, number), recipient.edition)
     encoded = encode_edition(edition, settings=project.settings, placeholders=PLACEHOLDERS)
     email = recipient.person.email
-    link = unsubscribe_link(str(project.settings.sending.unsubscribe_url), make_token(email, key=b"x" * 16))
+    link = unsubscribe_link(
+        str(project.settings.sending.unsubscribe_url), make_token(email, signing_key=b"x" * 16)
+    )
     personal = Personal(
         email,
         recipient.person.name,

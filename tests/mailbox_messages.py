@@ -42,16 +42,16 @@ def fixture_messages(secret: str) -> dict[str, bytes]:
     messages = {path.name: path.read_bytes() for path in sorted(FOLDER.glob("*.eml"))}
     key = secret.encode()
     messages["unsubscribe-all.eml"] = unsubscribe_request(
-        make_token("catherine.blake@eastsussex.example", key=key),
+        make_token("catherine.blake@eastsussex.example", signing_key=key),
         sender="pa.to.catherine@eastsussex.example",  # from any address: the token names the person
     )
-    zoe = make_token("zoe.whitfield@brighton-hove.example", key=key)
+    zoe = make_token("zoe.whitfield@brighton-hove.example", signing_key=key)
     link = unsubscribe_mailto("unsubscribe@secip.example.org", zoe, "complex-lac")  # as in the footer
     messages["unsubscribe-network.eml"] = unsubscribe_request(
         zoe, sender="zoe.whitfield@brighton-hove.example", subject=unquote(link.partition("?subject=")[2])
     )
     messages["forged-token.eml"] = unsubscribe_request(
-        make_token("grace.whitmore@bracknell-forest.example", key=b"not-the-programme-secret"),
+        make_token("grace.whitmore@bracknell-forest.example", signing_key=b"not-the-programme-secret"),
         sender="someone@elsewhere.example",
     )
     return messages

@@ -53,7 +53,7 @@ def folder_of(tmp_path: Path, messages: dict[str, bytes]) -> Path:
 
 
 def valid_unsubscribe() -> bytes:
-    return unsubscribe_request(make_token(CATHERINE, key=SECRET.encode()), sender=CATHERINE)
+    return unsubscribe_request(make_token(CATHERINE, signing_key=SECRET.encode()), sender=CATHERINE)
 
 
 def journal_rows(project: Path) -> list[tuple[str, str]]:
@@ -67,7 +67,9 @@ def journal_rows(project: Path) -> list[tuple[str, str]]:
 def test_replies_and_signatures_suppress_nobody_and_a_network_unsubscribe_keeps_its_scope(
     example: Path, tmp_path: Path
 ) -> None:
-    link = unsubscribe_mailto("unsubscribe@secip.example.org", make_token(PETER, key=SECRET.encode()), "send")
+    link = unsubscribe_mailto(
+        "unsubscribe@secip.example.org", make_token(PETER, signing_key=SECRET.encode()), "send"
+    )
     subject = unquote(link.partition("?subject=")[2])
     assert subject.endswith("network=send")
     replies = {
@@ -184,10 +186,10 @@ def test_a_fault_while_classifying_one_message_is_recorded_and_the_run_goes_on(
 ) -> None:
     real = classify_module.classify
 
-    def failing(message, *, key):  # type: ignore[no-untyped-def]
+    def failing(message, *, signing_key):  # type: ignore[no-untyped-def]
         if "broken" in str(message.get("subject", "")):
             raise ValueError("a detector tripped")
-        return real(message, key=key)
+        return real(message, signing_key=signing_key)
 
     monkeypatch.setattr("composer.mailbox.inbox.classify", failing)
     broken = human_reply("hello", sender="someone@elsewhere.example", subject="broken")

@@ -42,7 +42,7 @@ def personal(
     email: str = "zoe@brighton-hove.example",
     values: dict[str, str] | None = None,
 ) -> Personal:
-    token = make_token(email, key=KEY)
+    token = make_token(email, signing_key=KEY)
     link = unsubscribe_link(str(settings.sending.unsubscribe_url), token)
     return Personal(
         email,
@@ -232,21 +232,21 @@ def test_unsubscribe_link_must_be_https(project_settings: Settings) -> None:
 
 
 def test_tokens_round_trip_and_bind_address_and_network() -> None:
-    token = make_token("Ann@Kent.example", "send", key=KEY)
+    token = make_token("Ann@Kent.example", "send", signing_key=KEY)
     assert re.fullmatch(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+", token)
-    request = verify_token(token, key=KEY)
+    request = verify_token(token, signing_key=KEY)
     assert (request.email, request.network) == ("ann@kent.example", "send")
-    assert verify_token(make_token("ann@kent.example", key=KEY), key=KEY).network is None
+    assert verify_token(make_token("ann@kent.example", signing_key=KEY), signing_key=KEY).network is None
     with pytest.raises(TokenError):
-        verify_token(token, key=b"another-secret-of-enough-length")
+        verify_token(token, signing_key=b"another-secret-of-enough-length")
 
 
 def test_a_token_cannot_be_moved_to_another_address_or_network() -> None:
-    payload, mac = make_token("ann@kent.example", key=KEY).split(".")
-    other_payload, _ = make_token("bob@kent.example", "dcs", key=KEY).split(".")
+    payload, mac = make_token("ann@kent.example", signing_key=KEY).split(".")
+    other_payload, _ = make_token("bob@kent.example", "dcs", signing_key=KEY).split(".")
     for forged in (f"{other_payload}.{mac}", f"{payload}.", f"{payload}", "", "@@.@@", f"{payload}.{mac}="):
         with pytest.raises(TokenError):
-            verify_token(forged, key=KEY)
+            verify_token(forged, signing_key=KEY)
 
 
 @settings(max_examples=200, deadline=None)
@@ -255,12 +255,12 @@ def test_a_token_cannot_be_moved_to_another_address_or_network() -> None:
     replacement=st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."),
 )
 def test_any_changed_character_makes_a_token_invalid(position: int, replacement: str) -> None:
-    token = make_token("ann@kent.example", "send", key=KEY)
+    token = make_token("ann@kent.example", "send", signing_key=KEY)
     index = position % len(token)
     forged = token[:index] + replacement + token[index + 1 :]
     if forged != token:
         with pytest.raises(TokenError):
-            verify_token(forged, key=KEY)
+            verify_token(forged, signing_key=KEY)
 
 
 def test_the_secret_comes_from_the_environment_only() -> None:

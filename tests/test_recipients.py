@@ -189,7 +189,7 @@ def test_unsubscribe_an_address_once(example: Path) -> None:
 
 
 def test_unsubscribe_with_a_token_for_one_network(example: Path) -> None:
-    token = make_token("stuart.kennedy@hants.example", "ad-education", key=SECRET.encode())
+    token = make_token("stuart.kennedy@hants.example", "ad-education", signing_key=SECRET.encode())
     result = CliRunner().invoke(
         main, ["unsubscribe", token, "--project", str(example)], env={"COMPOSER_SECRET": SECRET}
     )
@@ -205,7 +205,7 @@ def test_unsubscribe_with_a_token_for_one_network(example: Path) -> None:
 
 def test_unsubscribe_refuses_forged_tokens_and_unknown_networks(example: Path) -> None:
     before = (example / SUPPRESSED_FILE).read_bytes()
-    forged = make_token("stuart.kennedy@hants.example", key=b"some-other-secret-value")
+    forged = make_token("stuart.kennedy@hants.example", signing_key=b"some-other-secret-value")
     with pytest.raises(TokenError):
         unsubscribe(example, forged, env={"COMPOSER_SECRET": SECRET})
     with pytest.raises(ComposerError, match="COMPOSER_SECRET"):

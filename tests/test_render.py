@@ -80,12 +80,12 @@ def test_one_edition_per_distinct_content_serving_every_set_of_networks(largest:
     assert served[0] is FULL and set(served[1:]) == expected and len(served) == len(expected) + 1
     plan = plan_for(largest.project, largest.number)
     # as many editions as distinct contents (test_scale.py shows sets sharing one)
-    assert len(largest.editions) == len({select(plan, key).content for key in served})
-    contents = [select(plan, e.key).content for e in largest.editions]
+    assert len(largest.editions) == len({select(plan, key).identity for key in served})
+    contents = [select(plan, e.key).identity for e in largest.editions]
     assert len(set(contents)) == len(contents)
     for edition, content in zip(largest.editions, contents, strict=True):
         assert edition.serves[0] == edition.key
-        assert all(select(plan, key).content == content for key in edition.serves)
+        assert all(select(plan, key).identity == content for key in edition.serves)
 
 
 def test_every_item_of_the_edition_and_no_other(largest: Rendered) -> None:

@@ -57,7 +57,7 @@ def test_shared_editions_give_the_messages_of_each_set_of_networks(example: Path
             "A",
             recipient.networks,
             edition=recipient.edition,
-            key=b"k" * 32,
+            signing_key=b"k" * 32,
             dot_stuffed=True,
         )
         shared += outgoing.edition != edition_name(recipient.edition)

@@ -57,7 +57,7 @@ normal = normal_whitespace
 def message(context: SendContext, networks: frozenset[str]) -> tuple[str, str]:
     """The text and HTML of a member's message, as `composer send` makes it."""
     outgoing = context.message(
-        EMAIL, NAME, networks, first_name=FIRST, edition=networks, key=secret(ENV), dot_stuffed=False
+        EMAIL, NAME, networks, first_name=FIRST, edition=networks, signing_key=secret(ENV), dot_stuffed=False
     )
     parsed = message_from_bytes(outgoing.data, policy=policy.default)
     assert not parsed.defects and not any(part.defects for part in parsed.iter_parts())
@@ -69,7 +69,7 @@ def message(context: SendContext, networks: frozenset[str]) -> tuple[str, str]:
 def alone(context: SendContext, networks: frozenset[str]) -> tuple[str, str]:
     """The same member's message from the edition rendered for their networks alone."""
     edition = Renderer(context.project).edition(context.plan, networks)
-    token = make_token(EMAIL, key=secret(ENV))
+    token = make_token(EMAIL, signing_key=secret(ENV))
     link = unsubscribe_link(str(context.settings.sending.unsubscribe_url), token)
     names = [context.project.networks[n].name for n in networks]
     values = {"unsubscribe_url": link, "name": NAME, "first_name": FIRST, "networks": names, "token": token}

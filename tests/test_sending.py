@@ -120,7 +120,7 @@ def test_every_member_gets_exactly_one_message_with_their_edition(fast: Path, sm
         long = [line for line in text.splitlines() if len(line) > 78 and " " in line.strip()]
         assert not long, long  # the personal values are spliced in without breaking the wrap
         token = re.search(r"token=([A-Za-z0-9_.-]+)>", str(message["List-Unsubscribe"]))
-        assert token and verify_token(token[1], key=SECRET.encode()).email == address
+        assert token and verify_token(token[1], signing_key=SECRET.encode()).email == address
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         ids.add(message["Message-ID"])
     assert len(ids) == len(messages)
@@ -298,7 +298,7 @@ def test_the_emailed_link_unsubscribes_from_every_network_and_the_office_can_nar
     send_issue(small, env=send_env)
     message = received_once(smtp_server.recorder)["cat@kent.example"].message()  # type: ignore[attr-defined]
     token = re.search(r"token=([A-Za-z0-9_.-]+)>", str(message["List-Unsubscribe"]))
-    assert token and verify_token(token[1], key=SECRET.encode()).network is None
+    assert token and verify_token(token[1], signing_key=SECRET.encode()).network is None
     assert f"token={token[1]}" in message.get_body(("plain",)).get_content()
     result = CliRunner().invoke(
         main,

@@ -76,8 +76,8 @@ class SendContext:
         self.kind = kind
         self.outbox = self.project.root / self.sending.outbox
         self.journal_path = self.project.root / self.sending.journal
-        self._rendered = {edition.selection.content: edition for edition in report.editions}
-        self._contents: dict[EditionKey, Hashable] = {}
+        self._rendered = {edition.selection.identity: edition for edition in report.editions}
+        self._identities: dict[EditionKey, Hashable] = {}
         self.names: dict[Hashable, EditionKey] = {}  # each edition's name: the first key it serves
         self._encoded: dict[tuple[Hashable, str], tuple[EncodedEdition, dict[str, str]]] = {}
         self._shared: dict[str, EncodedEdition] = {}  # the sectioned HTML part, encoded once per tag
@@ -95,17 +95,17 @@ class SendContext:
     def recipients(self) -> Iterator[Recipient]:
         return self.lists.recipients(networks=self.networks or None)
 
-    def content(self, key: EditionKey) -> Hashable:
-        """The edition a key's readers get, as `Selection.content` (shared by keys with the same items)."""
-        if key not in self._contents:
-            self._contents[key] = content = select(self.plan, key).content
-            named = self.names.get(content)
+    def identity(self, key: EditionKey) -> Hashable:
+        """The edition a key's readers get, as `Selection.identity` (shared by keys with the same items)."""
+        if key not in self._identities:
+            self._identities[key] = identity = select(self.plan, key).identity
+            named = self.names.get(identity)
             if named is None or edition_name(key) < edition_name(named):
-                self.names[content] = key
-        return self._contents[key]
+                self.names[identity] = key
+        return self._identities[key]
 
     def name(self, key: EditionKey) -> str:
-        return edition_name(self.names[self.content(key)])
+        return edition_name(self.names[self.identity(key)])
 
     def encoded(self, key: EditionKey, *, tag: str = "") -> tuple[EncodedEdition, dict[str, str]]:
         """The edition for `key`'s readers, made ready when first needed, with the values its
@@ -116,7 +116,7 @@ class SendContext:
         the Update itself has a subject starting with its `tag` ([TEST], [REVIEW ...]), so that it
         is never mistaken for the real one.
         """
-        content = self.content(key)
+        content = self.identity(key)
         if (content, tag) not in self._encoded:
             sections = None if key is FULL else self.editions.sections
             if key is FULL:
@@ -157,7 +157,7 @@ class SendContext:
 
     def release(self, key: EditionKey) -> None:
         """Let go of an edition once nobody left in the send needs it."""
-        self._encoded.pop((self.content(key), ""), None)
+        self._encoded.pop((self.identity(key), ""), None)
 
     def message(
         self,
@@ -167,12 +167,12 @@ class SendContext:
         *,
         first_name: str = "",
         edition: EditionKey,
-        key: bytes,
+        signing_key: bytes,
         dot_stuffed: bool,
         tag: str = "",
     ) -> Outgoing:
         """One person's message: the edition's encoded bytes with their values spliced in."""
-        token = make_token(email, key=key)
+        token = make_token(email, signing_key=signing_key)
         url = self.sending.unsubscribe_url
         link = unsubscribe_link(str(url), token) if url else None
         values = reader_values(

@@ -214,7 +214,7 @@ def _plan(
         email = person.email
         state, reply = known.get(email.lower(), ("pending", ""))
         key = recipient.edition
-        group = groups.setdefault(context.content(key), _Group(key))
+        group = groups.setdefault(context.identity(key), _Group(key))
         group.recipients += 1
         group.serves.add(edition_name(key))
         if len(group.sample) < SAMPLE_SIZE:
@@ -284,7 +284,7 @@ def send_test(
         context.networks,
         first_name=member.first_name if member else "",
         edition=edition,
-        key=secret(env),
+        signing_key=secret(env),
         dot_stuffed=chosen.dot_stuffed,
         tag="[TEST]",
     )
@@ -319,7 +319,7 @@ def send_review(
                 f"--edition {name!r} is not an edition of this send{did_you_mean(name, known)} "
                 "(see `composer send --dry-run`)"
             )
-    key = secret(env)
+    signing_key = secret(env)
     sent = []
     for edition in [known[name] for name in dict.fromkeys(editions)] or plan.editions:
         chosen = context.transport(context.outbox / "reviews" / str(context.number) / edition.name)
@@ -331,7 +331,7 @@ def send_review(
                 "",
                 edition_key or (),
                 edition=edition_key,
-                key=key,
+                signing_key=signing_key,
                 dot_stuffed=chosen.dot_stuffed,
                 tag=f"[REVIEW {edition.name}, {people}]",
             )
@@ -363,7 +363,7 @@ def send_issue(
     links = _links(context) if link_check else None
     if links and links.errors:
         raise ValidationFailed(links.problems)
-    key = secret(env)
+    signing_key = secret(env)
     chosen = context.transport(context.outbox / str(context.number))
     journal = Journal(context.journal_path, transport=context.kind)
     try:
@@ -387,14 +387,14 @@ def send_issue(
             report=report,
             progress=progress,
         )
-        delivery.run(_messages(context, groups, key=key, dot_stuffed=chosen.dot_stuffed))
+        delivery.run(_messages(context, groups, signing_key=signing_key, dot_stuffed=chosen.dot_stuffed))
         return report
     finally:
         journal.close()
 
 
 def _messages(
-    context: SendContext, groups: list[_Group], *, key: bytes, dot_stuffed: bool
+    context: SendContext, groups: list[_Group], *, signing_key: bytes, dot_stuffed: bool
 ) -> Iterator[Outgoing]:
     """Everyone due, edition by edition: each made ready at its first reader, let go after its last."""
     people, networks = context.lists.people, context.networks or None
@@ -408,7 +408,7 @@ def _messages(
                 recipient.networks,
                 first_name=recipient.person.first_name,
                 edition=recipient.edition,
-                key=key,
+                signing_key=signing_key,
                 dot_stuffed=dot_stuffed,
             )
         context.release(group.key)

@@ -43,13 +43,13 @@ def secret(env: Mapping[str, str] | None = None) -> bytes:
     return value.encode("utf-8")
 
 
-def make_token(email: str, network: str | None = None, *, key: bytes) -> str:
+def make_token(email: str, network: str | None = None, *, signing_key: bytes) -> str:
     """A URL-safe token: the payload in base64, a dot, then the MAC (128 bits)."""
     payload = _payload(email, network)
-    return f"{_b64(payload)}.{_b64(_mac(payload, key))}"
+    return f"{_b64(payload)}.{_b64(_mac(payload, signing_key))}"
 
 
-def verify_token(token: str, *, key: bytes) -> Unsubscribe:
+def verify_token(token: str, *, signing_key: bytes) -> Unsubscribe:
     """The request a token carries, after checking its MAC in constant time."""
     try:
         encoded_payload, encoded_mac = token.strip().split(".")
@@ -57,7 +57,7 @@ def verify_token(token: str, *, key: bytes) -> Unsubscribe:
         email, _, network = payload.decode("utf-8").partition("\x00")
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise TokenError("that is not an unsubscribe token (nor an address)") from None
-    if not hmac.compare_digest(mac, _mac(payload, key)):
+    if not hmac.compare_digest(mac, _mac(payload, signing_key)):
         raise TokenError(f"the token is not valid for this programme (was {SECRET_VARIABLE} changed?)")
     return Unsubscribe(email, network or None)
 
@@ -81,8 +81,8 @@ def _payload(email: str, network: str | None) -> bytes:
     return f"{email.lower()}\x00{network or ''}".encode()
 
 
-def _mac(payload: bytes, key: bytes) -> bytes:
-    return hmac.new(key, _PURPOSE + payload, hashlib.sha256).digest()[:16]
+def _mac(payload: bytes, signing_key: bytes) -> bytes:
+    return hmac.new(signing_key, _PURPOSE + payload, hashlib.sha256).digest()[:16]
 
 
 def _b64(data: bytes) -> str:

@@ -45,7 +45,7 @@ def unsubscribe(
         except EmailNotValidError as exc:
             raise ComposerError(f"{target!r} is not a usable address: {exc}") from None
     else:
-        request = verify_token(target, key=secret(env))
+        request = verify_token(target, signing_key=secret(env))
         if network and request.network and network != request.network:
             raise TokenError(f"the token is for network {request.network!r}, not {network!r}")
         email, network = request.email, network or request.network

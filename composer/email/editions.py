@@ -2,7 +2,7 @@
 
 A person's networks map to exactly one edition key; rendering and sending both use `edition_key`,
 so what the preview shows for a network is what its members are sent. Many sets of networks
-receive the same items and reminders: they share one rendered edition (`Selection.content`), which
+receive the same items and reminders: they share one rendered edition (`Selection.identity`), which
 is named after the first set it serves. What differs between their readers (the names of their
 networks, the footer's links for each of their networks with news) is filled in per reader.
 """
@@ -70,7 +70,7 @@ class Selection:
         """
         if self.key is None:
             return "index.html"
-        return f"edition-{hashlib.sha256(repr(self.content).encode()).hexdigest()[:10]}.html"
+        return f"edition-{hashlib.sha256(repr(self.identity).encode()).hexdigest()[:10]}.html"
 
     @property
     def networks_with_news(self) -> frozenset[str]:
@@ -82,7 +82,7 @@ class Selection:
         return frozenset(network for item in shown for network in item.networks)
 
     @property
-    def content(self) -> Hashable:
+    def identity(self) -> Hashable:
         """What the templates can tell apart: selections with the same content render the same.
 
         Besides the items and reminders, the templates see whether the edition is the full one and
@@ -116,7 +116,7 @@ def shared(plan: Plan, keys: Iterable[EditionKey]) -> list[tuple[Selection, tupl
     groups: dict[Hashable, tuple[Selection, list[EditionKey]]] = {}
     for key in keys:
         selection = select(plan, key)
-        groups.setdefault(selection.content, (selection, []))[1].append(key)
+        groups.setdefault(selection.identity, (selection, []))[1].append(key)
     return [(selection, tuple(served)) for selection, served in groups.values()]
 
 
@@ -141,7 +141,7 @@ def audiences(plan: Plan, readers: Iterable[frozenset[str]]) -> list[Audience]:
     groups: dict[Hashable, dict[frozenset[str], int]] = {}
     for key in readers:
         if key not in contents:
-            contents[key] = select(plan, key).content
+            contents[key] = select(plan, key).identity
         served = groups.setdefault(contents[key], {})
         served[key] = served.get(key, 0) + 1
     found = [

@@ -733,9 +733,11 @@ class Editions(Sequence[Edition]):
         context, html = self.renderer.cut(sections, selection.key, served)
         return html, context["preheader"]
 
-    def find(self, content: Hashable) -> Edition | None:
-        """The edition with this content (`Selection.content`), if it is among them."""
-        index = next((i for i, (selection, _) in enumerate(self.found) if selection.content == content), None)
+    def find(self, identity: Hashable) -> Edition | None:
+        """The edition with this identity (`Selection.identity`), if it is among them."""
+        index = next(
+            (i for i, (selection, _) in enumerate(self.found) if selection.identity == identity), None
+        )
         return None if index is None else self[index]
 
 

@@ -83,14 +83,14 @@ class Finding:
     message_ids: tuple[str, ...] = ()
 
 
-def classify(message: Message, *, key: bytes) -> Finding:
+def classify(message: Message, *, signing_key: bytes) -> Finding:
     """Decide what a message is; `key` verifies unsubscribe tokens.
 
     A valid token wins whatever else the message holds; a delivery report from a mailer is
     searched for failed recipients; anything else that is not automatic is a person's message.
     """
     subject = header_text(message, "subject")
-    request = _unsubscribe(subject, key) if "unsubscribe" in subject.lower() else None
+    request = _unsubscribe(subject, signing_key) if "unsubscribe" in subject.lower() else None
     if request is not None and request.kind == "unsubscribe":
         return request
     if is_delivery_report(message):
@@ -180,14 +180,14 @@ def _postfix_notification(message: Message) -> bool:
     )
 
 
-def _unsubscribe(subject: str, key: bytes) -> Finding:
+def _unsubscribe(subject: str, signing_key: bytes) -> Finding:
     """The request a subject makes: an unsubscribe when a token verifies, else a person's message."""
     candidates = _TOKEN.findall(subject)
     if not candidates:
         return Finding("reply", "asks to unsubscribe but carries no token: handle it by hand")
     for candidate in candidates:
         try:
-            request = verify_token(candidate, key=key)
+            request = verify_token(candidate, signing_key=signing_key)
         except TokenError:
             continue
         named = _NETWORK.search(subject)  # the footer's per-network links name it beside the token

@@ -100,7 +100,7 @@ def read_inbox(
 ) -> InboxReport:
     """Handle every message not seen before; `folder` reads saved .eml files instead of IMAP."""
     project = load_project(root)
-    key = secret(env)
+    signing_key = secret(env)
     send_path = project.root / project.settings.sending.journal
     inbox_path = journal_path(send_path)
     settings = project.settings.inbox
@@ -124,7 +124,7 @@ def read_inbox(
         sent = Journal(send_path, transport="smtp") if send_path.exists() else None
         if sent is not None:
             stack.callback(sent.close)
-        run = _Run(project, lists, key, journal, sent)
+        run = _Run(project, lists, signing_key, journal, sent)
         report = InboxReport(source.where, dry_run)
         for incoming in source.messages():
             identity = message_key(incoming.data)
@@ -154,11 +154,11 @@ class _Run:
         self,
         project: Project,
         lists: Lists,
-        key: bytes,
+        signing_key: bytes,
         journal: InboxJournal | None,
         sent: Journal | None,
     ):
-        self.project, self.lists, self.key = project, lists, key
+        self.project, self.lists, self.signing_key = project, lists, signing_key
         self.journal, self.sent = journal, sent
         self.limit = project.settings.inbox.soft_bounce_limit
         self.max_bytes = project.settings.inbox.max_message_bytes
@@ -188,7 +188,7 @@ class _Run:
         return Action("unreadable", incoming.handle, "", "", reason)
 
     def handle(self, handle: str, message: Message) -> Action:
-        finding = classify(message, key=self.key)
+        finding = classify(message, signing_key=self.signing_key)
         sender, subject = header_text(message, "from"), header_text(message, "subject")
         action = Action(finding.kind, handle, sender, subject, finding.summary)
         if finding.kind == "unsubscribe" and finding.request is not None:

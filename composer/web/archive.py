@@ -138,7 +138,7 @@ class _Writer:
         for selection, _ in shared(plan, self.keys):
             page = folder / selection.page
             self.result.pages.append(page)
-            if self.fresh(page, digest(self.shared, plan, nav, selection.content)):
+            if self.fresh(page, digest(self.shared, plan, nav, selection.identity)):
                 html = self.renderer.edition(plan, selection.key).html
                 names = [self.networks[id_].name for id_ in selection.key or () if id_ in self.networks]
                 values = reader_values(

@@ -48,7 +48,7 @@ class IssueView:
 
     def edition(self, key: EditionKey) -> Edition:
         plan = self.checked.plan
-        content = select(plan, key).content
+        content = select(plan, key).identity
         with self.lock:
             checked = self.checked.editions.find(content)
             if checked is not None:
