@@ -22,7 +22,8 @@ from composer.content.project import Project, load_project
 from composer.content.recipients import read_lists
 from composer.email.check import edition_keys
 from composer.email.editions import FULL
-from composer.email.render import Renderer, compile_mjml, fill_placeholders, inline_css
+from composer.email.inliner import compile_mjml, inline_css
+from composer.email.render import Renderer, fill_placeholders
 
 REPO = Path(__file__).resolve().parent.parent
 STAGES = ("Jinja", "MJML", "premailer")

@@ -17,7 +17,8 @@ from composer.content.project import load_project
 from composer.content.settings import Settings
 from composer.delivery.messages import Personal, encode_edition, list_unsubscribe, message_id
 from composer.delivery.tokens import make_token, secret, unsubscribe_link, verify_token
-from composer.email.render import PLACEHOLDERS, SECTION_END, SECTION_START, fill_placeholders
+from composer.email.render import PLACEHOLDERS, fill_placeholders
+from composer.email.sections import SECTION_END, SECTION_START
 from composer.errors import ComposerError, SendingError, TokenError
 
 KEY = b"a-test-secret-of-enough-length"
@@ -50,7 +51,7 @@ def personal(
         message_id(issue=374, email=email, settings=settings),
         list_unsubscribe(link=link, token=token, settings=settings),
         values
-        or {"greeting": name, "unsubscribe_url": link, "networks": "SEND and DCS Group", "token": token}
+        or {"greeting": name, "unsubscribe_url": link, "networks": "SEND and DCS Group", "token": token},
     )
 
 

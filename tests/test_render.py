@@ -18,6 +18,7 @@ from composer.content.project import Project, issue_files, load_project
 from composer.content.recipients import read_lists
 from composer.email.check import edition_keys
 from composer.email.editions import FULL, edition_key, select
+from composer.email.inliner import inline_css
 from composer.email.render import (
     PLACEHOLDERS,
     Edition,
@@ -25,11 +26,10 @@ from composer.email.render import (
     archive_page_url,
     calendar_url,
     fill_placeholders,
-    inline_css,
-    keep_sections,
     reader_values,
     render_editions,
 )
+from composer.email.sections import keep_sections
 from composer.errors import ComposerError
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -21,15 +21,8 @@ from composer.delivery.context import SendContext
 from composer.delivery.messages import Personal, encode_edition
 from composer.delivery.tokens import make_token, secret, unsubscribe_link
 from composer.email.editions import receives
-from composer.email.render import (
-    SECTION_END,
-    SECTION_START,
-    Renderer,
-    fill_placeholders,
-    keep_sections,
-    normal_whitespace,
-    reader_values,
-)
+from composer.email.render import Renderer, fill_placeholders, normal_whitespace, reader_values
+from composer.email.sections import SECTION_END, SECTION_START, keep_sections
 
 ENV = {"COMPOSER_SECRET": SECRET}
 EMAIL, NAME, FIRST = "zoe.o'brien@kent.example", "Zoë O'Brien & Co", "Zoë"

@@ -4,7 +4,7 @@ Building an `EmailMessage` per person costs about 9 ms for a 150 KB Update; spli
 values into the edition's pre-encoded bytes costs about 0.01 ms. Both parts are quoted-printable,
 so a placeholder may have been cut by a soft line break: the splice finds it across such breaks
 and puts the encoded value on lines of its own, which keeps every line within 76 characters.
-A section for some readers (`render.Condition`) is kept or left out the same way, its markers
+A section for some readers (`sections.Condition`) is kept or left out the same way, its markers
 each replaced by a soft line break. The editions of an issue but the full one share one encoded
 HTML part (`render.Renderer.sections`); each has its own plain text (`EncodedEdition.with_text`).
 """
@@ -28,14 +28,8 @@ from email.utils import format_datetime, formataddr
 
 from composer.content.settings import Settings
 from composer.delivery.tokens import unsubscribe_mailto
-from composer.email.render import (
-    EDITION_PLACEHOLDERS,
-    SECTION_END,
-    SECTION_START,
-    Condition,
-    Edition,
-    edition_value_html,
-)
+from composer.email.render import EDITION_PLACEHOLDERS, Edition, edition_value_html
+from composer.email.sections import SECTION_END, SECTION_START, Condition
 from composer.errors import SendingError
 
 POLICY = email.policy.SMTP.clone(raise_on_defect=True, max_line_length=76)  # RFC 2045 caps QP lines at 76

@@ -75,7 +75,7 @@ class Selection:
     @property
     def networks_with_news(self) -> frozenset[str]:
         """The networks with news in this edition: the footer offers each of its readers in one of
-        them to stop it, in a section kept only for that network's readers (`render.SECTION_START`)."""
+        them to stop it, in a section kept only for that network's readers (`sections.SECTION_START`)."""
         if not self.key:
             return frozenset()
         shown = (*self.items, *(reminder.item for reminder in self.reminders))

@@ -23,16 +23,14 @@ from composer.email.colours import CONTRAST_MIN, WHITE, contrast
 from composer.email.editions import EditionKey
 from composer.email.render import (
     PLACEHOLDERS,
-    SECTION_END,
     SUBJECT_FIELDS,
     Edition,
     Editions,
     fill_placeholders,
     join_names,
-    keep_sections,
     reader_values,
-    sections_balanced,
 )
+from composer.email.sections import SECTION_END, keep_sections, sections_balanced
 from composer.email.templatechecks import check_template_css, template_line
 from composer.errors import Problem, Severity
 
@@ -357,8 +355,7 @@ def _check_lines(preheader: str, subject: str, sources: list[TextSource], file: 
         yield problem_at(
             _named(sources, "preheader"),
             file,
-            f"the preheader has {len(preheader)} characters: mail clients show "
-            f"about {PREHEADER_MAX} at most",
+            f"the preheader has {len(preheader)} characters: mail clients show about {PREHEADER_MAX} at most",
             "warning",
             "preheader",
         )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import logging
 import re
 from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,10 +17,7 @@ from html import escape as html_escape
 from pathlib import Path
 from typing import Any, overload
 
-import cssutils  # type: ignore[import-untyped]
 import jinja2
-import mjml
-from premailer import Premailer  # type: ignore[import-untyped]
 
 from composer.content import templates
 from composer.content.carry import Plan, long_date
@@ -31,8 +27,17 @@ from composer.content.schedule import DiaryDate, diary, hours, live_deadline, ne
 from composer.content.settings import ReminderLayout, Settings
 from composer.email.colours import DARK, readable_on
 from composer.email.editions import EditionKey, Selection, edition_name, select, shared
+from composer.email.inliner import compile_mjml, inline_css
 from composer.email.markdown import TextLinks, first_sentence, heading, shorten, to_html, to_text, wrap
-from composer.errors import ComposerError
+from composer.email.sections import (
+    EVERYONE,
+    SECTION_END,
+    SECTION_START,
+    Condition,
+    Section,
+    keep_sections,
+    section,
+)
 
 HTML_TEMPLATE = "email.mjml.j2"
 CSS_TEMPLATE = "email.css.j2"
@@ -45,15 +50,6 @@ PLACEHOLDERS: dict[str, str] = {
     "networks": "%%COMPOSER_NETWORKS%%",
     "token": "%%COMPOSER_TOKEN%%",
 }
-
-# Parts of a document shown only to some readers: the footer's "stop receiving news of" links,
-# and in the document that serves every edition but the full one (`Renderer.sections`), each
-# item, reminder, diary line and contact. A section's condition (`Condition.spec`) names the
-# networks whose readers keep it; each reader's message keeps the sections whose condition their
-# networks meet (see messages.EncodedEdition.personalise). Sections may sit inside sections.
-SECTION_START = "%%COMPOSER_IF_NETWORK_{}%%"
-SECTION_END = "%%COMPOSER_END_IF%%"
-_MARKER = re.compile(r"%%COMPOSER_IF_NETWORK_([a-z0-9+!-]+)%%|%%COMPOSER_END_IF%%")
 
 # Values of one edition (not of one reader) that the sectioned document leaves to each message.
 EDITION_PLACEHOLDERS: dict[str, str] = {
@@ -105,82 +101,6 @@ def edition_url(page_url: Callable[[int], str], number: int, selection: Selectio
 def calendar_url(settings: Settings, number: int, item_id: str) -> str:
     """The .ics file of an item's event, published with the archive page of issue `number`."""
     return f"{archive_page_url(settings, number)}{item_id}.ics"
-
-
-@dataclass(frozen=True)
-class Condition:
-    """Who keeps a section: readers in any of `any_of` (every reader when None) and in none of
-    `none_of`. Written in a marker as `a+b` (any of a, b), `a+b!c` (and not c) or `!c`."""
-
-    any_of: frozenset[str] | None
-    none_of: frozenset[str] = frozenset()
-
-    @staticmethod
-    @functools.lru_cache(maxsize=4096)
-    def parse(spec: str) -> Condition:
-        shown, _, hidden = spec.partition("!")
-        return Condition(
-            frozenset(shown.split("+")) if shown else None,
-            frozenset(hidden.split("+")) if hidden else frozenset(),
-        )
-
-    @property
-    def spec(self) -> str:
-        hidden = "!" + "+".join(sorted(self.none_of)) if self.none_of else ""
-        return "+".join(sorted(self.any_of or ())) + hidden
-
-    def holds(self, networks: Collection[str]) -> bool:
-        """Whether a reader in `networks` keeps the section."""
-        shown = self.any_of is None or not self.any_of.isdisjoint(networks)
-        return shown and self.none_of.isdisjoint(networks)
-
-
-@dataclass(frozen=True)
-class Section:
-    """What a template writes around a part shown only to some readers (both empty: to all)."""
-
-    start: str = ""
-    end: str = ""
-
-
-EVERYONE = Section()
-
-
-def section(condition: Condition) -> Section:
-    """The markers around a part kept by the readers meeting `condition` (none when all do)."""
-    unconditional = condition.any_of is None and not condition.none_of
-    return EVERYONE if unconditional else Section(SECTION_START.format(condition.spec), SECTION_END)
-
-
-def sections_balanced(text: str) -> bool:
-    """Whether every section of the text closes, and closes only what opened."""
-    depth = 0
-    for match in _MARKER.finditer(text):
-        depth += 1 if match[1] is not None else -1
-        if depth < 0:
-            return False
-    return depth == 0
-
-
-def keep_sections(text: str, networks: Collection[str]) -> str:
-    """The text as a reader in `networks` sees it: the sections they keep, the others cut (and
-    everything inside them)."""
-    out: list[str] = []
-    position, dropped = 0, 0
-    opened: list[bool] = []
-    for match in _MARKER.finditer(text):
-        if not dropped:
-            out.append(text[position : match.start()])
-        position = match.end()
-        if match[1] is not None:
-            kept = not dropped and Condition.parse(match[1]).holds(networks)
-            opened.append(kept)
-            dropped += not kept
-        elif opened and not opened.pop():
-            dropped -= 1
-    if not dropped:
-        out.append(text[position:])
-    return "".join(out)
 
 
 def fill_placeholders(text: str, values: Mapping[str, str], networks: Collection[str] = ()) -> str:
@@ -384,60 +304,6 @@ class _TextHelper:
     @staticmethod
     def heading(text: str, rule: str = "-") -> str:
         return "\n".join(heading(text, rule))
-
-
-def _refuse_fetch(url: str) -> None:
-    """cssutils' fetcher for `@import`: nothing is ever fetched (None means "not available")."""
-    return None
-
-
-cssutils.util._defaultFetcher = _refuse_fetch  # premailer parses with cssutils' default fetcher
-cssutils.log.setLevel(logging.CRITICAL)  # it warns about every mso-* and -webkit-* property
-
-
-def compile_mjml(source: str) -> str:
-    """MJML to HTML with MRML; no web fonts, comments dropped (Outlook's conditionals stay)."""
-    try:
-        return mjml.mjml2html(source, disable_comments=True, fonts={})
-    except ValueError as exc:
-        raise ComposerError(f"templates/{HTML_TEMPLATE} does not give valid MJML: {exc}") from exc
-
-
-_STYLE_TAG = "<style"
-_PRE = re.compile(r"(<pre\b.*?</pre>)", re.S | re.I)
-_NEWLINES = re.compile(r"\n\s*")
-_BETWEEN_TAGS = re.compile(r">\n(?=<)")
-
-
-def minify(html: str) -> str:
-    """Drop indentation and the newlines left between tags; <pre> is kept as it is.
-
-    MRML already drops whitespace-only text between tags in the body (so does our Markdown
-    renderer's output, which has no soft newlines): what is left is in the head and in Outlook's
-    conditional comments, where it never shows.
-    """
-    parts = _PRE.split(html) if "<pre" in html else [html]
-    parts[::2] = [_BETWEEN_TAGS.sub(">", _NEWLINES.sub("\n", part)) for part in parts[::2]]
-    return "".join(parts)
-
-
-def inline_css(html: str, css: str) -> str:
-    """Inline the template's CSS into the compiled HTML, then minify.
-
-    MJML's own <style> blocks (resets, responsive columns) stay in the head untouched; inlining
-    them would repeat the same declarations on every table cell.
-    """
-    marked = html.replace(_STYLE_TAG, f'{_STYLE_TAG} data-premailer="ignore"')
-    inliner = Premailer(
-        marked,
-        css_text=[css],
-        allow_network=False,
-        disable_validation=True,
-        disable_basic_attributes=["width", "height", "align", "valign", "bgcolor"],
-        strip_important=False,
-        cssutils_logging_level=logging.CRITICAL,
-    )
-    return "<!doctype html>" + minify(inliner.transform(pretty_print=False))
 
 
 def _environment(root: Path) -> templates.Templates:
