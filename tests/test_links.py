@@ -8,6 +8,7 @@ import json
 import socket
 import sqlite3
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -327,23 +328,30 @@ def test_the_preview_server_takes_the_form_from_its_own_pages_only(
 
     from composer.web.preview.server import open_preview
 
+    def get_page(server, path: str) -> str:  # type: ignore[no-untyped-def]
+        with urllib.request.urlopen(f"{server.url.rstrip('/')}{path}", timeout=60) as response:
+            return str(response.read().decode())
+
     server = open_preview(project, port=0).start()
     try:
 
-        def post(origin: str) -> http.client.HTTPResponse:
+        def post(origin: str, token: str) -> http.client.HTTPResponse:
             connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=30)
             connection.request(
                 "POST",
                 "/issue/378/links",
-                body="refresh=1",
+                body=f"refresh=1&token={token}",
                 headers={"Origin": origin, "Content-Type": "application/x-www-form-urlencoded"},
             )
             return connection.getresponse()
 
+        own, token = f"http://127.0.0.1:{server.server_port}", server.app.edit_token or ""
+        assert token and f'name="token" value="{token}"' in get_page(server, "/issue/378/")
         web["http"].log.clear()
-        assert post("https://elsewhere.example").status == 403
+        assert post("https://elsewhere.example", token).status == 403
+        assert post(own, "not-the-token").status == 403  # the page's token, not just its Origin
         assert not web["http"].log  # nothing was asked on a foreign page's behalf
-        answer = post(f"http://127.0.0.1:{server.server_port}")
+        answer = post(own, token)
         assert answer.status == 303 and answer.getheader("Location") == "/issue/378/"
         assert web["http"].asked("/ok") == 1
     finally:

@@ -80,13 +80,15 @@ class Editor:
         return self.preview.respond(target)
 
     def post(self, target: str, form: Mapping[str, str]) -> Response:
+        """Every change the manager's pages make (an edit, a new issue, "Check links", "Mark
+        resolved") carries the token drawn at start: a page elsewhere cannot know it."""
+        if not secrets.compare_digest(form.get("token", "").encode(), self.token.encode()):
+            message = "This change did not come from the preview's own page: reload the page and try again."
+            return Response(HTTPStatus.FORBIDDEN, message.encode(), "text/plain; charset=utf-8")
         path = unquote(urlsplit(target).path)
         match = EDITING.fullmatch(path)
         if match is None:
             return self.preview.post(target, form)
-        if not secrets.compare_digest(form.get("token", "").encode(), self.token.encode()):
-            message = "This change did not come from the preview's own page: reload the page and try again."
-            return Response(HTTPStatus.FORBIDDEN, message.encode(), "text/plain; charset=utf-8")
         if match[1] is None:
             return self._new()
         number = int(match[1])
