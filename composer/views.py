@@ -54,19 +54,25 @@ def format_plan(plan: Any, file: str) -> str:
 def format_build(result: Any) -> str:
     """The build as a table: one row per edition, sizes in KB, marked against Gmail's limits."""
     marks = {"error": "  ERROR: Gmail clips at 102 KB", "warning": "  warning: over 80 KB", "": ""}
-    rows = [("edition", "items", "HTML", "text", "")]
+    # "items" counts this week's items as `check` and the preview do; reminders have their own column
+    rows = [("edition", "items", "reminders", "HTML", "text", "")]
     rows += [
         (
             e.name,
-            str(len(e.items) + len(e.reminders)),
+            str(len(e.items)),
+            str(len(e.reminders)),
             f"{e.html_bytes / 1024:.1f} KB",
             f"{e.text_bytes / 1024:.1f} KB",
             marks[e.level] + (f"  (+{len(e.serves) - 1} network set(s))" if len(e.serves) > 1 else ""),
         )
         for e in result.editions
     ]
-    name, items, html, text = (max(len(row[i]) for row in rows) for i in range(4))
-    lines = [f"{r[0]:<{name}}  {r[1]:>{items}}  {r[2]:>{html}}  {r[3]:>{text}}{r[4]}" for r in rows]
+    width = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = [
+        "  ".join([r[0].ljust(width[0]), *(cell.rjust(w) for cell, w in zip(r[1:5], width[1:], strict=True))])
+        + r[5]
+        for r in rows
+    ]
     lines.append(
         f"{len(result.editions)} edition(s) in {result.out}: "
         f"{len(result.report.errors)} error(s), {len(result.report.warnings)} warning(s)"

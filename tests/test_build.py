@@ -34,15 +34,15 @@ def test_build_writes_every_edition_and_prints_the_table(example: Path) -> None:
     assert len(manifest["editions"]) < len(keys)  # sets with the same items share an edition
     names = [e["edition"] for e in manifest["editions"]]
     lines = output.splitlines()
-    assert lines[0].split() == ["edition", "items", "HTML", "text"]
+    assert lines[0].split() == ["edition", "items", "reminders", "HTML", "text"]
     for entry, line in zip(manifest["editions"], lines[1:-1], strict=True):
         html, text = folder / f"{entry['edition']}.html", folder / f"{entry['edition']}.txt"
         assert html.stat().st_size == entry["html_bytes"] and text.stat().st_size == entry["text_bytes"]
         cells = line.split()
         assert cells[0] == entry["edition"]
-        assert int(cells[1]) == len(entry["items"]) + len(entry["reminders"])
-        assert cells[2] == f"{entry['html_bytes'] / 1024:.1f}"
-        assert cells[4] == f"{entry['text_bytes'] / 1024:.1f}"
+        assert (int(cells[1]), int(cells[2])) == (len(entry["items"]), len(entry["reminders"]))
+        assert cells[3] == f"{entry['html_bytes'] / 1024:.1f}"
+        assert cells[5] == f"{entry['text_bytes'] / 1024:.1f}"
     assert lines[-1].endswith("0 error(s), 0 warning(s)")
     index = lxml.html.parse(str(folder / "index.html")).getroot()
     links = {a.get("href") for a in index.xpath("//a")}
