@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from composer.errors import SendingError
+
 
 class Busy(Exception):
     """Another process holds the lock."""
@@ -48,3 +50,17 @@ class ProcessLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def hold_lock(path: Path, *, busy: str) -> ProcessLock:
+    """An exclusive lock on `path`.lock for one command at a time over a journal (send, inbox),
+    held until released or the process dies, on any OS. SendingError(`busy`) when it is held."""
+    lock = ProcessLock(path.parent / (path.name + ".lock"))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock.acquire()
+    except Busy:
+        raise SendingError(busy) from None
+    except OSError as exc:
+        raise SendingError(str(exc)) from exc
+    return lock

@@ -496,7 +496,7 @@ def test_a_long_render_keeps_no_waiting_page_from_its_news(own_server: PreviewSe
     """The rendering lock is not the lock pages wait on: while a render holds it, a long poll
     still hears of a check that finished."""
     app = own_server.app
-    with app._render:  # a render in progress
+    with app.render_lock:  # a render in progress
         waiting = threading.Thread(target=lambda: app.wait_for_build(app.build.id, timeout=30))
         waiting.start()
         with app._changed:

@@ -156,10 +156,11 @@ def _natural_rule(item: Item, since: dt.date, default_weeks: int) -> Rule | None
     return "default", until, f"default {default_weeks} week(s) from {long_date(since)}"
 
 
-def plan_for(project: Project, number: int) -> Plan:
-    """The plan of issue `number` of a loaded project, with the project's own reminder settings."""
+def plan_for(project: Project, number: int, issues: Iterable[Issue] | None = None) -> Plan:
+    """The plan of issue `number` of a loaded project, with the project's own reminder settings
+    (`issues`: another history to plan, such as the editor's issue without its overrides)."""
     return plan_issue(
-        (s.issue for s in project.issues),
+        (s.issue for s in project.issues) if issues is None else issues,
         number,
         default_weeks=project.settings.reminders.default_weeks,
         retention_weeks=project.settings.tools.retention_weeks,

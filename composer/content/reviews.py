@@ -14,7 +14,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from composer.errors import ComposerError
 
@@ -23,7 +23,6 @@ MAX_NAME = 80
 MAX_TEXT = 4000
 
 Kind = Literal["comment", "approve", "resolve"]
-KINDS: dict[str, Kind] = {"comment": "comment", "approve": "approve", "resolve": "resolve"}
 _append_lock = threading.Lock()  # one writer at a time within the preview's threads
 
 
@@ -58,7 +57,8 @@ class Reviews:
 
     @property
     def unresolved(self) -> list[Entry]:
-        return [e for e in self.comments if e.time not in self.resolved]
+        resolved = self.resolved
+        return [e for e in self.comments if e.time not in resolved]
 
 
 def reviews_path(root: Path, number: int) -> Path:
@@ -77,7 +77,9 @@ def read_reviews(root: Path, number: int) -> Reviews:
     for line in lines:
         try:
             data = json.loads(line)
-            kind = KINDS[str(data["kind"])]
+            kind = data["kind"]
+            if kind not in get_args(Kind):
+                continue
             fields = {key: str(data.get(key, "")) for key in ("name", "time", "text", "of")}
         except (ValueError, TypeError, KeyError, AttributeError):
             continue

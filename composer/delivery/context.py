@@ -76,13 +76,11 @@ class SendContext:
         self.kind = kind
         self.outbox = self.project.root / self.sending.outbox
         self.journal_path = self.project.root / self.sending.journal
-        self._rendered = {edition.selection.identity: edition for edition in report.editions}
         self._identities: dict[EditionKey, Hashable] = {}
         self.names: dict[Hashable, EditionKey] = {}  # each edition's name: the first key it serves
         self._encoded: dict[tuple[Hashable, str], tuple[EncodedEdition, dict[str, str]]] = {}
         self._shared: dict[str, EncodedEdition] = {}  # the sectioned HTML part, encoded once per tag
         self.editions = report.editions  # the full one, and the document the others are cut from
-        self.subject = report.full.subject
         self._check = edition_checker(
             project=self.project, sourced=report.issue, plan=self.plan, reader=report.reader, scan=False
         )
@@ -118,14 +116,16 @@ class SendContext:
         """
         content = self.identity(key)
         if (content, tag) not in self._encoded:
-            sections = None if key is FULL else self.editions.sections
             if key is FULL:
-                edition = self._rendered.pop(content, None) or self.renderer.edition(self.plan, FULL)
+                edition, sections = self.full, None
             else:
+                sections = self.editions.sections
                 name = self.names[content]
                 assert name is not None  # only the full edition's key is None
-                made = self.renderer.from_sections(sections, name) if sections else None
-                edition = made or self.renderer.edition(self.plan, name)
+                if sections:
+                    edition = self.renderer.from_sections(sections, name)
+                else:
+                    edition = self.renderer.edition(self.plan, name)
                 errors = [p for p in self._check(edition) if p.severity == "error"]
                 if errors:
                     raise SendingError(
@@ -139,14 +139,15 @@ class SendContext:
                 ready = encode_edition(edition, settings=self.settings, placeholders=PLACEHOLDERS), {}
             else:
                 values = edition_values(self.renderer.page_url, self.plan, edition.selection)
-                ready = self._shared_part(tag).with_text(edition.name, edition.text, PLACEHOLDERS), values
+                shared = self._shared_part(tag, edition.subject)
+                ready = shared.with_text(edition.name, edition.text, PLACEHOLDERS), values
             self._encoded[content, tag] = ready
         return self._encoded[content, tag]
 
-    def _shared_part(self, tag: str) -> EncodedEdition:
-        """The sectioned HTML encoded once (with any plain text: each edition puts in its own)."""
+    def _shared_part(self, tag: str, subject: str) -> EncodedEdition:
+        """The sectioned HTML encoded once per tag (every edition has the issue's subject, with the
+        tag already on it; each edition puts in its own plain text)."""
         if tag not in self._shared:
-            subject = f"{tag} {self.subject}" if tag else self.subject
             sections = self.editions.sections
             assert sections is not None  # the editions are cut from it
             html = sections.html

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from composer.errors import SendingError
-from composer.locking import Busy, ProcessLock
+from composer.locking import ProcessLock, hold_lock
 
 State = Literal["pending", "in_flight", "sent", "deferred", "failed"]
 STATES: tuple[State, ...] = ("pending", "in_flight", "sent", "deferred", "failed")
@@ -56,20 +56,6 @@ _COLUMNS = {
     "delivery": "issue transport email state edition attempts reply message_id updated sent_at".split(),
     "meta": ["key", "value"],
 }
-
-
-def hold_lock(path: Path, *, busy: str) -> ProcessLock:
-    """An exclusive lock on `path`.lock for one command at a time over a journal (send, inbox),
-    held until released or the process dies, on any OS. SendingError(`busy`) when it is held."""
-    lock = ProcessLock(path.parent / (path.name + ".lock"))
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        lock.acquire()
-    except Busy:
-        raise SendingError(busy) from None
-    except OSError as exc:
-        raise SendingError(str(exc)) from exc
-    return lock
 
 
 @dataclass(frozen=True)

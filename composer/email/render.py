@@ -401,11 +401,7 @@ class Renderer:
             "contact_slots": shown.contacts(self.project.contacts, selection),
             "as_member": shown.member(key),
             "as_contact": shown.contact(key),
-            **(
-                {name: placeholder for name, placeholder in EDITION_PLACEHOLDERS.items()}
-                if sectioned
-                else edition_values(self.page_url, plan, selection)
-            ),
+            **(EDITION_PLACEHOLDERS if sectioned else edition_values(self.page_url, plan, selection)),
         }
 
     def mjml(self, context: Mapping[str, Any]) -> str:

@@ -48,7 +48,7 @@ _OUT_OF_OFFICE = re.compile(
 _DAEMON = re.compile(r"^(mailer-daemon|postmaster)@", re.IGNORECASE)
 _GMAIL = re.compile(r"^mailer-daemon@(googlemail|google|gmail)\.com$", re.IGNORECASE)
 _EVIDENCE_LENGTH = 200
-_SHOWN = 4  # failed addresses named in a summary; the rest are counted
+SHOWN = 4  # failed addresses named in a summary; the rest are counted
 
 
 class Gmail(SimpleMatch):
@@ -100,9 +100,9 @@ def classify(message: Message, *, signing_key: bytes) -> Finding:
         permanent = [f for f in failures if f.permanent]
         kind: Kind = "bounce" if permanent else "soft-bounce"
         shown = permanent or failures
-        summary = "; ".join(f"{f.address}: {f.status}" for f in shown[:_SHOWN])
-        if len(shown) > _SHOWN:
-            summary += f"; and {len(shown) - _SHOWN:,} more"
+        summary = "; ".join(f"{f.address}: {f.status}" for f in shown[:SHOWN])
+        if len(shown) > SHOWN:
+            summary += f"; and {len(shown) - SHOWN:,} more"
         return Finding(kind, summary, failures=tuple(shown), message_ids=_our_message_ids(message))
     if is_auto_reply(message, subject):
         return Finding("ignored", "an automatic reply (out of office, vacation)")

@@ -22,11 +22,12 @@ from pathlib import Path
 from composer.content.project import Project, load_project
 from composer.content.recipients import Lists, read_lists
 from composer.content.suppressions import Suppression, add_suppressions
-from composer.delivery.journal import Journal, hold_lock
+from composer.delivery.journal import Journal
 from composer.delivery.messages import issue_of
 from composer.delivery.tokens import secret
 from composer.errors import ComposerError
-from composer.mailbox.classify import KINDS, Finding, Kind, classify, header_text
+from composer.locking import hold_lock
+from composer.mailbox.classify import KINDS, SHOWN, Finding, Kind, classify, header_text
 from composer.mailbox.journal import InboxJournal, journal_path
 from composer.mailbox.parse import Unreadable, message_key, parse_message
 from composer.mailbox.sources import FolderSource, ImapSource, Incoming, Source
@@ -227,8 +228,8 @@ class _Run:
                     suppressions.append(Suppression(email, None, "soft-bounced", issue, detail))
         review = tuple(email for email in self._returned_to(finding) if email.lower() not in named)
         if not suppressions and not counted:
-            addresses = ", ".join(f.address for f in finding.failures[:4])
-            more = f" and {len(finding.failures) - 4:,} more" if len(finding.failures) > 4 else ""
+            addresses = ", ".join(f.address for f in finding.failures[:SHOWN])
+            more = f" and {len(finding.failures) - SHOWN:,} more" if len(finding.failures) > SHOWN else ""
             if review:
                 summary = (
                     f"a report about {addresses}{more} returns the Update sent to {', '.join(review)}: "
@@ -248,8 +249,10 @@ class _Run:
     def _returned_to(self, finding: Finding) -> list[str]:
         """The members the Updates a report returns (by our Message-ID) were sent to."""
         found: list[str] = []
-        for message_id in finding.message_ids if self.sent else ():
-            sent_as = self.sent.sent_as(message_id) if self.sent else None
+        if self.sent is None:
+            return found
+        for message_id in finding.message_ids:
+            sent_as = self.sent.sent_as(message_id)
             person = self.lists.find(sent_as[1]) if sent_as else None
             if person is not None and person.email not in found:
                 found.append(person.email)

@@ -113,7 +113,7 @@ class Preview:
         self._changed = threading.Condition()  # builds and checks: what pages wait on
         # One lock for all rendering (the CSS inliner is not known to be thread-safe), apart from
         # the condition: a long render never keeps a waiting page or the watcher from their news.
-        self._render = threading.RLock()
+        self.render_lock = threading.RLock()
         self._stopped = threading.Event()
         self._last_good: dict[int, tuple[int, IssueView]] = {}  # by issue: the build id and its view
         self._open: int | None = None  # the issue a page asked for last: checked in full first
@@ -274,7 +274,7 @@ class Preview:
         project = build.project
         renderer = _WorkerRenderer(project, lambda: self.build is build) if complete else build.renderer
         try:
-            with self._render:
+            with self.render_lock:
                 checked = check_loaded(project, str(number), lists=build.lists, keys=keys, renderer=renderer)
         except ValidationFailed as exc:
             return IssueState(last_good, exc.problems)
@@ -282,7 +282,7 @@ class Preview:
             raise
         except Exception as exc:  # a template that does not render names its file and line; a bug shows too
             return IssueState(last_good, [], describe(exc), complete=complete)
-        view = IssueView(checked, build.renderer, self._render)
+        view = IssueView(checked, build.renderer, self.render_lock)
         with self._changed:
             if not build.failure and build.id >= good_build:  # a late check of an older build: keep the newer
                 self._last_good[number] = (build.id, view)

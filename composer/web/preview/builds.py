@@ -34,7 +34,7 @@ class IssueView:
 
     checked: CheckReport
     renderer: Renderer
-    lock: threading.RLock  # the preview's one rendering lock (Preview._render)
+    lock: threading.RLock  # the preview's one rendering lock (Preview.render_lock)
     editions: dict[object, Edition] = field(init=False, default_factory=dict)  # those not checked
 
     @cached_property

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from composer.content.carry import plan_issue
+from composer.content.carry import plan_for
 from composer.content.model import ReminderOverrides
 from composer.content.project import ISSUES_DIR, Project, load_project
 from composer.content.roundtrip import ChangedOnDisk, apply_changes, load_for_edit, save_issue
@@ -37,8 +37,8 @@ from composer.email.render import fill_placeholders
 from composer.errors import ComposerError, Problem, ValidationFailed
 from composer.web.preview.app import NOT_FOUND, Preview, Response, error_page
 from composer.web.preview.builds import Choice
+from composer.web.preview.share import TOKEN_BYTES
 
-TOKEN_BYTES = 24
 SERVED = 64  # file versions kept in memory, for the differences shown when a save is refused
 MAX_EDIT = 2_000_000  # bytes: an issue is at most 1 MB of YAML (max_issue_bytes), as JSON somewhat more
 EDITING = re.compile(r"/new|/issue/(\d+)/edit/(check|save)")  # the POSTs that need the token
@@ -182,7 +182,8 @@ class Editor:
         build = self.preview.build
         try:
             project = load_project(self.preview.root, drafts={path.resolve(): text})
-            report = check_loaded(project, str(number), lists=build.lists, keys=[FULL])
+            with self.preview.render_lock:  # the preview's one lock for all rendering
+                report = check_loaded(project, str(number), lists=build.lists, keys=[FULL])
         except ValidationFailed as exc:
             return self._findings(number, name, exc.problems, None, data)
         except ComposerError as exc:
@@ -229,16 +230,7 @@ def reminder_choices(project: Project, number: int) -> list[dict[str, Any]]:
     if not history or history[-1].number != number:
         return []
     plain = [*history[:-1], history[-1].model_copy(update={"reminders": ReminderOverrides()})]
-    settings = project.settings
-    before, after = (
-        plan_issue(
-            issues,
-            number,
-            default_weeks=settings.reminders.default_weeks,
-            retention_weeks=settings.tools.retention_weeks,
-        )
-        for issues in (plain, history)
-    )
+    before, after = (plan_for(project, number, issues) for issues in (plain, history))
     chosen = {r.item.id: r for r in after.reminders}
     known = {r.item.id for r in before.reminders}
     candidates = [*before.reminders, *(r for r in after.reminders if r.item.id not in known)]
