@@ -39,10 +39,14 @@ class Row:
 def append_rows(path: Path, header: tuple[str, ...], rows: Iterable[tuple[str, ...]]) -> None:
     """Append ASCII rows (values in `header`'s order) as the file is written: its own column
     order and delimiter, its line endings (CRLF, LF, or Excel for Mac's CR), read once however
-    many rows. A column the file lacks is left out (see `add_columns`); a new file gets `header`.
-    ASCII is valid in UTF-8 and cp1252 alike."""
+    many rows; a new file gets `header`. ASCII is valid in UTF-8 and cp1252 alike.
+
+    A file whose header lacks some of `header`'s columns (one from an older composer) gains them
+    at its end: then it is written whole beside itself and renamed into place, never half-written.
+    """
     existing = path.read_bytes() if path.exists() else b""
     newline, separator, names = layout(existing)
+    missing = [column for column in header if column not in names] if existing.strip() else []
     text = io.StringIO()
     if not existing.strip():
         names = list(header)
@@ -52,33 +56,31 @@ def append_rows(path: Path, header: tuple[str, ...], rows: Iterable[tuple[str, .
     writer = csv.writer(text, delimiter=separator, lineterminator=newline)
     for values in rows:
         cells = dict(zip(header, values, strict=True))
-        writer.writerow([_neutralised(cells.get(name, "")) for name in names])
+        writer.writerow([_neutralised(cells.get(name, "")) for name in [*names, *missing]])
+    added = text.getvalue().encode("ascii")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("ab") as stream:
-            stream.write(text.getvalue().encode("ascii"))
+        if missing:
+            _rewrite(path, _with_columns(existing, newline, separator, missing) + added)
+        else:
+            with path.open("ab") as stream:
+                stream.write(added)
     except OSError as exc:
         raise ComposerError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-def add_columns(path: Path, columns: tuple[str, ...]) -> None:
-    """Give the file's header the `columns` it lacks, at its end, in the file's delimiter; the
-    file is rewritten whole beside itself and renamed into place, its line endings kept."""
-    if not path.exists():
-        return
-    data = path.read_bytes()
-    newline, separator, names = layout(data)
-    missing = [column for column in columns if column not in names]
-    if not data.strip() or not missing:
-        return
+def _with_columns(data: bytes, newline: str, separator: str, columns: list[str]) -> bytes:
+    """The file's bytes with `columns` added at the end of its header line."""
     end = data.find(newline.encode())
     first, rest = (data, b"") if end < 0 else (data[:end], data[end:])
+    return first + (separator + separator.join(columns)).encode("ascii") + rest
+
+
+def _rewrite(path: Path, data: bytes) -> None:
     partial = path.with_name(path.name + ".part")
     try:
-        partial.write_bytes(first + (separator + separator.join(missing)).encode("ascii") + rest)
+        partial.write_bytes(data)
         os.replace(partial, path)
-    except OSError as exc:
-        raise ComposerError(f"cannot rewrite {path} with the columns {', '.join(missing)}: {exc}") from None
     finally:
         partial.unlink(missing_ok=True)
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from composer.content.csvfiles import add_columns, append_rows
+from composer.content.csvfiles import append_rows
 from composer.content.project import Project
 from composer.content.recipients import ALL_NETWORKS, SUPPRESSED_COLUMNS, SUPPRESSED_FILE, Lists
 
@@ -50,7 +50,6 @@ def add_suppressions(
         added.append(row)
     if added:
         path = project.root / SUPPRESSED_FILE
-        add_columns(path, SUPPRESSED_COLUMNS)  # a file from before the reason and issue columns
         rows = [(r.email, r.network or "", date, r.reason, str(r.issue or ""), r.detail) for r in added]
         append_rows(path, SUPPRESSED_COLUMNS, rows)
     return added
