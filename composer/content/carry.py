@@ -156,6 +156,18 @@ def _natural_rule(item: Item, since: dt.date, default_weeks: int) -> Rule | None
     return "default", until, f"default {default_weeks} week(s) from {long_date(since)}"
 
 
+def new_item_counts(issues: Iterable[Issue]) -> dict[int, int]:
+    """Each issue's own new items, as its plan counts them: an item that updates an earlier one
+    (or a carried one) is shown among the reminders instead. One pass, not a plan per issue."""
+    seen: set[str] = set()
+    counts: dict[int, int] = {}
+    for issue in sorted(issues, key=lambda issue: issue.number):
+        seen.update(item.id for item in issue.carried_items)
+        counts[issue.number] = sum(not (item.update and item.id in seen) for item in issue.items)
+        seen.update(item.id for item in issue.items)
+    return counts
+
+
 def plan_for(project: Project, number: int, issues: Iterable[Issue] | None = None) -> Plan:
     """The plan of issue `number` of a loaded project, with the project's own reminder settings
     (`issues`: another history to plan, such as the editor's issue without its overrides)."""

@@ -12,6 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from urllib.parse import quote
 
+from composer.content.carry import new_item_counts
 from composer.content.model import Issue
 from composer.content.project import Project
 from composer.content.recipients import Lists, Recipient
@@ -250,7 +251,7 @@ class IndexRow:
     issue: Issue | None
     problems: list[Problem]
     status: str
-    items: int | None = None  # this week's items, as the plan counts them (see `new_items`)
+    items: int | None = None  # this week's items, as the plan counts them (see `carry.new_item_counts`)
 
     @property
     def verdict(self) -> Verdict:
@@ -263,19 +264,6 @@ def recent_numbers(project: Project) -> list[int]:
     return sorted(numbers, reverse=True)[:BACKGROUND_CHECKS]
 
 
-def new_items(project: Project) -> dict[int, int]:
-    """Each issue's own new items, as its plan (and `composer check`) counts them: an item that
-    updates an earlier one is shown among the reminders instead. One pass, not a plan per issue."""
-    seen: set[str] = set()
-    counts: dict[int, int] = {}
-    for sourced in sorted(project.issues, key=lambda s: s.number):
-        issue = sourced.issue
-        seen.update(item.id for item in issue.carried_items)
-        counts[issue.number] = sum(not (item.update and item.id in seen) for item in issue.items)
-        seen.update(item.id for item in issue.items)
-    return counts
-
-
 def index_rows(build: Build) -> list[IndexRow]:
     """The index's issues, newest first; a broken file shows its number if it has one."""
     project = build.project
@@ -284,7 +272,7 @@ def index_rows(build: Build) -> list[IndexRow]:
     found: list[tuple[int | None, Path, Issue | None]] = [(s.number, s.path, s.issue) for s in project.issues]
     found += [(number, path, None) for path, number in project.broken.items()]
     recent = set(recent_numbers(project))
-    counts = new_items(project)
+    counts = new_item_counts(s.issue for s in project.issues)
     rows = []
     for number, path, issue in found:
         file = project.rel(path)
