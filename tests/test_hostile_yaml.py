@@ -9,6 +9,7 @@ import pytest
 import yaml
 from conftest import REPO, Cli, invoke
 
+from composer.content.project import load_project
 from composer.content.yamlio import FAST_LOADER, PURE_LOADER, parse_yaml
 
 ISSUE = "issues/378.yaml"
@@ -189,3 +190,12 @@ def test_a_byte_that_is_not_utf8_is_named_at_its_line(example: Path, run_cli: Cl
     result = run_cli(example, "check")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert f"{ISSUE}:3: column 12: byte 0xEB is not UTF-8: save the file as UTF-8" in result.stderr
+
+
+def test_a_draft_over_the_limit_is_refused_as_the_saved_file_would_be(example: Path) -> None:
+    """The editor's live check reads a draft: the same size limit as the file, at the same place."""
+    path = (example / "issues" / "377.yaml").resolve()
+    draft = path.read_text(encoding="utf-8") + "# " + "x" * 1_000_000 + "\n"
+    project = load_project(example, drafts={path: draft})
+    assert any("over the limit of 1,000,000" in p.message for p in project.problems[path])
+    assert 377 not in {s.number for s in project.issues}

@@ -18,7 +18,7 @@ from composer.content.references import (
     unknown_references,
 )
 from composer.content.settings import Settings
-from composer.content.yamlio import Located, field_path, load_yaml, parse_yaml
+from composer.content.yamlio import Located, field_path, load_yaml, oversized, parse_yaml
 from composer.errors import IssueNotFound, Problem, ValidationFailed, did_you_mean, display_path
 
 T = TypeVar("T")
@@ -257,12 +257,12 @@ def _load_issue(
     drafts: Mapping[Path, str],
 ) -> None:
     name = project.rel(path)
-    if path in drafts:
-        located, found = parse_yaml(drafts[path], name, aliases=False)
-        issue = None
-        if located is not None:
-            issue, invalid = validate(Issue, located, name)
-            found += invalid
+    if path in drafts:  # checked as the file would be once saved: its size, then its text
+        text = drafts[path]
+        located, found = None, oversized(len(text.encode()), name, project.settings.max_issue_bytes)
+        if not found:
+            located, found = parse_yaml(text, name, aliases=False)
+        issue, found = _validated(located, found, name)
     else:
         located, found, issue = _parse_issue(project, path, name, parsed, cache)
     if issue is None or located is None:
@@ -282,6 +282,16 @@ def _load_issue(
         project.problems.setdefault(path, []).extend(found)
 
 
+def _validated(
+    located: Located | None, found: list[Problem], name: str
+) -> tuple[Issue | None, list[Problem]]:
+    """The issue a parsed file holds, if it validates, with the parse's problems and its own."""
+    if located is None:
+        return None, found
+    issue, invalid = validate(Issue, located, name)
+    return issue, found + invalid
+
+
 def _parse_issue(
     project: Project, path: Path, name: str, parsed: ParsedIssues | None, cache: ParseCache
 ) -> tuple[Located | None, list[Problem], Issue | None]:
@@ -296,10 +306,7 @@ def _parse_issue(
         _, located, found, issue = parsed[path]
         return located, list(found), issue
     located, found = load_yaml(path, name, max_bytes=limit, aliases=False, cache=cache)
-    issue = None
-    if located is not None:
-        issue, invalid = validate(Issue, located, name)
-        found += invalid
+    issue, found = _validated(located, found, name)
     if parsed is not None and stamp is not None:
         parsed[path] = (stamp, located, list(found), issue)
     return located, found, issue

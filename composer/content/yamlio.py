@@ -280,6 +280,14 @@ def parse_yaml(
     return Located(data, walker.lines), duplicates
 
 
+def oversized(size: int, display: str, max_bytes: int | None) -> list[Problem]:
+    """The refusal of a file over `max_issue_bytes` (empty when it is within it)."""
+    if max_bytes is None or size <= max_bytes:
+        return []
+    message = f"the file is {size:,} bytes, over the limit of {max_bytes:,}: split it "
+    return [Problem(display, message + "(or raise max_issue_bytes in composer.yaml)")]
+
+
 def load_yaml(
     path: Path,
     display: str,
@@ -294,15 +302,9 @@ def load_yaml(
     kept there, and taken from there while its bytes are the same.
     """
     try:
-        size = path.stat().st_size
-        if max_bytes is not None and size > max_bytes:
-            return None, [
-                Problem(
-                    display,
-                    f"the file is {size:,} bytes, over the limit of {max_bytes:,}: split it "
-                    "(or raise max_issue_bytes in composer.yaml)",
-                )
-            ]
+        too_large = oversized(path.stat().st_size, display, max_bytes)
+        if too_large:
+            return None, too_large
         raw = path.read_bytes()
         text = raw.decode("utf-8-sig")
     except FileNotFoundError:
