@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import TypeAdapter, ValidationError
 
 from composer.content.layout import CONTACTS_FILE, NETWORKS_FILE
-from composer.content.model import CarriedItem, CarriedTool, Issue, Item
+from composer.content.model import CarriedItem, Issue, Item
 from composer.content.yamlio import Located
 from composer.errors import Problem, did_you_mean
 
@@ -74,13 +74,14 @@ def cross_check(project: Project, sourced: SourcedIssue) -> Iterator[Problem]:
             "warning",
         )
     seen: set[str] = set()
-    for index, tool in enumerate(issue.carried):
-        if isinstance(tool, CarriedTool) and tool.first_published >= issue.number:
+    for index, entry in enumerate(issue.carried):  # items and tools already published elsewhere
+        if entry.first_published >= issue.number:
+            name = entry.id if isinstance(entry, CarriedItem) else index
             yield Problem(
                 file,
-                f"first_published {tool.first_published} is not before this issue ({issue.number})",
+                f"first_published {entry.first_published} is not before this issue ({issue.number})",
                 at("carried", index, "first_published"),
-                f"carried[{index}].first_published",
+                f"carried[{name}].first_published",
             )
     entries: list[tuple[str, int, Item]] = [
         ("carried", n, item) for n, item in enumerate(issue.carried) if isinstance(item, CarriedItem)
@@ -108,13 +109,6 @@ def cross_check(project: Project, sourced: SourcedIssue) -> Iterator[Problem]:
                 "warning",
             )
         if isinstance(item, CarriedItem):
-            if item.first_published >= issue.number:
-                yield Problem(
-                    file,
-                    f"first_published {item.first_published} is not before this issue ({issue.number})",
-                    at(key, index, "first_published"),
-                    f"{where}.first_published",
-                )
             continue
         if not item.action.strip():
             yield Problem(file, "no Action Required text", at("items", index), where, "warning")

@@ -78,9 +78,14 @@ class Edition:
     serves: tuple[EditionKey, ...]
 
 
+def archive_base(settings: Settings) -> str:
+    """The web archive's address, ending in one slash: every page of it starts so."""
+    return str(settings.archive_url).rstrip("/") + "/"
+
+
 def archive_page_url(settings: Settings, number: int) -> str:
     """The web archive's page of an issue: where "view in browser" points."""
-    return f"{str(settings.archive_url).rstrip('/')}/{number}/"
+    return f"{archive_base(settings)}{number}/"
 
 
 _page_url = archive_page_url  # Renderer's parameter of the same name would shadow it

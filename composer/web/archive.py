@@ -24,7 +24,7 @@ from composer.content.recipients import read_lists
 from composer.content.settings import Settings
 from composer.email.check import edition_keys
 from composer.email.editions import EditionKey, shared
-from composer.email.render import Renderer, fill_placeholders, reader_values
+from composer.email.render import Renderer, archive_base, fill_placeholders, reader_values
 from composer.errors import ComposerError, ValidationFailed
 from composer.web.calendar import item_calendar
 
@@ -46,7 +46,7 @@ class ArchiveResult:
 def relative_links(html: str, settings: Settings) -> str:
     """Point the email's links to archive pages, edition pages and calendar files at their place
     in the folder."""
-    base = re.escape(str(settings.archive_url).rstrip("/") + "/")
+    base = re.escape(archive_base(settings))
     pattern = re.compile(base + r"(\d+)/([a-z0-9-]+\.(?:ics|html))?(?=[#\"'\s<])")
     return pattern.sub(lambda match: f"../{match[1]}/{match[2] or INDEX}", html)
 

@@ -35,7 +35,7 @@ from composer.email.check import check_loaded
 from composer.email.editions import FULL, EditionKey, edition_name
 from composer.email.emailchecks import HTML_LIMIT
 from composer.email.links import LinkReport, check_links
-from composer.email.render import Edition, Renderer, archive_page_url, fill_placeholders
+from composer.email.render import Edition, Renderer, archive_base, fill_placeholders
 from composer.errors import ComposerError, IssueNotFound, Problem, ValidationFailed, display_path
 from composer.mailbox.journal import LastRun, journal_path, last_run
 from composer.web.calendar import item_calendar
@@ -425,7 +425,7 @@ class Preview:
                 choice=choice,
                 options=build.options(choice, state.view),
                 names={n.id: n.name for n in build.project.networks.values()},
-                archive=archive_page_url(build.project.settings, 0).removesuffix("0/"),
+                archive=archive_base(build.project.settings),
                 found=build.find_members(search),
                 email_url=share + choice.email_url(number, view),
                 list_problems=build.lists.problems if build.lists and not share else [],
