@@ -25,7 +25,7 @@ from bench_send import make_project
 
 from composer.content.fields import usable_address
 from composer.content.project import load_project
-from composer.content.recipients import MEMBER_COLUMNS, MEMBERS_FILE, read_lists
+from composer.lists.recipients import MEMBER_COLUMNS, MEMBERS_FILE, read_lists
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 TARGET = 1.5

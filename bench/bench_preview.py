@@ -28,7 +28,7 @@ from bench_scale import write_history, write_people
 from bench_send import REPO, make_project
 
 from composer.content.project import load_project
-from composer.content.recipients import MEMBERS_FILE, read_lists
+from composer.lists.recipients import MEMBERS_FILE, read_lists
 from composer.email.check import check_loaded
 from composer.web.preview.server import PreviewServer, open_preview
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from composer.content.carry import plan_for
 from composer.content.project import Project, load_project
-from composer.content.recipients import read_lists
+from composer.lists.recipients import read_lists
 from composer.email.check import edition_keys
 from composer.email.editions import FULL
 from composer.email.inliner import compile_mjml, inline_css

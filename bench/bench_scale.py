@@ -47,7 +47,7 @@ from bench_send import (
     start_sink,
 )
 
-from composer.content.recipients import MEMBER_COLUMNS, MEMBERS_FILE
+from composer.lists.recipients import MEMBER_COLUMNS, MEMBERS_FILE
 from composer.content.yamlio import load_yaml
 
 EXAMPLE_PEOPLE = 61

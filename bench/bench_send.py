@@ -34,7 +34,7 @@ from bench_render import largest_issue
 
 from composer.content.carry import plan_for
 from composer.content.project import load_project
-from composer.content.recipients import MEMBERS_FILE, SUPPRESSED_FILE, read_lists
+from composer.lists.recipients import MEMBERS_FILE, SUPPRESSED_FILE, read_lists
 from composer.delivery.messages import Personal, encode_edition, list_unsubscribe, message_id
 from composer.delivery.sending import send_issue
 from composer.delivery.tokens import make_token, unsubscribe_link

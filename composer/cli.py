@@ -110,7 +110,7 @@ def check(issue: str | None, root: Path, as_json: bool, strict: bool, links: boo
 @handle_errors
 def init(folder: Path, example: bool) -> None:
     """Start a programme in FOLDER (new or empty): settings, contacts, lists and a first issue."""
-    from composer.content.starter import init_project
+    from composer.commands.init import init_project
 
     for path in init_project(folder, example=example):
         click.echo(f"wrote {path}")
@@ -166,7 +166,7 @@ def templates_copy(names: tuple[str, ...], force: bool, root: Path) -> None:
 def new(date: dt.datetime | None, number: int | None, root: Path) -> None:
     """Write next week's issue file and list the reminders it will carry."""
     from composer.content.project import load_project
-    from composer.content.scaffold import new_issue
+    from composer.commands.new import new_issue
 
     project = load_project(root)
     created = new_issue(project, date=date.date() if date else None, number=number)
@@ -283,7 +283,7 @@ def build(issue: str | None, out: Path | None, root: Path, as_json: bool) -> Non
 @handle_errors
 def lists_(root: Path, as_json: bool) -> None:
     """Show each network with its member count, and every problem in the members and suppression files."""
-    from composer.content.recipients import lists_overview
+    from composer.lists.recipients import lists_overview
 
     lists = lists_overview(root)
     if as_json:
@@ -302,7 +302,7 @@ def lists_(root: Path, as_json: bool) -> None:
 @handle_errors
 def unsubscribe(target: str, network: str | None, root: Path) -> None:
     """Add an address (or the address of an unsubscribe token) to recipients/suppressed.csv."""
-    from composer.delivery.unsubscribe import unsubscribe as add_suppression
+    from composer.commands.unsubscribe import unsubscribe as add_suppression
 
     result = add_suppression(root, target, network=network)
     scope = f"network {result.network}" if result.network else "every network"

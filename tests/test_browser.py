@@ -14,7 +14,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from composer.content.carry import plan_for
 from composer.content.project import SourcedIssue, load_project
-from composer.content.recipients import read_lists
+from composer.lists.recipients import read_lists
 from composer.email.editions import audiences, parse_edition_name, receives
 from composer.web.archive import build_archive
 from composer.web.preview.server import PreviewServer, open_preview

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from composer.cli import main
 from composer.content.project import load_project
-from composer.content.recipients import read_lists
+from composer.lists.recipients import read_lists
 from composer.email.build import build_loaded
 from composer.email.check import edition_keys
 from composer.email.editions import FULL, edition_name

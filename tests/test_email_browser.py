@@ -10,7 +10,7 @@ from playwright.sync_api import Browser, Page
 
 from composer.content.carry import plan_for
 from composer.content.project import Project, load_project
-from composer.content.recipients import read_lists
+from composer.lists.recipients import read_lists
 from composer.email.colours import CONTRAST_MIN, contrast
 from composer.email.editions import FULL, EditionKey, edition_key
 from composer.email.render import Renderer, fill_placeholders, reader_values

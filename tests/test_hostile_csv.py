@@ -11,8 +11,8 @@ import pytest
 from conftest import Cli, write_members
 
 from composer.content.project import load_project
-from composer.content.recipients import MEMBERS_FILE, SUPPRESSED_FILE, read_lists
-from composer.content.suppressions import Suppression, add_suppressions
+from composer.lists.recipients import MEMBERS_FILE, SUPPRESSED_FILE, read_lists
+from composer.lists.suppressions import Suppression, add_suppressions
 
 GRACE = "grace.whitmore@bracknell-forest.example"
 OLIVER = "oliver.pratt@bracknell-forest.example"

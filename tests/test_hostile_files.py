@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import Cli, state_files, write_members
 
-from composer.content.recipients import MEMBERS_FILE, SUPPRESSED_FILE
+from composer.lists.recipients import MEMBERS_FILE, SUPPRESSED_FILE
 
 SETTINGS = "composer.yaml"
 FORMULA = "=cmd|'/Ccalc'!A0@example.org"

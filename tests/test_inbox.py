@@ -28,7 +28,7 @@ from mailbox_messages import (
 from test_preview import get
 
 from composer.content.project import load_project
-from composer.content.recipients import SUPPRESSED_FILE, read_lists
+from composer.lists.recipients import SUPPRESSED_FILE, read_lists
 from composer.delivery.messages import message_id
 from composer.delivery.transport import eml_name
 from composer.web.preview.server import open_preview

@@ -25,7 +25,7 @@ from mailbox_messages import (
 )
 
 from composer.content.project import load_project
-from composer.content.recipients import SUPPRESSED_FILE
+from composer.lists.recipients import SUPPRESSED_FILE
 from composer.delivery.journal import Journal
 from composer.delivery.messages import message_id
 from composer.delivery.tokens import make_token, unsubscribe_mailto

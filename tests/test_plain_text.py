@@ -9,7 +9,7 @@ from conftest import copy_example
 
 from composer.content.carry import plan_for
 from composer.content.project import Project, load_project
-from composer.content.recipients import read_lists
+from composer.lists.recipients import read_lists
 from composer.email.check import edition_keys
 from composer.email.render import PLACEHOLDERS, Edition, render_editions
 

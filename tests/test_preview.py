@@ -184,7 +184,7 @@ def test_plain_text_and_source_views(server: PreviewServer, project_root: Path) 
 
 
 def test_member_edition_is_personalised(server: PreviewServer, project_root: Path) -> None:
-    from composer.content.recipients import read_lists
+    from composer.lists.recipients import read_lists
 
     project = load_project(project_root)
     recipient = next(r for r in read_lists(project).recipients() if len(r.networks) > 1)
@@ -203,7 +203,7 @@ def test_member_edition_is_personalised(server: PreviewServer, project_root: Pat
 
 
 def test_the_member_picker_is_a_search_box(server: PreviewServer, project_root: Path) -> None:
-    from composer.content.recipients import read_lists
+    from composer.lists.recipients import read_lists
 
     project = load_project(project_root)
     recipients = list(read_lists(project).recipients())

@@ -11,7 +11,7 @@ from conftest import copy_example
 
 from composer.content.carry import plan_for
 from composer.content.project import Project, load_project
-from composer.content.recipients import read_lists
+from composer.lists.recipients import read_lists
 from composer.email.check import edition_keys
 from composer.email.editions import FULL, select
 from composer.email.render import Renderer, default_preheader, render_editions

@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from composer.cli import main
 from composer.content.fields import usable_address
 from composer.content.project import load_project
-from composer.content.recipients import MEMBERS_FILE, SUPPRESSED_FILE, read_lists
+from composer.lists.recipients import MEMBERS_FILE, SUPPRESSED_FILE, read_lists
 from composer.delivery.tokens import make_token
-from composer.delivery.unsubscribe import unsubscribe
+from composer.commands.unsubscribe import unsubscribe
 from composer.errors import ComposerError, TokenError, ValidationFailed
 
 

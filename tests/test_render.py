@@ -15,7 +15,7 @@ from conftest import REPO, copy_example, largest_issue
 
 from composer.content.carry import plan_for
 from composer.content.project import Project, issue_files, load_project
-from composer.content.recipients import read_lists
+from composer.lists.recipients import read_lists
 from composer.email.check import edition_keys
 from composer.email.editions import FULL, edition_key, select
 from composer.email.inliner import inline_css
@@ -73,7 +73,7 @@ def flat(text: str) -> str:
 
 
 def test_one_edition_per_distinct_content_serving_every_set_of_networks(largest: Rendered) -> None:
-    from composer.content.recipients import read_lists
+    from composer.lists.recipients import read_lists
 
     expected = {r.edition for r in read_lists(largest.project).recipients()}
     served = [key for e in largest.editions for key in e.serves]

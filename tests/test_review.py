@@ -20,7 +20,7 @@ import yaml
 from conftest import SECRET, Cli, state_files
 
 from composer.content.project import load_project
-from composer.content.recipients import read_lists
+from composer.lists.recipients import read_lists
 from composer.content.reviews import add_entry, read_reviews
 from composer.web.preview.server import PreviewServer, ShareServer, open_preview
 

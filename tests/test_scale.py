@@ -13,7 +13,7 @@ from test_sections import alone, message, normal
 from test_sending import killed_midway, resumed
 
 from composer.content.project import load_project
-from composer.content.recipients import read_lists
+from composer.lists.recipients import read_lists
 from composer.delivery.context import SendContext
 from composer.delivery.journal import Journal
 from composer.delivery.sending import plan_send, send_issue

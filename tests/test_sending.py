@@ -22,7 +22,7 @@ from smtp_server import DROP, TAKE_THEN_DROP, TAKE_THEN_STALL, Received, Recorde
 from composer.cli import main
 from composer.content.carry import plan_for
 from composer.content.project import load_project
-from composer.content.recipients import SUPPRESSED_FILE, read_lists
+from composer.lists.recipients import SUPPRESSED_FILE, read_lists
 from composer.content.settings import Smtp
 from composer.delivery.journal import Journal
 from composer.delivery.sending import SendReport, plan_send, send_issue, send_test

@@ -16,7 +16,7 @@ from test_browser import TIMEOUT
 
 from composer.content.carry import plan_for
 from composer.content.project import load_project
-from composer.content.recipients import read_lists
+from composer.lists.recipients import read_lists
 from composer.email.editions import audiences
 from composer.web.preview.builds import FOUND_MEMBERS
 from composer.web.preview.server import PreviewServer, ShareServer

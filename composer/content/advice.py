@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from composer.content.carry import Plan
 from composer.content.layout import CONTACTS_FILE, SETTINGS_FILE
 from composer.content.project import Project
-from composer.content.recipients import MEMBERS_FILE, Person
+from composer.lists.recipients import MEMBERS_FILE, Person
 from composer.errors import Problem
 
 

@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from composer.content.project import load_project
-from composer.content.recipients import Recipient
+from composer.lists.recipients import Recipient
 from composer.delivery.engine import Outgoing
 from composer.delivery.messages import EncodedEdition, Personal, encode_edition, list_unsubscribe, message_id
 from composer.delivery.tokens import make_token, unsubscribe_link

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from email_validator import EmailNotValidError
 
-from composer.content.recipients import usable_address
+from composer.lists.recipients import usable_address
 from composer.content.reviews import read_reviews
 from composer.delivery.context import SendContext
 from composer.delivery.engine import Delivered, Delivery, Outcome, Outgoing, Progress, send_one

@@ -14,7 +14,7 @@ from pathlib import Path
 from composer.content.advice import stale_open_notices, uncited_contacts, unfilled_greeting
 from composer.content.carry import Plan, plan_for
 from composer.content.project import Project, SourcedIssue, load_project
-from composer.content.recipients import Lists, Person, read_lists
+from composer.lists.recipients import Lists, Person, read_lists
 from composer.email.editions import FULL, EditionKey, edition_name
 from composer.email.emailchecks import check_branding, check_editions, longest_greeting
 from composer.email.links import LinkReport, check_links

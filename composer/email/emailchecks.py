@@ -16,7 +16,7 @@ from html.parser import HTMLParser
 from composer.content.carry import Plan
 from composer.content.layout import SETTINGS_FILE
 from composer.content.project import Project, SourcedIssue
-from composer.content.recipients import Person
+from composer.lists.recipients import Person
 from composer.content.settings import Branding, Settings
 from composer.content.yamlio import Loc, Located
 from composer.email.colours import CONTRAST_MIN, WHITE, contrast

@@ -20,8 +20,8 @@ from email.message import Message
 from pathlib import Path
 
 from composer.content.project import Project, load_project
-from composer.content.recipients import Lists, read_lists
-from composer.content.suppressions import Suppression, add_suppressions
+from composer.lists.recipients import Lists, read_lists
+from composer.lists.suppressions import Suppression, add_suppressions
 from composer.delivery.journal import Journal
 from composer.delivery.messages import issue_of
 from composer.delivery.tokens import secret

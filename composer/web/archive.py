@@ -20,7 +20,7 @@ import jinja2
 from composer.content import templates
 from composer.content.carry import Plan, long_date, plan_for
 from composer.content.project import Project, load_project
-from composer.content.recipients import read_lists
+from composer.lists.recipients import read_lists
 from composer.content.settings import Settings
 from composer.email.check import edition_keys
 from composer.email.editions import EditionKey, shared

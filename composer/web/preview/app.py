@@ -29,7 +29,7 @@ import jinja2
 from composer.content import templates
 from composer.content.carry import Plan, long_date
 from composer.content.project import ParsedIssues, Project, load_project
-from composer.content.recipients import read_lists
+from composer.lists.recipients import read_lists
 from composer.content.reviews import Kind, add_entry, read_reviews
 from composer.email.check import check_loaded
 from composer.email.editions import FULL, EditionKey, edition_name

@@ -15,7 +15,7 @@ from urllib.parse import quote
 from composer.content.carry import new_item_counts
 from composer.content.model import Issue
 from composer.content.project import Project
-from composer.content.recipients import Lists, Recipient
+from composer.lists.recipients import Lists, Recipient
 from composer.email.check import CheckReport
 from composer.email.editions import Audience, EditionKey, audiences, edition_name, parse_edition_name, select
 from composer.email.render import Edition, Renderer, reader_values

@@ -17,7 +17,7 @@ from typing import overload
 
 from email_validator import EmailNotValidError
 
-from composer.content.csvfiles import Row, read_rows
+from composer.lists.csvfiles import Row, read_rows
 from composer.content.fields import usable_address
 from composer.content.layout import NETWORKS_FILE
 from composer.content.model import Network

@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from composer.content.csvfiles import append_rows
+from composer.lists.csvfiles import append_rows
 from composer.content.project import Project
-from composer.content.recipients import ALL_NETWORKS, SUPPRESSED_COLUMNS, SUPPRESSED_FILE, Lists
+from composer.lists.recipients import ALL_NETWORKS, SUPPRESSED_COLUMNS, SUPPRESSED_FILE, Lists
 
 Reason = Literal["unsubscribed", "bounced", "soft-bounced"]
 REASONS: tuple[Reason, ...] = ("unsubscribed", "bounced", "soft-bounced")

@@ -1,0 +1,1 @@
+"""One module per command: each loads the project once and calls the libraries below."""

@@ -1,0 +1,1 @@
+"""The mailing lists: members, the CSV files as spreadsheets write them, suppressions."""
