@@ -28,8 +28,8 @@ from bench_scale import write_history, write_people
 from bench_send import REPO, make_project
 
 from composer.content.project import load_project
-from composer.lists.recipients import MEMBERS_FILE, read_lists
 from composer.email.check import check_loaded
+from composer.lists.recipients import MEMBERS_FILE, read_lists
 from composer.web.preview.server import PreviewServer, open_preview
 
 TARGET = 1.0

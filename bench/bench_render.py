@@ -19,11 +19,11 @@ from pathlib import Path
 
 from composer.content.carry import plan_for
 from composer.content.project import Project, load_project
-from composer.lists.recipients import read_lists
 from composer.email.check import edition_keys
 from composer.email.editions import FULL
 from composer.email.inliner import compile_mjml, inline_css
 from composer.email.render import Renderer, fill_placeholders
+from composer.lists.recipients import read_lists
 
 REPO = Path(__file__).resolve().parent.parent
 STAGES = ("Jinja", "MJML", "premailer")

@@ -47,8 +47,8 @@ from bench_send import (
     start_sink,
 )
 
-from composer.lists.recipients import MEMBER_COLUMNS, MEMBERS_FILE
 from composer.content.yamlio import load_yaml
+from composer.lists.recipients import MEMBER_COLUMNS, MEMBERS_FILE
 
 EXAMPLE_PEOPLE = 61
 ISSUE = 377

@@ -34,11 +34,11 @@ from bench_render import largest_issue
 
 from composer.content.carry import plan_for
 from composer.content.project import load_project
-from composer.lists.recipients import MEMBERS_FILE, SUPPRESSED_FILE, read_lists
 from composer.delivery.messages import Personal, encode_edition, list_unsubscribe, message_id
 from composer.delivery.sending import send_issue
 from composer.delivery.tokens import make_token, unsubscribe_link
 from composer.email.render import PLACEHOLDERS, Renderer, fill_placeholders
+from composer.lists.recipients import MEMBERS_FILE, SUPPRESSED_FILE, read_lists
 
 REPO = Path(__file__).resolve().parent.parent
 PARTS = ["composer.yaml", "contacts.yaml", "issues", "recipients", "templates"]

@@ -165,8 +165,8 @@ def templates_copy(names: tuple[str, ...], force: bool, root: Path) -> None:
 @handle_errors
 def new(date: dt.datetime | None, number: int | None, root: Path) -> None:
     """Write next week's issue file and list the reminders it will carry."""
-    from composer.content.project import load_project
     from composer.commands.new import new_issue
+    from composer.content.project import load_project
 
     project = load_project(root)
     created = new_issue(project, date=date.date() if date else None, number=number)

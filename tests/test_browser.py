@@ -14,8 +14,8 @@ from playwright.sync_api import Error as PlaywrightError
 
 from composer.content.carry import plan_for
 from composer.content.project import SourcedIssue, load_project
-from composer.lists.recipients import read_lists
 from composer.email.editions import audiences, parse_edition_name, receives
+from composer.lists.recipients import read_lists
 from composer.web.archive import build_archive
 from composer.web.preview.server import PreviewServer, open_preview
 

@@ -10,10 +10,10 @@ from click.testing import CliRunner
 
 from composer.cli import main
 from composer.content.project import load_project
-from composer.lists.recipients import read_lists
 from composer.email.build import build_loaded
 from composer.email.check import edition_keys
 from composer.email.editions import FULL, edition_name
+from composer.lists.recipients import read_lists
 
 
 def build(example: Path, *args: str) -> tuple[int, str]:

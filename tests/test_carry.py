@@ -391,6 +391,9 @@ def test_tools_with_several_links_a_closing_date_and_carried_from_before() -> No
     # the consultation closed after week 1; the old report was added 4 weeks before 374: 6 weeks on
     assert [t.tool.title for t in plans[1].tools] == ["Guide and checklist", "Consultation", "Old report"]
     assert [t.tool.title for t in plans[2].tools] == ["Guide and checklist"]
-    for wrong in ({}, {"url": "https://example.org/a", "links": [{"label": "B", "url": "https://example.org/b"}]}):
+    for wrong in (
+        {},
+        {"url": "https://example.org/a", "links": [{"label": "B", "url": "https://example.org/b"}]},
+    ):
         with pytest.raises(ValidationError, match="give either url or links"):
             Tool.model_validate({"title": "T", **wrong})

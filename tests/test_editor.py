@@ -155,7 +155,7 @@ def test_a_save_against_a_file_changed_on_disk_is_refused_with_the_change(
     assert status == 409
     refused = json.loads(answer)
     assert "changed on disk" in refused["message"]
-    assert "+    title: \"Education Data sub-group – Thursday 14 November, Horsham\"" in refused["diff"]
+    assert '+    title: "Education Data sub-group – Thursday 14 November, Horsham"' in refused["diff"]
     assert path.read_bytes() == theirs
 
 

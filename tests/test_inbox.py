@@ -28,9 +28,9 @@ from mailbox_messages import (
 from test_preview import get
 
 from composer.content.project import load_project
-from composer.lists.recipients import SUPPRESSED_FILE, read_lists
 from composer.delivery.messages import message_id
 from composer.delivery.transport import eml_name
+from composer.lists.recipients import SUPPRESSED_FILE, read_lists
 from composer.web.preview.server import open_preview
 
 CANARY = "canary-Pa55word-never-printed"

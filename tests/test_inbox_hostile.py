@@ -25,10 +25,10 @@ from mailbox_messages import (
 )
 
 from composer.content.project import load_project
-from composer.lists.recipients import SUPPRESSED_FILE
 from composer.delivery.journal import Journal
 from composer.delivery.messages import message_id
 from composer.delivery.tokens import make_token, unsubscribe_mailto
+from composer.lists.recipients import SUPPRESSED_FILE
 from composer.locking import hold_lock
 from composer.mailbox import classify as classify_module
 from composer.mailbox.inbox import read_inbox

@@ -15,9 +15,9 @@ from pydantic_core import PydanticUndefined
 from test_docs import setting_names
 
 from composer.cli import main
+from composer.commands.init import init_project
 from composer.content.project import load_project
 from composer.content.settings import Settings
-from composer.commands.init import init_project
 from composer.content.templates import copy_templates, packaged, packaged_names
 from composer.email.build import build_issue
 from composer.email.check import check_issue

@@ -9,9 +9,9 @@ from conftest import copy_example
 
 from composer.content.carry import plan_for
 from composer.content.project import Project, load_project
-from composer.lists.recipients import read_lists
 from composer.email.check import edition_keys
 from composer.email.render import PLACEHOLDERS, Edition, render_editions
+from composer.lists.recipients import read_lists
 
 GREETING_WITHIN = 25  # lines
 

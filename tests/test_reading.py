@@ -11,10 +11,10 @@ from conftest import copy_example
 
 from composer.content.carry import plan_for
 from composer.content.project import Project, load_project
-from composer.lists.recipients import read_lists
 from composer.email.check import edition_keys
 from composer.email.editions import FULL, select
 from composer.email.render import Renderer, default_preheader, render_editions
+from composer.lists.recipients import read_lists
 from composer.web.archive import build_archive
 
 
@@ -94,8 +94,11 @@ def test_no_diary_line_says_its_date_twice(project: Project) -> None:
         for edition in render_editions(project, plan_for(project, sourced.number), keys):
             for row in lxml.html.fromstring(edition.html).xpath("//table[@class='dt']//tr"):
                 text = row.xpath(".//a")[0].text_content()
-                days = re.findall(r"\b(\d{1,2}) (January|February|March|April|May|June|July|August|"
-                                  r"September|October|November|December)\b", text)
+                days = re.findall(
+                    r"\b(\d{1,2}) (January|February|March|April|May|June|July|August|"
+                    r"September|October|November|December)\b",
+                    text,
+                )
                 assert len(days) == len(set(days)) >= 1, text
                 assert len(row.xpath(".//a")) == 2, "one link to the item, one to its calendar file"
                 lines += 1

@@ -9,9 +9,9 @@ from playwright.sync_api import Browser, Page
 
 from composer.content.carry import plan_for
 from composer.content.project import Project, load_project
-from composer.lists.recipients import read_lists
 from composer.email.check import edition_keys
 from composer.email.render import Edition, fill_placeholders, reader_values, render_editions
+from composer.lists.recipients import read_lists
 
 PHONE = {"width": 375, "height": 740}
 FIRST_ITEM_WITHIN = 1200  # CSS pixels from the top

@@ -15,12 +15,12 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from composer.cli import main
+from composer.commands.unsubscribe import unsubscribe
 from composer.content.fields import usable_address
 from composer.content.project import load_project
-from composer.lists.recipients import MEMBERS_FILE, SUPPRESSED_FILE, read_lists
 from composer.delivery.tokens import make_token
-from composer.commands.unsubscribe import unsubscribe
 from composer.errors import ComposerError, TokenError, ValidationFailed
+from composer.lists.recipients import MEMBERS_FILE, SUPPRESSED_FILE, read_lists
 
 
 def lists_of(project: Path):  # type: ignore[no-untyped-def]

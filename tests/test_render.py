@@ -15,7 +15,6 @@ from conftest import REPO, copy_example, largest_issue
 
 from composer.content.carry import plan_for
 from composer.content.project import Project, issue_files, load_project
-from composer.lists.recipients import read_lists
 from composer.email.check import edition_keys
 from composer.email.editions import FULL, edition_key, select
 from composer.email.inliner import inline_css
@@ -31,6 +30,7 @@ from composer.email.render import (
 )
 from composer.email.sections import keep_sections
 from composer.errors import ComposerError
+from composer.lists.recipients import read_lists
 
 GOLDEN = Path(__file__).parent / "golden"
 REGENERATE = "COMPOSER_REGENERATE_GOLDEN"

@@ -20,8 +20,8 @@ import yaml
 from conftest import SECRET, Cli, state_files
 
 from composer.content.project import load_project
-from composer.lists.recipients import read_lists
 from composer.content.reviews import add_entry, read_reviews
+from composer.lists.recipients import read_lists
 from composer.web.preview.server import PreviewServer, ShareServer, open_preview
 
 pytestmark = pytest.mark.server  # review copies and the review address

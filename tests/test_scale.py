@@ -13,14 +13,13 @@ from test_sections import alone, message, normal
 from test_sending import killed_midway, resumed
 
 from composer.content.project import load_project
-from composer.lists.recipients import read_lists
 from composer.delivery.context import SendContext
 from composer.delivery.journal import Journal
 from composer.delivery.sending import plan_send, send_issue
 from composer.email.editions import edition_name
+from composer.lists.recipients import read_lists
 
 pytestmark = pytest.mark.slow  # thousands of members
-
 
 
 def members(project: Path, count: int, *, networks: int = 0, most: int = 4) -> list[str]:

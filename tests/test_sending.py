@@ -22,13 +22,13 @@ from smtp_server import DROP, TAKE_THEN_DROP, TAKE_THEN_STALL, Received, Recorde
 from composer.cli import main
 from composer.content.carry import plan_for
 from composer.content.project import load_project
-from composer.lists.recipients import SUPPRESSED_FILE, read_lists
 from composer.content.settings import Smtp
 from composer.delivery.journal import Journal
 from composer.delivery.sending import SendReport, plan_send, send_issue, send_test
 from composer.delivery.tokens import verify_token
 from composer.email.editions import edition_key, receives
 from composer.errors import ComposerError, SendingError, ValidationFailed
+from composer.lists.recipients import SUPPRESSED_FILE, read_lists
 
 UTF8_TITLE = "Budget “round two” – £1.5m for the region’s SEND pilots"
 UTF8_ITEM = f"""

@@ -16,8 +16,8 @@ from test_browser import TIMEOUT
 
 from composer.content.carry import plan_for
 from composer.content.project import load_project
-from composer.lists.recipients import read_lists
 from composer.email.editions import audiences
+from composer.lists.recipients import read_lists
 from composer.web.preview.builds import FOUND_MEMBERS
 from composer.web.preview.server import PreviewServer, ShareServer
 

@@ -12,10 +12,10 @@ from email_validator import EmailNotValidError
 from composer.content.fields import usable_address
 from composer.content.layout import NETWORKS_FILE
 from composer.content.project import load_project
-from composer.lists.recipients import SUPPRESSED_FILE, read_lists
-from composer.lists.suppressions import Suppression, add_suppressions
 from composer.delivery.tokens import secret, verify_token
 from composer.errors import ComposerError, TokenError
+from composer.lists.recipients import SUPPRESSED_FILE, read_lists
+from composer.lists.suppressions import Suppression, add_suppressions
 
 
 @dataclass(frozen=True)

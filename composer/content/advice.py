@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from composer.content.carry import Plan
 from composer.content.layout import CONTACTS_FILE, SETTINGS_FILE
 from composer.content.project import Project
-from composer.lists.recipients import MEMBERS_FILE, Person
 from composer.errors import Problem
+from composer.lists.recipients import MEMBERS_FILE, Person
 
 
 def stale_open_notices(project: Project, plan: Plan) -> list[Problem]:

@@ -18,7 +18,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from composer.content.project import load_project
-from composer.lists.recipients import Recipient
 from composer.delivery.engine import Outgoing
 from composer.delivery.messages import EncodedEdition, Personal, encode_edition, list_unsubscribe, message_id
 from composer.delivery.tokens import make_token, unsubscribe_link
@@ -35,6 +34,7 @@ from composer.email.render import (
     reader_values,
 )
 from composer.errors import ComposerError, SendingError, ValidationFailed
+from composer.lists.recipients import Recipient
 
 
 class SendContext:

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from email_validator import EmailNotValidError
 
-from composer.lists.recipients import usable_address
 from composer.content.reviews import read_reviews
 from composer.delivery.context import SendContext
 from composer.delivery.engine import Delivered, Delivery, Outcome, Outgoing, Progress, send_one
@@ -24,6 +23,7 @@ from composer.delivery.tokens import secret
 from composer.email.editions import FULL, EditionKey, edition_key, edition_name, parse_edition_name
 from composer.email.links import LinkReport, check_links
 from composer.errors import ComposerError, Problem, ValidationFailed, did_you_mean
+from composer.lists.recipients import usable_address
 
 SAMPLE_SIZE = 3
 

@@ -14,12 +14,12 @@ from pathlib import Path
 from composer.content.advice import stale_open_notices, uncited_contacts, unfilled_greeting
 from composer.content.carry import Plan, plan_for
 from composer.content.project import Project, SourcedIssue, load_project
-from composer.lists.recipients import Lists, Person, read_lists
 from composer.email.editions import FULL, EditionKey, edition_name
 from composer.email.emailchecks import check_branding, check_editions, longest_greeting
 from composer.email.links import LinkReport, check_links
 from composer.email.render import Edition, Editions, Renderer, render_editions
 from composer.errors import Findings, Problem, ValidationFailed
+from composer.lists.recipients import Lists, Person, read_lists
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from html.parser import HTMLParser
 from composer.content.carry import Plan
 from composer.content.layout import SETTINGS_FILE
 from composer.content.project import Project, SourcedIssue
-from composer.lists.recipients import Person
 from composer.content.settings import Branding, Settings
 from composer.content.yamlio import Loc, Located
 from composer.email.colours import CONTRAST_MIN, WHITE, contrast
@@ -33,6 +32,7 @@ from composer.email.render import (
 from composer.email.sections import SECTION_END, keep_sections, sections_balanced
 from composer.email.templatechecks import check_template_css, template_line
 from composer.errors import Problem, Severity
+from composer.lists.recipients import Person
 
 KB = 1024
 HTML_WARNING = 80 * KB

@@ -17,12 +17,12 @@ from typing import overload
 
 from email_validator import EmailNotValidError
 
-from composer.lists.csvfiles import Row, read_rows
 from composer.content.fields import usable_address
 from composer.content.layout import NETWORKS_FILE
 from composer.content.model import Network
 from composer.content.project import Project, load_project
 from composer.errors import Findings, Problem, SendingError, ValidationFailed
+from composer.lists.csvfiles import Row, read_rows
 
 MEMBERS_FILE = "recipients/members.csv"
 SUPPRESSED_FILE = "recipients/suppressed.csv"

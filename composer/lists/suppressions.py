@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from composer.lists.csvfiles import append_rows
 from composer.content.project import Project
+from composer.lists.csvfiles import append_rows
 from composer.lists.recipients import ALL_NETWORKS, SUPPRESSED_COLUMNS, SUPPRESSED_FILE, Lists
 
 Reason = Literal["unsubscribed", "bounced", "soft-bounced"]

@@ -20,12 +20,12 @@ from email.message import Message
 from pathlib import Path
 
 from composer.content.project import Project, load_project
-from composer.lists.recipients import Lists, read_lists
-from composer.lists.suppressions import Suppression, add_suppressions
 from composer.delivery.journal import Journal
 from composer.delivery.messages import issue_of
 from composer.delivery.tokens import secret
 from composer.errors import ComposerError
+from composer.lists.recipients import Lists, read_lists
+from composer.lists.suppressions import Suppression, add_suppressions
 from composer.locking import hold_lock
 from composer.mailbox.classify import KINDS, SHOWN, Finding, Kind, classify, header_text
 from composer.mailbox.journal import InboxJournal, journal_path

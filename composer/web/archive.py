@@ -20,12 +20,12 @@ import jinja2
 from composer.content import templates
 from composer.content.carry import Plan, long_date, plan_for
 from composer.content.project import Project, load_project
-from composer.lists.recipients import read_lists
 from composer.content.settings import Settings
 from composer.email.check import edition_keys
 from composer.email.editions import EditionKey, shared
 from composer.email.render import Renderer, archive_base, fill_placeholders, reader_values
 from composer.errors import ComposerError, ValidationFailed
+from composer.lists.recipients import read_lists
 from composer.web.calendar import item_calendar
 
 INDEX = "index.html"

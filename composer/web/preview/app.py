@@ -29,7 +29,6 @@ import jinja2
 from composer.content import templates
 from composer.content.carry import Plan, long_date
 from composer.content.project import ParsedIssues, Project, load_project
-from composer.lists.recipients import read_lists
 from composer.content.reviews import Kind, add_entry, read_reviews
 from composer.email.check import check_loaded
 from composer.email.editions import FULL, EditionKey, edition_name
@@ -37,6 +36,7 @@ from composer.email.emailchecks import HTML_LIMIT
 from composer.email.links import LinkReport, check_links
 from composer.email.render import Edition, Renderer, archive_base, fill_placeholders
 from composer.errors import ComposerError, IssueNotFound, Problem, ValidationFailed, display_path
+from composer.lists.recipients import read_lists
 from composer.mailbox.journal import LastRun, journal_path, last_run
 from composer.web.calendar import item_calendar
 from composer.web.preview.builds import (

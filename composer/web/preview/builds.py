@@ -15,11 +15,11 @@ from urllib.parse import quote
 from composer.content.carry import new_item_counts
 from composer.content.model import Issue
 from composer.content.project import Project
-from composer.lists.recipients import Lists, Recipient
 from composer.email.check import CheckReport
 from composer.email.editions import Audience, EditionKey, audiences, edition_name, parse_edition_name, select
 from composer.email.render import Edition, Renderer, reader_values
 from composer.errors import Problem
+from composer.lists.recipients import Lists, Recipient
 
 # Each check renders every edition (about a second): only the newest issues are checked unasked.
 BACKGROUND_CHECKS = 8

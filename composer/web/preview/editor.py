@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from composer.commands.new import new_issue
 from composer.content.carry import plan_for
 from composer.content.model import ReminderOverrides
 from composer.content.project import ISSUES_DIR, Project, load_project
 from composer.content.roundtrip import ChangedOnDisk, apply_changes, load_for_edit, save_issue
-from composer.commands.new import new_issue
 from composer.content.yamlio import MAX_DEPTH
 from composer.email.check import check_loaded
 from composer.email.editions import FULL
