@@ -30,7 +30,7 @@ from bench_send import make_project
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from mailbox_messages import delivery_report, empty_parts  # noqa: E402
 
-from composer.mailbox.inbox import read_inbox  # noqa: E402
+from composer.commands.inbox import inbox  # noqa: E402
 
 SECONDS, MEGABYTES = 5.0, 500.0
 MEMBER = "grace.whitmore.0@bracknell-forest.example"  # the first of make_project's members
@@ -53,7 +53,7 @@ def measure(kind: str, size: int, how: str) -> dict[str, float]:
             (root / "saved" / "message.eml").write_bytes(data)
             before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             start = time.perf_counter()
-            report = read_inbox(
+            report = inbox(
                 project,
                 dry_run=True,
                 folder=root / "saved",

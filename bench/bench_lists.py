@@ -24,7 +24,7 @@ from pathlib import Path
 from bench_send import make_project
 
 from composer.content.fields import usable_address
-from composer.content.project import load_project
+from composer.content.loading import load_project
 from composer.lists.recipients import MEMBER_COLUMNS, MEMBERS_FILE, read_lists
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")

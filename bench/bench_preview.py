@@ -27,8 +27,8 @@ import yaml
 from bench_scale import write_history, write_people
 from bench_send import REPO, make_project
 
-from composer.content.project import load_project
-from composer.email.check import check_loaded
+from composer.content.loading import load_project
+from composer.email.check import check_issue
 from composer.lists.recipients import MEMBERS_FILE, read_lists
 from composer.web.preview.server import PreviewServer, open_preview
 
@@ -82,7 +82,7 @@ def before(root: Path) -> float:
     """What every save cost before: the project and lists loaded, every edition checked."""
     started = time.perf_counter()
     project = load_project(root)
-    check_loaded(project, lists=read_lists(project))
+    check_issue(project, lists=read_lists(project))
     return time.perf_counter() - started
 
 

@@ -18,7 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from composer.content.carry import plan_for
-from composer.content.project import Project, load_project
+from composer.content.loading import load_project
+from composer.content.project import Project
 from composer.email.check import edition_keys
 from composer.email.editions import FULL
 from composer.email.inliner import compile_mjml, inline_css

@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_send.py [--messages 5000] [--naive 1000] [--large 100000]
 
 For each sink (Postfix's smtp-sink when installed, and aiosmtpd) it prints, from the same run:
-composer's `send_issue` (editions encoded once, values spliced in, 8 connections, journal on),
+composer's `send` (editions encoded once, values spliced in, 8 connections, journal on),
 the naive way (an EmailMessage built per person, sent by a sequential smtplib loop) and
 Postfix's smtp-source blasting the same sink (the ceiling), with messages per second, peak
 memory of each sending process, and the ratios. Then the peak memory of a real send to
@@ -32,10 +32,10 @@ from pathlib import Path
 
 from bench_render import largest_issue
 
+from composer.commands.send import send
 from composer.content.carry import plan_for
-from composer.content.project import load_project
+from composer.content.loading import load_project
 from composer.delivery.messages import Personal, encode_edition, list_unsubscribe, message_id
-from composer.delivery.sending import send_issue
 from composer.delivery.tokens import make_token, unsubscribe_link
 from composer.email.render import PLACEHOLDERS, Renderer, fill_placeholders
 from composer.lists.recipients import MEMBERS_FILE, SUPPRESSED_FILE, read_lists
@@ -101,7 +101,7 @@ def run_composer(root: Path, port: int, number: int) -> dict[str, float]:
         if len(marks) < 1 or step.done == step.total:  # type: ignore[attr-defined]
             marks.append(time.perf_counter())
 
-    report = send_issue(root, str(number), rate=10**9, progress=progress, env=env)
+    report = send(root, str(number), rate=10**9, progress=progress, env=env)
     return {
         "messages": report.sent,
         "delivery": marks[-1] - marks[0],

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,16 +17,18 @@ import click
 
 from composer.errors import ComposerError, ValidationFailed
 from composer.views import (
-    echo_json,
+    SendScreen,
     format_build,
+    format_check,
     format_inbox,
-    format_links,
     format_lists,
     format_plan,
     format_review_copies,
     format_send_plan,
     format_send_report,
+    format_test_copy,
     print_problems,
+    show,
 )
 
 DISTRIBUTION = "update-composer"  # its name on PyPI (pyproject.toml): `composer` is taken there
@@ -87,19 +88,12 @@ def main() -> None:
 @handle_errors
 def check(issue: str | None, root: Path, as_json: bool, strict: bool, links: bool, refresh: bool) -> None:
     """Check ISSUE (number or path; default: the latest) and show its carry-forward plan."""
-    from composer.email.check import check_issue
+    from composer.commands import check as command
 
     if refresh and not links:
         raise ComposerError("--refresh goes with --links: it asks every link again")
-    report = check_issue(root, issue, links=links, refresh=refresh)
-    if as_json:
-        echo_json(report.as_dict())
-    else:
-        print_problems(report.problems)
-        click.echo(format_plan(report.plan, report.file))
-        if report.links:
-            click.echo(format_links(report.links))
-        click.echo(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)")
+    report = command.check(root, issue, links=links, refresh=refresh)
+    show(report.as_dict(), lambda: format_check(report), as_json=as_json, problems=report.problems)
     if report.errors or (strict and report.warnings):
         sys.exit(1)
 
@@ -126,11 +120,10 @@ def templates_() -> None:
 @project_option
 def templates_list(root: Path) -> None:
     """List the packaged templates; those the project has its own copy of are marked."""
-    from composer.content.templates import TEMPLATES_DIR, packaged_names
+    from composer.commands import templates as command
 
-    for name in packaged_names():
-        mark = "  (the project's own)" if (root / TEMPLATES_DIR / name).exists() else ""
-        click.echo(f"{name}{mark}")
+    for name, own in command.listed(root):
+        click.echo(name + ("  (the project's own)" if own else ""))
 
 
 @templates_.command("copy")
@@ -140,9 +133,9 @@ def templates_list(root: Path) -> None:
 @handle_errors
 def templates_copy(names: tuple[str, ...], force: bool, root: Path) -> None:
     """Copy packaged templates (default: all; a folder name copies its templates) into templates/."""
-    from composer.content.templates import copy_templates
+    from composer.commands import templates as command
 
-    result = copy_templates(root, names, force=force)
+    result = command.copy(root, names, force=force)
     for path in result.copied:
         click.echo(f"copied {path}")
     for path in result.kept:
@@ -165,14 +158,12 @@ def templates_copy(names: tuple[str, ...], force: bool, root: Path) -> None:
 @handle_errors
 def new(date: dt.datetime | None, number: int | None, root: Path) -> None:
     """Write next week's issue file and list the reminders it will carry."""
-    from composer.commands.new import new_issue
-    from composer.content.project import load_project
+    from composer.commands import new as command
 
-    project = load_project(root)
-    created = new_issue(project, date=date.date() if date else None, number=number)
+    created = command.new(root, date=date.date() if date else None, number=number)
     print_problems(created.warnings)
-    click.echo(format_plan(created.plan, project.rel(created.path)))
-    click.echo(project.rel(created.path))
+    click.echo(format_plan(created.plan, created.file))
+    click.echo(created.file)
 
 
 @main.command()
@@ -182,15 +173,10 @@ def new(date: dt.datetime | None, number: int | None, root: Path) -> None:
 @handle_errors
 def schema(out: Path | None) -> None:
     """Print the JSON Schema of issue files (editors use it to complete and check fields)."""
-    from composer.content.model import issue_json_schema
+    from composer.commands import schema as command
 
-    text = json.dumps(issue_json_schema(), indent=2) + "\n"
-    if out:
-        try:
-            out.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise ComposerError(f"cannot write {out}: {exc.strerror or exc}") from exc
-    else:
+    text = command.schema(out)
+    if out is None:
         click.echo(text, nl=False)
 
 
@@ -244,9 +230,9 @@ def preview(host: str | None, port: int, share: bool, share_host: str, share_por
 @handle_errors
 def archive(out: Path | None, root: Path) -> None:
     """Write the web archive: a page per issue (full edition), an index, and the events' .ics files."""
-    from composer.web.archive import build_archive
+    from composer.commands import archive as command
 
-    result = build_archive(root, out=out)
+    result = command.archive(root, out=out)
     click.echo(
         f"{len(result.pages)} page(s) and {len(result.calendars)} calendar file(s) in {result.out} "
         f"({len(result.rendered)} written, the rest unchanged)"
@@ -265,14 +251,10 @@ def archive(out: Path | None, root: Path) -> None:
 @handle_errors
 def build(issue: str | None, out: Path | None, root: Path, as_json: bool) -> None:
     """Build every edition of ISSUE (default: the latest) as HTML and plain-text email."""
-    from composer.email.build import build_issue
+    from composer.commands import build as command
 
-    result = build_issue(root, issue, out=out)
-    if as_json:
-        echo_json(result.as_dict())
-    else:
-        print_problems(result.report.problems)
-        click.echo(format_build(result))
+    result = command.build(root, issue, out=out)
+    show(result.as_dict(), lambda: format_build(result), as_json=as_json, problems=result.report.problems)
     if result.report.errors:
         sys.exit(1)
 
@@ -283,14 +265,10 @@ def build(issue: str | None, out: Path | None, root: Path, as_json: bool) -> Non
 @handle_errors
 def lists_(root: Path, as_json: bool) -> None:
     """Show each network with its member count, and every problem in the members and suppression files."""
-    from composer.lists.recipients import lists_overview
+    from composer.commands import lists as command
 
-    lists = lists_overview(root)
-    if as_json:
-        echo_json(lists.as_dict())
-    else:
-        print_problems(lists.problems)
-        click.echo(format_lists(lists.as_dict()))
+    lists = command.lists(root)
+    show(lists.as_dict(), lambda: format_lists(lists.as_dict()), as_json=as_json, problems=lists.problems)
     if lists.errors:
         sys.exit(1)
 
@@ -302,9 +280,9 @@ def lists_(root: Path, as_json: bool) -> None:
 @handle_errors
 def unsubscribe(target: str, network: str | None, root: Path) -> None:
     """Add an address (or the address of an unsubscribe token) to recipients/suppressed.csv."""
-    from composer.commands.unsubscribe import unsubscribe as add_suppression
+    from composer.commands import unsubscribe as command
 
-    result = add_suppression(root, target, network=network)
+    result = command.unsubscribe(root, target, network=network)
     scope = f"network {result.network}" if result.network else "every network"
     if result.added:
         click.echo(f"{result.email} unsubscribed from {scope} ({result.file})")
@@ -327,13 +305,10 @@ def unsubscribe(target: str, network: str | None, root: Path) -> None:
 @handle_errors
 def inbox(dry_run: bool, folder: Path | None, root: Path, as_json: bool) -> None:
     """Read the programme's mailbox: act on unsubscribe replies and bounces, leave the rest."""
-    from composer.mailbox.inbox import read_inbox
+    from composer.commands import inbox as command
 
-    report = read_inbox(root, dry_run=dry_run, folder=folder)
-    if as_json:
-        echo_json(report.as_dict())
-    else:
-        click.echo(format_inbox(report))
+    report = command.inbox(root, dry_run=dry_run, folder=folder)
+    show(report.as_dict(), lambda: format_inbox(report), as_json=as_json)
 
 
 @main.command()
@@ -387,40 +362,22 @@ def send(
     as_json: bool,
 ) -> None:
     """Send ISSUE (default: the latest): a summary, a confirmation, a progress bar and a report."""
-    from composer.delivery import sending
+    from composer.commands import send as command
 
-    if to and dry_run:
-        raise ComposerError("--dry-run and --to cannot go together: --to sends a test copy at once")
-    if review and (to or dry_run or networks):
-        raise ComposerError("--review goes alone: it sends every edition (or each --edition) to review.to")
-    if editions and not review:
-        raise ComposerError("--edition goes with --review (for one edition to yourself: --to with --network)")
+    command.check_options(to=to, review=review, editions=editions, dry_run=dry_run, networks=networks)
     if review:
-        copies = sending.send_review(root, issue, editions=editions, transport=transport)
-        if as_json:
-            echo_json([copy.as_dict() for copy in copies])
-        else:
-            click.echo(format_review_copies(copies))
+        copies = command.review(root, issue, editions=editions, transport=transport)
+        show([copy.as_dict() for copy in copies], lambda: format_review_copies(copies), as_json=as_json)
         return
     options: dict[str, Any] = {"networks": networks, "transport": transport}
     if to:
-        test = sending.send_test(root, issue, to=to, **options)
-        if as_json:
-            echo_json(test.as_dict())
-        else:
-            click.echo(
-                f"Test copy of Update No {test.issue} ({test.edition} edition) to {test.address} "
-                f"through {test.transport}: {test.reply}"
-            )
+        test = command.copy_to(root, issue, to=to, **options)
+        show(test.as_dict(), lambda: format_test_copy(test), as_json=as_json)
         return
     options.update(rate=rate, resend_uncertain=resend_uncertain, link_check=not no_link_check)
     if dry_run:
-        plan = sending.plan_send(root, issue, **options)
-        if as_json:
-            echo_json(plan.as_dict())
-        else:
-            print_problems(plan.problems)
-            click.echo(format_send_plan(plan))
+        plan = command.dry_run(root, issue, **options)
+        show(plan.as_dict(), lambda: format_send_plan(plan), as_json=as_json, problems=plan.problems)
         if plan.links and plan.links.errors:
             click.secho(
                 f"{len(plan.links.errors)} link error(s): the send would stop (--no-link-check sends anyway)",
@@ -429,28 +386,11 @@ def send(
             )
             sys.exit(1)
         return
-    bar: dict[str, Any] = {}
-
-    def confirm(plan: Any) -> None:
-        print_problems(plan.problems)
-        click.echo(format_send_plan(plan), err=as_json)
-        if plan.to_send and not yes:
-            click.confirm(f"Send Update No {plan.issue} to {plan.to_send} people?", abort=True, err=as_json)
-
-    def progress(step: Any) -> None:
-        if "bar" not in bar:
-            bar["bar"] = click.progressbar(length=step.total, label="Sending", file=sys.stderr)
-            bar["bar"].__enter__()
-        bar["bar"].update(1)
-
+    screen = SendScreen(yes=yes, as_json=as_json)
     try:
-        report = sending.send_issue(root, issue, confirm=confirm, progress=progress, **options)
+        report = command.send(root, issue, confirm=screen.confirm, progress=screen.progress, **options)
     finally:
-        if "bar" in bar:
-            bar["bar"].__exit__(None, None, None)
-    if as_json:
-        echo_json(report.as_dict())
-    else:
-        click.echo(format_send_report(report))
+        screen.close()
+    show(report.as_dict(), lambda: format_send_report(report), as_json=as_json)
     if not report.ok:
         sys.exit(1)

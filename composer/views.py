@@ -7,6 +7,8 @@ lives in one place.
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
@@ -37,6 +39,15 @@ def echo_json(data: object) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+def show(data: object, text: Callable[[], str], *, as_json: bool, problems: Sequence[Problem] = ()) -> None:
+    """A command's result: as JSON (problems included in it), or its problems and then its text."""
+    if as_json:
+        echo_json(data)
+        return
+    print_problems(list(problems))
+    click.echo(text())
+
+
 def format_plan(plan: Any, file: str) -> str:
     issue = plan.issue
     lines = [f"Update No {issue.number} · {long_date(issue.date)}  ({file})"]
@@ -48,6 +59,15 @@ def format_plan(plan: Any, file: str) -> str:
         lines.append(f"      {r.describe()}")
     lines.append(f"Tools & Templates ({len(plan.tools)}):")
     lines += [f"  {t.tool.title} (added in issue {t.issue})" for t in plan.tools]
+    return "\n".join(lines)
+
+
+def format_check(report: Any) -> str:
+    """The plan, the links' answers when asked, and the counts (the problems are printed first)."""
+    lines = [format_plan(report.plan, report.file)]
+    if report.links:
+        lines.append(format_links(report.links))
+    lines.append(f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)")
     return "\n".join(lines)
 
 
@@ -159,6 +179,13 @@ def format_review_copies(copies: list[Any]) -> str:
     )
 
 
+def format_test_copy(copy: Any) -> str:
+    return (
+        f"Test copy of Update No {copy.issue} ({copy.edition} edition) to {copy.address} "
+        f"through {copy.transport}: {copy.reply}"
+    )
+
+
 def format_send_report(report: Any) -> str:
     lines = [
         f"Sent {report.sent}; already sent before {report.plan.already_sent}; deferred "
@@ -224,3 +251,31 @@ def format_inbox(report: Any) -> str:
         skipped = ", ".join(f"{name} ({why})" for name, why in report.skipped)
         lines.append(f"Skipped, not regular files: {skipped}")
     return "\n".join(lines)
+
+
+class SendScreen:
+    """What `composer send` shows while it runs: the summary and its question, then a progress bar
+    (on stderr, so that `--json` keeps stdout for the report)."""
+
+    def __init__(self, *, yes: bool, as_json: bool):
+        self.yes, self.as_json = yes, as_json
+        self._bar: Any = None
+
+    def confirm(self, plan: Any) -> None:
+        """Show the summary and ask; a "no" aborts before anything is sent."""
+        print_problems(plan.problems)
+        click.echo(format_send_plan(plan), err=self.as_json)
+        if plan.to_send and not self.yes:
+            click.confirm(
+                f"Send Update No {plan.issue} to {plan.to_send} people?", abort=True, err=self.as_json
+            )
+
+    def progress(self, step: Any) -> None:
+        if self._bar is None:
+            self._bar = click.progressbar(length=step.total, label="Sending", file=sys.stderr)
+            self._bar.__enter__()
+        self._bar.update(1)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)

@@ -12,12 +12,12 @@ from click.testing import CliRunner
 from conftest import Cli
 
 from composer.cli import main
+from composer.commands.archive import archive
 from composer.content.carry import plan_for
-from composer.content.project import load_project
+from composer.content.loading import load_project
 from composer.email.editions import select
 from composer.email.render import PLACEHOLDERS
 from composer.errors import ValidationFailed
-from composer.web.archive import build_archive
 
 pytestmark = pytest.mark.slow  # every edition's page of every issue
 
@@ -58,7 +58,7 @@ def local(href: str) -> bool:
 
 def test_index_and_one_page_per_issue_with_working_links(example: Path, tmp_path: Path) -> None:
     project = load_project(example)
-    result = build_archive(example, out=tmp_path / "site")
+    result = archive(example, out=tmp_path / "site")
     site = result.out
     numbers = [s.number for s in project.issues]
     pages = {p.relative_to(site).as_posix() for p in result.pages}
@@ -83,7 +83,7 @@ def test_index_and_one_page_per_issue_with_working_links(example: Path, tmp_path
 
 def test_every_event_gets_an_ics_with_title_date_and_place(example: Path, tmp_path: Path) -> None:
     project = load_project(example)
-    result = build_archive(example, out=tmp_path / "site")
+    result = archive(example, out=tmp_path / "site")
     expected = {
         (s.number, item.id): item for s in project.issues for item in s.issue.items if item.event is not None
     }
@@ -101,7 +101,7 @@ def test_every_event_gets_an_ics_with_title_date_and_place(example: Path, tmp_pa
 
 
 def test_every_add_to_calendar_link_has_its_file(example: Path, tmp_path: Path) -> None:
-    result = build_archive(example, out=tmp_path / "site")
+    result = archive(example, out=tmp_path / "site")
     calendar_links = [(page, href) for page in result.pages for href in hrefs(page) if href.endswith(".ics")]
     assert calendar_links
     for page, href in calendar_links:
@@ -109,8 +109,8 @@ def test_every_add_to_calendar_link_has_its_file(example: Path, tmp_path: Path) 
 
 
 def test_rebuilding_changes_nothing(example: Path, tmp_path: Path) -> None:
-    first = build_archive(example, out=tmp_path / "one")
-    second = build_archive(example, out=tmp_path / "two")
+    first = archive(example, out=tmp_path / "one")
+    second = archive(example, out=tmp_path / "two")
     for path in first.pages + first.calendars:
         twin = second.out / path.relative_to(first.out)
         assert path.read_bytes() == twin.read_bytes(), path
@@ -120,7 +120,7 @@ def test_broken_issue_writes_nothing(example: Path, tmp_path: Path) -> None:
     issue = sorted((example / "issues").glob("*.yaml"))[0]
     issue.write_text(issue.read_text(encoding="utf-8").replace("title:", "titel:", 1), encoding="utf-8")
     with pytest.raises(ValidationFailed) as caught:
-        build_archive(example, out=tmp_path / "site")
+        archive(example, out=tmp_path / "site")
     assert any(p.file == f"issues/{issue.name}" and p.line for p in caught.value.problems)
     assert not (tmp_path / "site").exists()
 
@@ -146,30 +146,30 @@ def test_cli_broken_settings_is_a_message_not_a_traceback(example: Path, run_cli
 
 def test_a_second_run_writes_only_what_changed(example: Path, tmp_path: Path) -> None:
     out = tmp_path / "site"
-    first = build_archive(example, out=out)
+    first = archive(example, out=out)
     assert set(first.rendered) == set(first.pages[1:] + first.calendars)
-    assert build_archive(example, out=out).rendered == []
+    assert archive(example, out=out).rendered == []
     latest = load_project(example).issues[-1]
     previous = load_project(example).issues[-2]
     latest.path.write_text(
         latest.path.read_text(encoding="utf-8").replace("title: ", "title: Changed ", 1), encoding="utf-8"
     )
     (out / str(previous.number) / "index.html").unlink()
-    changed = build_archive(example, out=out)
+    changed = archive(example, out=out)
     pages = {path.parent.name for path in changed.rendered if path.name == "index.html"}
     assert pages == {str(latest.number), str(previous.number)}  # the edited one, the deleted one
     assert "Changed " in (out / str(latest.number) / "index.html").read_text(encoding="utf-8")
-    fresh = build_archive(example, out=tmp_path / "fresh")
+    fresh = archive(example, out=tmp_path / "fresh")
     for path in fresh.pages + fresh.calendars:
         assert path.read_bytes() == (out / path.relative_to(fresh.out)).read_bytes(), path
 
 
 def test_a_template_change_renders_every_page_again(example: Path, tmp_path: Path) -> None:
     out = tmp_path / "site"
-    first = build_archive(example, out=out)
+    first = archive(example, out=out)
     template = example / "templates" / "email.css.j2"
     css = template.read_text(encoding="utf-8")
     template.write_text(css + "\n.extra { color: #000000; }\n", encoding="utf-8")
-    again = build_archive(example, out=out)
+    again = archive(example, out=out)
     assert {p for p in again.rendered if p.suffix == ".html"} == set(first.pages[1:])
     assert not any(p.suffix == ".ics" for p in again.rendered)  # calendars do not use the templates

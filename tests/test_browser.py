@@ -12,11 +12,12 @@ from conftest import BROWSER_REQUIRED, CHROMIUM, copy_example
 from playwright.sync_api import Browser, Frame, FrameLocator, Locator, Page, expect
 from playwright.sync_api import Error as PlaywrightError
 
+from composer.commands.archive import archive
 from composer.content.carry import plan_for
-from composer.content.project import SourcedIssue, load_project
+from composer.content.loading import load_project
+from composer.content.project import SourcedIssue
 from composer.email.editions import audiences, parse_edition_name, receives
 from composer.lists.recipients import read_lists
-from composer.web.archive import build_archive
 from composer.web.preview.server import PreviewServer, open_preview
 
 TIMEOUT = 15_000  # ms: a rebuild renders every edition of the issue, about a second
@@ -170,7 +171,7 @@ def test_index_shows_new_check_results_by_itself(page: Page, server: PreviewServ
 
 
 def test_archive_works_from_disk_and_fits_a_phone(browser: Browser, project: Path, tmp_path: Path) -> None:
-    result = build_archive(project, out=tmp_path / "site")
+    result = archive(project, out=tmp_path / "site")
     context = browser.new_context(viewport={"width": 375, "height": 740})
     context.set_default_timeout(TIMEOUT)
     page = context.new_page()

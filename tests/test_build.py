@@ -9,8 +9,8 @@ import lxml.html
 from click.testing import CliRunner
 
 from composer.cli import main
-from composer.content.project import load_project
-from composer.email.build import build_loaded
+from composer.content.loading import load_project
+from composer.email.build import build_issue
 from composer.email.check import edition_keys
 from composer.email.editions import FULL, edition_name
 from composer.lists.recipients import read_lists
@@ -52,7 +52,7 @@ def test_build_writes_every_edition_and_prints_the_table(example: Path) -> None:
 def test_every_example_issue_builds_without_warnings(example: Path) -> None:
     project = load_project(example)
     for sourced in project.issues:
-        result = build_loaded(project, str(sourced.number))
+        result = build_issue(project, str(sourced.number))
         assert result.report.problems == [], sourced.number
         assert all(e.level == "" for e in result.editions)
 

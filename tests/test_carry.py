@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from composer.content.carry import Order, plan_issue
+from composer.content.loading import load_project
 from composer.content.model import (
     CarriedItem,
     Event,
@@ -21,7 +22,6 @@ from composer.content.model import (
     Session,
     Tool,
 )
-from composer.content.project import load_project
 from composer.content.schedule import long_date
 from composer.email.editions import FULL
 from composer.email.render import Renderer

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from conftest import Cli
 
 from composer.cli import main
-from composer.content.project import issue_files, load_project
+from composer.content.loading import issue_files, load_project
 
 GOOD = """\
 number: {number}

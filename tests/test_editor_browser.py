@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from test_browser import TIMEOUT
 
 from composer.content.carry import plan_for
-from composer.content.project import load_project
+from composer.content.loading import load_project
 from composer.email.editions import FULL
 from composer.email.render import Renderer
 from composer.web.preview.server import PreviewServer, open_preview

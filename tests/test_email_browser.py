@@ -9,7 +9,8 @@ from conftest import BROWSER_REQUIRED, CHROMIUM, copy_example, largest_issue
 from playwright.sync_api import Browser, Page
 
 from composer.content.carry import plan_for
-from composer.content.project import Project, load_project
+from composer.content.loading import load_project
+from composer.content.project import Project
 from composer.email.colours import CONTRAST_MIN, contrast
 from composer.email.editions import FULL, EditionKey, edition_key
 from composer.email.render import Renderer, fill_placeholders, reader_values

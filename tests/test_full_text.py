@@ -15,14 +15,15 @@ import lxml.html
 import pytest
 from conftest import SECRET, copy_example
 
+from composer.commands.archive import archive
+from composer.commands.send import send
 from composer.content.carry import Plan, plan_for
+from composer.content.loading import load_project
 from composer.content.model import Item
-from composer.content.project import Project, load_project
-from composer.delivery.sending import send_issue
+from composer.content.project import Project
 from composer.email.editions import FULL, select
 from composer.email.markdown import to_html
 from composer.email.render import Renderer
-from composer.web.archive import build_archive
 
 pytestmark = pytest.mark.slow  # sends every example issue and builds the archive
 
@@ -53,9 +54,9 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, Path, 
     root = copy_example(tmp_path_factory.mktemp("full-text") / "project")
     sent: dict[int, list[Path]] = {}
     for number in (375, 376, 377):
-        send_issue(root, str(number), env={"COMPOSER_SECRET": SECRET})
+        send(root, str(number), env={"COMPOSER_SECRET": SECRET})
         sent[number] = sorted((root / "outbox" / str(number)).glob("*.eml"))
-    build_archive(root)
+    archive(root)
     return load_project(root), root / "site", sent
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import Cli, write_members
 
-from composer.content.project import load_project
+from composer.content.loading import load_project
 from composer.lists.recipients import MEMBERS_FILE, SUPPRESSED_FILE, read_lists
 from composer.lists.suppressions import Suppression, add_suppressions
 

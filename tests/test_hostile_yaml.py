@@ -9,7 +9,7 @@ import pytest
 import yaml
 from conftest import REPO, Cli, invoke
 
-from composer.content.project import load_project
+from composer.content.loading import load_project
 from composer.content.yamlio import FAST_LOADER, PURE_LOADER, parse_yaml
 
 ISSUE = "issues/378.yaml"

@@ -27,7 +27,7 @@ from mailbox_messages import (
 )
 from test_preview import get
 
-from composer.content.project import load_project
+from composer.content.loading import load_project
 from composer.delivery.messages import message_id
 from composer.delivery.transport import eml_name
 from composer.lists.recipients import SUPPRESSED_FILE, read_lists

@@ -24,14 +24,14 @@ from mailbox_messages import (
     unsubscribe_request,
 )
 
-from composer.content.project import load_project
+from composer.commands.inbox import inbox
+from composer.content.loading import load_project
 from composer.delivery.journal import Journal
 from composer.delivery.messages import message_id
 from composer.delivery.tokens import make_token, unsubscribe_mailto
 from composer.lists.recipients import SUPPRESSED_FILE
 from composer.locking import hold_lock
 from composer.mailbox import classify as classify_module
-from composer.mailbox.inbox import read_inbox
 from composer.mailbox.journal import INBOX_JOURNAL
 from composer.views import format_inbox
 
@@ -93,7 +93,7 @@ def test_replies_and_signatures_suppress_nobody_and_a_network_unsubscribe_keeps_
     folder = folder_of(tmp_path, {**replies, "network.eml": network})
     before = suppressed(example)
 
-    report = read_inbox(example, folder=folder, env=ENV)
+    report = inbox(example, folder=folder, env=ENV)
 
     assert suppressed(example)[len(before) :] == [(PETER, "send", "unsubscribed")]
     assert report.counts["reply"] == 2 and report.counts["unsubscribe"] == 1
@@ -196,13 +196,13 @@ def test_a_fault_while_classifying_one_message_is_recorded_and_the_run_goes_on(
     broken = human_reply("hello", sender="someone@elsewhere.example", subject="broken")
     folder = folder_of(tmp_path, {"a.eml": broken, "b.eml": valid_unsubscribe()})
 
-    report = read_inbox(example, folder=folder, env=ENV)
+    report = inbox(example, folder=folder, env=ENV)
 
     assert [(a.handle, a.kind) for a in report.actions] == [("a.eml", "unreadable"), ("b.eml", "unsubscribe")]
     assert report.actions[0].summary == "ValueError: a detector tripped"
     assert ("unreadable", "ValueError: a detector tripped") in journal_rows(example)
     assert (folder / "a.eml").exists()
-    again = read_inbox(example, folder=folder, env=ENV)
+    again = inbox(example, folder=folder, env=ENV)
     assert again.actions == [] and again.already_seen == 1
 
 
@@ -217,7 +217,7 @@ def test_caps_on_size_parts_and_depth_refuse_before_parsing_further(example: Pat
         {"big.eml": big, "parts.eml": empty_parts(1_001), "fine.eml": empty_parts(999)},
     )
 
-    report = read_inbox(example, folder=folder, env=ENV, dry_run=True)
+    report = inbox(example, folder=folder, env=ENV, dry_run=True)
 
     found = {a.handle: (a.kind, a.summary) for a in report.actions}
     assert found["big.eml"] == ("unreadable", f"{len(big):,} bytes, over inbox.max_message_bytes (100,000)")
@@ -232,7 +232,7 @@ def test_a_report_of_20000_recipients_suppresses_the_one_member_it_names(
     folder = folder_of(tmp_path, {"huge.eml": delivery_report([*gone, GRACE])})
     before = suppressed(example)
 
-    report = read_inbox(example, folder=folder, env=ENV)
+    report = inbox(example, folder=folder, env=ENV)
 
     [action] = report.actions
     assert action.kind == "bounce" and [s.email for s in action.suppressed] == [GRACE]
@@ -243,9 +243,9 @@ def test_a_report_of_20000_recipients_suppresses_the_one_member_it_names(
 def test_same_named_messages_of_two_weeks_are_both_kept(example: Path, tmp_path: Path) -> None:
     name = "Undelivered Mail Returned to Sender.eml"
     folder = folder_of(tmp_path, {name: delivery_report([GRACE])})
-    first = read_inbox(example, folder=folder, env=ENV)
+    first = inbox(example, folder=folder, env=ENV)
     (folder / name).write_bytes(delivery_report(["oliver.pratt@bracknell-forest.example"]))
-    second = read_inbox(example, folder=folder, env=ENV)
+    second = inbox(example, folder=folder, env=ENV)
     suppressions = [s for report in (first, second) for a in report.actions for s in a.suppressed]
 
     kept = sorted((folder / "processed").iterdir())

@@ -15,12 +15,12 @@ from pydantic_core import PydanticUndefined
 from test_docs import setting_names
 
 from composer.cli import main
+from composer.commands.build import build
+from composer.commands.check import check
 from composer.commands.init import init_project
-from composer.content.project import load_project
+from composer.content.loading import load_project
 from composer.content.settings import Settings
 from composer.content.templates import copy_templates, packaged, packaged_names
-from composer.email.build import build_issue
-from composer.email.check import check_issue
 from composer.errors import ComposerError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -44,7 +44,7 @@ def test_init_writes_a_starter_that_checks_clean(tmp_path: Path) -> None:
     header = "email,first_name,name,organisation,networks\n"
     assert (folder / "recipients" / "members.csv").read_text() == header
     assert set((folder / ".gitignore").read_text().split()) >= {"build/", "outbox/", "site/", ".composer/"}
-    report = check_issue(folder, None)
+    report = check(folder, None)
     assert report.errors == []
     assert report.issue.number == 1 and report.issue.issue.date == dt.date(2026, 1, 9)
 
@@ -62,7 +62,7 @@ def test_init_example_writes_the_example_programme(tmp_path: Path) -> None:
     for name in ("composer.yaml", "contacts.yaml", "recipients/members.csv", "issues/377.yaml"):
         assert (folder / name).read_bytes() == (REPO / name).read_bytes()
     assert not (folder / "templates").exists()
-    assert check_issue(folder, None).errors == []
+    assert check(folder, None).errors == []
 
 
 def test_init_refuses_a_folder_that_is_not_empty(tmp_path: Path, run_cli: Cli) -> None:
@@ -84,18 +84,18 @@ def test_init_then_check_from_the_command_line(tmp_path: Path, run_cli: Cli) -> 
 def test_overriding_one_template_changes_only_that_part(tmp_path: Path) -> None:
     folder = tmp_path / "programme"
     init_project(folder, example=True)
-    before = build_issue(folder, "377", out=tmp_path / "before")
+    before = build(folder, "377", out=tmp_path / "before")
     (folder / "templates").mkdir()
     text = packaged("templates", "email.txt.j2").read_text(encoding="utf-8")
     own = text.replace("{% set rule", "OUR OWN HEADER\n{% set rule", 1)
     (folder / "templates" / "email.txt.j2").write_text(own, encoding="utf-8")
-    after = build_issue(folder, "377", out=tmp_path / "after")
+    after = build(folder, "377", out=tmp_path / "after")
     for old, new in zip(before.editions, after.editions, strict=True):
         assert new.text.read_text() == "OUR OWN HEADER\n" + old.text.read_text()
         assert new.html.read_text() == old.html.read_text()
     (folder / "templates" / "email.txt.j2").unlink()
     (folder / "templates" / "_item.txt.j2").write_text("ITEM {{ item.id }}\n", encoding="utf-8")
-    items = build_issue(folder, "377", out=tmp_path / "items")
+    items = build(folder, "377", out=tmp_path / "items")
     full = items.editions[0].text.read_text()
     assert "ITEM " + load_project(folder).issues[-1].issue.items[0].id in full
     assert full.splitlines()[0] == before.editions[0].text.read_text().splitlines()[0]

@@ -19,10 +19,10 @@ from conftest import SECRET, Cli, copy_example, set_sending
 from link_server import Gauge, LinkServer, make_certificates
 
 from composer.cli import main
+from composer.commands.check import check
 from composer.content.layout import cache_folder
 from composer.content.settings import LinkCheck
 from composer.email.asklinks import Asker
-from composer.email.check import check_issue
 from composer.email.links import CACHE_FILE, LinkReport
 
 # path -> (severity or None for no problem, words the message holds)
@@ -137,7 +137,7 @@ def by_url(report: LinkReport) -> dict[str, tuple[str, list[str], int | None, st
 
 def test_every_case_gets_its_outcome_at_its_line(project: Path, web: dict[str, LinkServer]) -> None:
     started = time.monotonic()
-    report = check_issue(project, "378", links=True)
+    report = check(project, "378", links=True)
     took = time.monotonic() - started
     assert report.links is not None
     found = by_url(report.links)
@@ -187,11 +187,11 @@ def test_every_case_gets_its_outcome_at_its_line(project: Path, web: dict[str, L
 def test_a_second_run_asks_only_new_and_failed_urls_and_refresh_asks_all(
     project: Path, web: dict[str, LinkServer]
 ) -> None:
-    check_issue(project, "378", links=True)
+    check(project, "378", links=True)
     assert (cache_folder(project) / CACHE_FILE).exists()
     for server in web.values():
         server.log.clear()
-    again = check_issue(project, "378", links=True)
+    again = check(project, "378", links=True)
     assert again.links is not None
     http = web["http"]
     assert http.asked("/ok") == 0 and web["https"].asked("/ok-tool") == 0 and http.asked("/chain") == 0
@@ -199,7 +199,7 @@ def test_a_second_run_asks_only_new_and_failed_urls_and_refresh_asks_all(
     cached = {r.link.url: r.cached for r in again.links.results}
     assert cached[f"{http.base}/ok"] and not cached[f"{http.base}/gone"]
     http.log.clear()
-    check_issue(project, "378", links=True, refresh=True)
+    check(project, "378", links=True, refresh=True)
     assert http.asked("/ok") == 1
 
 
@@ -207,7 +207,7 @@ def test_a_damaged_cache_is_made_again(project: Path, web: dict[str, LinkServer]
     cache = cache_folder(project) / CACHE_FILE
     cache.parent.mkdir(exist_ok=True)
     cache.write_bytes(b"not a database at all" * 100)
-    report = check_issue(project, "378", links=True)
+    report = check(project, "378", links=True)
     assert report.links is not None and report.links.asked == len(report.links.results)
     with sqlite3.connect(cache) as db:
         assert db.execute("SELECT count(*) FROM answers").fetchone()[0] == len(report.links.results)

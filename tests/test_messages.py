@@ -13,7 +13,7 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from composer.content.project import load_project
+from composer.content.loading import load_project
 from composer.content.settings import Settings
 from composer.delivery.messages import Personal, encode_edition, list_unsubscribe, message_id
 from composer.delivery.tokens import make_token, secret, unsubscribe_link, verify_token

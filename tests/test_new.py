@@ -10,8 +10,8 @@ from conftest import Cli, copy_example
 
 from composer.cli import main
 from composer.content.carry import plan_for
+from composer.content.loading import load_project
 from composer.content.model import issue_json_schema
-from composer.content.project import load_project
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -13,9 +13,11 @@ from hypothesis import strategies as st
 
 from composer.content import yamlio
 from composer.content.layout import cache_folder
+from composer.content.loading import issue_files
 from composer.content.parsecache import CACHE_FILE, decode, encode
-from composer.content.project import Project, issue_files, load_project
+from composer.content.project import Project
 from composer.content.yamlio import load_yaml
+from composer.workspace import Workspace
 
 
 def same(a: Any, b: Any) -> bool:
@@ -67,17 +69,17 @@ def loaded(project: Project) -> list[tuple[Any, ...]]:
 
 
 def test_a_second_load_parses_only_what_changed(example: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    first = load_project(example)
+    first = Workspace(example).project
     assert (cache_folder(example) / CACHE_FILE).exists()
     seen = parses(monkeypatch)
-    again = load_project(example)
+    again = Workspace(example).project
     assert seen == [] and loaded(again) == loaded(first)
     for sourced in again.issues:  # the values and their types, not only equal ones
         reference, _ = yamlio.parse_yaml(sourced.path.read_text(encoding="utf-8"), "x", aliases=False)
         assert reference is not None and same(sourced.located.data, reference.data)
     latest = issue_files(example)[-1]
     latest.write_text(latest.read_text(encoding="utf-8").replace("title:", "title: Edited –", 1))
-    edited = load_project(example)
+    edited = Workspace(example).project
     assert seen == [f"issues/{latest.name}"]
     assert edited.issues[-1].issue.items[0].title.startswith("Edited –")
 
@@ -92,9 +94,9 @@ def test_a_second_load_parses_only_what_changed(example: Path, monkeypatch: pyte
     ],
 )
 def test_a_damaged_cache_is_not_used(example: Path, damage: bytes) -> None:
-    expected = loaded(load_project(example))
+    expected = loaded(Workspace(example).project)
     (cache_folder(example) / CACHE_FILE).write_bytes(damage)
-    assert loaded(load_project(example)) == expected
+    assert loaded(Workspace(example).project) == expected
     assert (
         json.loads((cache_folder(example) / CACHE_FILE).read_text(encoding="utf-8"))["version"] == 1
     )  # written anew
@@ -103,7 +105,7 @@ def test_a_damaged_cache_is_not_used(example: Path, damage: bytes) -> None:
 def test_an_entry_is_used_only_for_the_bytes_it_came_from(
     example: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    load_project(example)
+    assert Workspace(example).project.issues  # loaded, and so the cache written
     path = cache_folder(example) / CACHE_FILE
     stored = json.loads(path.read_text(encoding="utf-8"))
     name = f"issues/{issue_files(example)[-1].name}"
@@ -113,7 +115,7 @@ def test_an_entry_is_used_only_for_the_bytes_it_came_from(
     other["digest"] = "0" * 64  # from other bytes
     path.write_text(json.dumps(stored), encoding="utf-8")
     seen = parses(monkeypatch)
-    project = load_project(example)
+    project = Workspace(example).project
     assert sorted(seen) == sorted([name, f"issues/{issue_files(example)[0].name}"])
     assert not project.problems and len(project.issues) == len(issue_files(example))
 
@@ -123,7 +125,7 @@ def test_files_with_problems_are_not_kept(example: Path) -> None:
     broken.write_text(broken.read_text(encoding="utf-8") + "\nnumber: 1\n")  # a duplicate key
     located, problems = load_yaml(broken, "b")
     assert located is not None and problems
-    load_project(example)
+    assert Workspace(example).project.issues  # loaded, and so the cache written
     files = json.loads((cache_folder(example) / CACHE_FILE).read_text(encoding="utf-8"))["files"]
     assert f"issues/{broken.name}" not in files and len(files) == len(issue_files(example)) - 1
     assert all(isinstance(line, int) for entry in files.values() for _, line in entry["lines"])

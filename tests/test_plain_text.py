@@ -8,7 +8,8 @@ import pytest
 from conftest import copy_example
 
 from composer.content.carry import plan_for
-from composer.content.project import Project, load_project
+from composer.content.loading import load_project
+from composer.content.project import Project
 from composer.email.check import edition_keys
 from composer.email.render import PLACEHOLDERS, Edition, render_editions
 from composer.lists.recipients import read_lists

@@ -20,12 +20,12 @@ import icalendar
 import pytest
 from conftest import Cli, copy_example
 
+from composer import workspace as workspace_module
 from composer.content.carry import plan_for
-from composer.content.project import load_project
-from composer.email.check import CheckReport, check_loaded
+from composer.content.loading import load_project
+from composer.email.check import CheckReport, check_issue
 from composer.email.editions import FULL, edition_key, edition_name, receives
 from composer.email.render import PLACEHOLDERS, Renderer, fill_placeholders, reader_values
-from composer.web.preview import app as preview_app
 from composer.web.preview import builds
 from composer.web.preview.app import Preview
 from composer.web.preview.server import PreviewServer, host_allowed, open_preview, serve
@@ -364,7 +364,7 @@ def test_the_host_given_is_served_and_on_every_address_any_ip() -> None:
 def test_an_unexpected_error_shows_in_the_page_and_watching_goes_on(
     own_server: PreviewServer, example: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = preview_app.load_project
+    real = workspace_module.load_project
     failures = [csv.Error("line contains NUL")]
 
     def flaky(root: Path, **options: object) -> object:
@@ -372,7 +372,7 @@ def test_an_unexpected_error_shows_in_the_page_and_watching_goes_on(
             raise failures.pop()
         return real(root, **options)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(preview_app, "load_project", flaky)
+    monkeypatch.setattr(workspace_module, "load_project", flaky)
     latest = load_project(example).issues[-1]
     original = latest.path.read_text(encoding="utf-8")
     first = own_server.app.build.id
@@ -416,7 +416,7 @@ def test_index_check_column_is_composer_checks_verdict(example: Path) -> None:
     for number in (376, 377):
         row = index[index.index(f'href="/issue/{number}/"') :].split("</tr>")[0]
         cell = " ".join(text_of(re.sub(r"<[^>]+>", "", row.split('class="check">')[1])).split())
-        assert cell == verdict(check_loaded(project, str(number))), number
+        assert cell == verdict(check_issue(project, str(number))), number
     row = index[index.index('href="/issue/376/"') :].split("</tr>")[0]
     assert "Not ready — 1 error" in text_of(re.sub(r"<[^>]+>", "", row))
 

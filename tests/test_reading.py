@@ -9,13 +9,14 @@ import lxml.html
 import pytest
 from conftest import copy_example
 
+from composer.commands.archive import archive
 from composer.content.carry import plan_for
-from composer.content.project import Project, load_project
+from composer.content.loading import load_project
+from composer.content.project import Project
 from composer.email.check import edition_keys
 from composer.email.editions import FULL, select
 from composer.email.render import Renderer, default_preheader, render_editions
 from composer.lists.recipients import read_lists
-from composer.web.archive import build_archive
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +83,7 @@ def test_labelled_sessions_in_the_when_line_the_diary_the_calendar_and_contact_d
     ]
     assert f"Mon 4 November 2019, 14:00–16:00 – {meeting}Add to calendar" in rows
     assert f"- Mon 4 November 2019, 14:00–16:00 – {meeting}" in reminded.text
-    build_archive(project.root, out=tmp_path / "site")
+    archive(project.root, out=tmp_path / "site")
     ics = (tmp_path / "site" / "375" / "network-meetings-autumn.ics").read_text(encoding="utf-8")
     assert f"SUMMARY:{meeting}" in ics and "SUMMARY:SEND Network meeting" in ics
 
@@ -157,7 +158,7 @@ def test_the_hero_is_on_the_archive_page_not_in_the_email(project: Project, tmp_
     keys = edition_keys(project, read_lists(project))
     for edition in render_editions(project, plan_for(project, 377), keys):
         assert str(hero.url) not in edition.html
-    build_archive(project.root, out=tmp_path / "site")
+    archive(project.root, out=tmp_path / "site")
     assert str(hero.url) in (tmp_path / "site" / "377" / "index.html").read_text(encoding="utf-8")
     settings = project.settings.model_copy(
         update={"branding": project.settings.branding.model_copy(update={"hero_in_email": True})}

@@ -8,7 +8,8 @@ from conftest import BROWSER_REQUIRED, CHROMIUM, copy_example
 from playwright.sync_api import Browser, Page
 
 from composer.content.carry import plan_for
-from composer.content.project import Project, load_project
+from composer.content.loading import load_project
+from composer.content.project import Project
 from composer.email.check import edition_keys
 from composer.email.render import Edition, fill_placeholders, reader_values, render_editions
 from composer.lists.recipients import read_lists

@@ -14,11 +14,11 @@ import pytest
 import yaml
 from conftest import Cli, copy_example
 
+from composer.commands.archive import archive
 from composer.content.carry import plan_for
-from composer.content.project import load_project
+from composer.content.loading import load_project
 from composer.email.editions import FULL
 from composer.email.render import Edition, Renderer
-from composer.web.archive import build_archive
 
 LONDON = ZoneInfo("Europe/London")
 NUMBER = 377
@@ -164,7 +164,7 @@ def test_contact_details_list_cited_and_standing_contacts_only(project_dir: Path
 
 
 def test_calendar_files_have_one_vevent_per_session(project_dir: Path, tmp_path: Path) -> None:
-    result = build_archive(project_dir, out=tmp_path / "site")
+    result = archive(project_dir, out=tmp_path / "site")
     path = tmp_path / "site" / "377" / "complex-lac-hold-the-date.ics"
     assert path in result.calendars
     data = path.read_bytes()

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from composer.cli import main
 from composer.commands.unsubscribe import unsubscribe
 from composer.content.fields import usable_address
-from composer.content.project import load_project
+from composer.content.loading import load_project
 from composer.delivery.tokens import make_token
 from composer.errors import ComposerError, TokenError, ValidationFailed
 from composer.lists.recipients import MEMBERS_FILE, SUPPRESSED_FILE, read_lists

@@ -14,7 +14,8 @@ import pytest
 from conftest import REPO, copy_example, largest_issue
 
 from composer.content.carry import plan_for
-from composer.content.project import Project, issue_files, load_project
+from composer.content.loading import issue_files, load_project
+from composer.content.project import Project
 from composer.email.check import edition_keys
 from composer.email.editions import FULL, edition_key, select
 from composer.email.inliner import inline_css
@@ -369,7 +370,7 @@ def test_injection_is_inert_in_html_and_literal_in_text(example: Path, write) ->
 
 
 def test_build_opens_no_socket(example: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from composer.email.build import build_loaded
+    from composer.email.build import build_issue
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError(f"network access: {args}")
@@ -379,7 +380,7 @@ def test_build_opens_no_socket(example: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(socket.socket, "connect_ex", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    result = build_loaded(project, None, out=example / "out")
+    result = build_issue(project, None, out=example / "out")
     assert result.editions and not result.report.errors
     css = "@import url('http://127.0.0.1:9/x.css'); @import 'https://fonts.example/y.css'; .c p{color:red}"
     html = (

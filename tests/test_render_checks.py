@@ -11,9 +11,9 @@ from conftest import REPO
 
 from composer.cli import main
 from composer.content.carry import plan_for
-from composer.content.project import load_project
+from composer.content.loading import load_project
 from composer.delivery.messages import encode_edition
-from composer.email.check import check_loaded
+from composer.email.check import check_issue
 from composer.email.emailchecks import (
     ACTION_BACKGROUND,
     FOOTER_TEXT,
@@ -55,7 +55,7 @@ def messages(problems: list) -> list[tuple[str, str, int | None, str]]:  # type:
 def test_content_problems_point_at_the_item_line(example: Path) -> None:
     path = example / "issues" / "378.yaml"
     path.write_text(NEXT % ("x" * 200), encoding="utf-8")
-    report = check_loaded(load_project(example), "378")
+    report = check_issue(load_project(example), "378")
     found = messages(report.problems)
     body = line_of(path, "body: |")
     assert (
@@ -109,7 +109,7 @@ def test_size_against_gmail_clipping(example: Path, target: int, severity: str) 
     base = full_size(example)
     big_issue(example, target - base)
     assert HTML_WARNING < full_size(example) if severity == "warning" else full_size(example) >= HTML_LIMIT
-    report = check_loaded(load_project(example), "378")
+    report = check_issue(load_project(example), "378")
     sized = {p.field: p.severity for p in report.problems if "Gmail clips" in p.message}
     assert sized["edition full"] == severity and "every edition" not in sized
     # the long item is for one network: only its editions grow
@@ -139,7 +139,7 @@ def test_pale_branding_colours_are_flagged(example: Path) -> None:
     settings.write_text(
         text.replace('accent_colour: "#c8102e"', 'accent_colour: "#ff9999"'), encoding="utf-8"
     )
-    report = check_loaded(load_project(example), "374")
+    report = check_issue(load_project(example), "374")
     (problem,) = report.problems
     assert (problem.file, problem.field, problem.severity) == (
         "composer.yaml",
@@ -165,7 +165,7 @@ def test_tool_reminder_and_settings_links_are_located_once(example: Path) -> Non
         "url: https://secip.example.org/plan", "url: http://secip.example.org/plan"
     )
     settings.write_text(text.replace("archive_url: https://", "archive_url: http://"), encoding="utf-8")
-    report = check_loaded(load_project(example), "377")
+    report = check_issue(load_project(example), "377")
     assert len(report.editions) > 3
     archive = [p for p in report.problems if "http://updates.secip.example.org/" in p.message]
     assert [(p.file, p.line, p.field) for p in archive] == [
@@ -185,7 +185,7 @@ def test_problems_of_many_editions_are_reported_once(example: Path) -> None:
     template = example / "templates" / "email.mjml.j2"
     source = template.read_text(encoding="utf-8")
     template.write_text(source.replace("{{ placeholders.greeting }}", "Dear %%COMPOSER_FIRSTNAME%%"))
-    report = check_loaded(load_project(example), "374")
+    report = check_issue(load_project(example), "374")
     assert len(report.editions) > 3
     (unknown,) = [p for p in report.problems if "%%COMPOSER_FIRSTNAME%%" in p.message]
     assert unknown.field == "every edition"
@@ -196,7 +196,7 @@ def test_dark_background_and_action_box_contrast_are_flagged(example: Path) -> N
     text = settings.read_text(encoding="utf-8")
     text = text.replace('background_colour: "#f2f4f6"', 'background_colour: "#3a3f44"')
     settings.write_text(text.replace('text_colour: "#222222"', 'text_colour: "#8a8a8a"'), encoding="utf-8")
-    report = check_loaded(load_project(example), "374")
+    report = check_issue(load_project(example), "374")
     by_field = {p.field: p for p in report.problems}
     assert set(by_field) == {"branding.background_colour", "branding.text_colour"}
     background = by_field["branding.background_colour"]
@@ -242,7 +242,7 @@ def test_template_problems_point_at_their_template_line(example: Path) -> None:
     edit(settings, 'subject: "{short_name}', 'subject: "{programme}')
     edit(example / "issues" / "377.yaml", "the Longley Room at", "[the Longley Room](#room) at")
 
-    report = check_loaded(load_project(example), "377")
+    report = check_issue(load_project(example), "377")
     found = {(p.file, p.line, p.severity): p.message for p in report.problems}
 
     def at(file: str, line: int) -> str:
@@ -264,7 +264,7 @@ def test_template_problems_point_at_their_template_line(example: Path) -> None:
 
 def test_the_example_templates_pass_their_own_checks(example: Path) -> None:
     for number in ("374", "377"):
-        report = check_loaded(load_project(example), number)
+        report = check_issue(load_project(example), number)
         assert not report.problems, [str(p) for p in report.problems]
 
 
@@ -275,7 +275,7 @@ def test_a_network_section_left_open_is_refused(example: Path) -> None:
     template.parent.mkdir(exist_ok=True)
     source = (REPO / "templates" / "_unsubscribe.txt.j2").read_text(encoding="utf-8")
     template.write_text(source.replace("{{ end_if }}", ""), encoding="utf-8")
-    report = check_loaded(load_project(example), "377")
+    report = check_issue(load_project(example), "377")
     assert any("network sections do not open and close in turn" in p.message for p in report.errors)
     edition = next(e for e in report.editions if e.key)
     with pytest.raises(SendingError, match="network section"):

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from conftest import SECRET, Cli, state_files
 
-from composer.content.project import load_project
+from composer.content.loading import load_project
 from composer.content.reviews import add_entry, read_reviews
 from composer.lists.recipients import read_lists
 from composer.web.preview.server import PreviewServer, ShareServer, open_preview

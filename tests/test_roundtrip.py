@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from conftest import REPO
 
 from composer.cli import main
-from composer.content.project import load_project
+from composer.content.loading import load_project
 from composer.content.roundtrip import ChangedOnDisk, apply_changes, load_for_edit, save_issue
 
 EXAMPLES = sorted((REPO / "issues").glob("*.yaml"))

@@ -12,10 +12,10 @@ from conftest import SECRET, Cli, write_members
 from test_sections import alone, message, normal
 from test_sending import killed_midway, resumed
 
-from composer.content.project import load_project
+from composer.commands.send import dry_run, send
+from composer.content.loading import load_project
 from composer.delivery.context import SendContext
 from composer.delivery.journal import Journal
-from composer.delivery.sending import plan_send, send_issue
 from composer.email.editions import edition_name
 from composer.lists.recipients import read_lists
 
@@ -43,7 +43,12 @@ def test_shared_editions_give_the_messages_of_each_set_of_networks(example: Path
             networks.write(f"\n- id: quiet-{index}\n  name: Quiet Network {index}\n")
     write_members(example, *members(example, 150))
     context = SendContext(
-        example, None, networks=(), transport="outbox", rate=None, env={"COMPOSER_SECRET": SECRET}
+        load_project(example),
+        None,
+        networks=(),
+        transport="outbox",
+        rate=None,
+        env={"COMPOSER_SECRET": SECRET},
     )
     recipients = list(read_lists(load_project(example)).recipients())
     shared = 0
@@ -61,7 +66,7 @@ def test_shared_editions_give_the_messages_of_each_set_of_networks(example: Path
         )
         shared += outgoing.edition != edition_name(recipient.edition)
     assert shared > 0  # the sample holds members whose edition is named after another set of networks
-    summary = plan_send(example, env={"COMPOSER_SECRET": SECRET})
+    summary = dry_run(example, env={"COMPOSER_SECRET": SECRET})
     assert len(summary.editions) < len({r.edition for r in recipients})
     assert sorted(name for e in summary.editions for name in e.serves) == sorted(
         {edition_name(r.edition) for r in recipients}
@@ -75,9 +80,9 @@ def test_readers_of_a_shared_edition_are_offered_only_their_own_networks(example
     one, two = "one@kent.example,,One,Kent,ad-education", "two@kent.example,,Two,Kent,ad-education;send"
     write_members(example, one, two, header=header)
     env = {"COMPOSER_SECRET": SECRET}
-    summary = plan_send(example, env=env)
+    summary = dry_run(example, env=env)
     assert [sorted(e.serves) for e in summary.editions] == [["ad-education", "ad-education+send"]]
-    assert send_issue(example, transport="outbox", env=env).sent == 2
+    assert send(example, transport="outbox", env=env).sent == 2
     offered = {}
     for path in (example / "outbox" / "377").glob("*.eml"):
         message = message_from_bytes(path.read_bytes(), policy=policy.default)
@@ -106,7 +111,7 @@ def test_a_streamed_send_interrupted_midway_resumes_exactly_once(
     everyone = killed_midway(run_cli, fast, send_env, recorder, 25, delay=0.05)
     uncertain = resumed(fast, send_env, recorder, everyone)[1]
     assert len(uncertain) <= 2  # at most one message in flight per connection
-    final = send_issue(fast, env=send_env, resend_uncertain=True)
+    final = send(fast, env=send_env, resend_uncertain=True)
     assert final.sent == len(uncertain) and final.ok and set(recorder.by_recipient()) == everyone
     journal = Journal(fast / ".composer" / "journal.sqlite", transport="smtp")
     entries = {e.email: e for e in journal.entries(377)}
@@ -135,6 +140,6 @@ def test_a_send_reads_the_journal_once_not_once_a_person(
     monkeypatch.setattr(Journal, "_read", counted)
     everyone = {r.person.email.lower() for r in read_lists(load_project(fast)).recipients()}
     assert len(everyone) > 50
-    report = send_issue(fast, env=send_env)
+    report = send(fast, env=send_env)
     assert report.ok and report.sent == len(everyone)
     assert reads.count("SELECT email, state, reply") == 1 and len(reads) < 10, reads

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from composer.content.carry import plan_for
-from composer.content.project import load_project
+from composer.content.loading import load_project
 from composer.delivery.context import SendContext
 from composer.delivery.messages import Personal, encode_edition
 from composer.delivery.tokens import make_token, secret, unsubscribe_link
@@ -35,7 +35,7 @@ def contexts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[int, Sen
     project = load_project(root)
     yield {
         issue.number: SendContext(
-            root, str(issue.number), networks=(), transport="outbox", rate=None, env=ENV
+            project, str(issue.number), networks=(), transport="outbox", rate=None, env=ENV
         )
         for issue in project.issues
     }
@@ -113,7 +113,12 @@ def test_the_html_is_rendered_once_an_issue_however_many_editions(
     real = render.inline_css
     monkeypatch.setattr(render, "inline_css", lambda *args: calls.append(1) or real(*args))
     context = SendContext(
-        next(iter(contexts.values())).project.root, None, networks=(), transport="outbox", rate=None, env=ENV
+        load_project(next(iter(contexts.values())).project.root),
+        None,
+        networks=(),
+        transport="outbox",
+        rate=None,
+        env=ENV,
     )
     calls.clear()  # the check before the send renders the full edition
     message(context, frozenset(NETWORKS[:1]))
@@ -133,7 +138,7 @@ def test_templates_without_sections_render_each_edition_alone(example: Path) -> 
     template.write_text(source, encoding="utf-8")
     project = load_project(example)
     assert Renderer(project).sections(plan_for(project, 377)) is None
-    context = SendContext(example, None, networks=(), transport="outbox", rate=None, env=ENV)
+    context = SendContext(project, None, networks=(), transport="outbox", rate=None, env=ENV)
     for networks in (frozenset(), frozenset({"send"}), frozenset({"dcs", "kinship"})):
         text, html = message(context, networks)
         expected_text, expected_html = alone(context, networks)

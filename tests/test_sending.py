@@ -20,11 +20,12 @@ from conftest import SECRET, Cli, set_sending, state_files, write_members
 from smtp_server import DROP, TAKE_THEN_DROP, TAKE_THEN_STALL, Received, Recorder, SmtpServer
 
 from composer.cli import main
+from composer.commands.send import copy_to, dry_run, send
 from composer.content.carry import plan_for
-from composer.content.project import load_project
+from composer.content.loading import load_project
 from composer.content.settings import Smtp
 from composer.delivery.journal import Journal
-from composer.delivery.sending import SendReport, plan_send, send_issue, send_test
+from composer.delivery.sending import SendReport
 from composer.delivery.tokens import verify_token
 from composer.email.editions import edition_key, receives
 from composer.errors import ComposerError, SendingError, ValidationFailed
@@ -79,7 +80,7 @@ def test_every_member_gets_exactly_one_message_with_their_edition(fast: Path, sm
     plan = plan_for(project, 377)
     started = time.time()
 
-    report = send_issue(fast, env=send_env)
+    report = send(fast, env=send_env)
 
     assert (report.sent, report.failed, report.deferred, report.ok) == (len(expected), [], [], True)
     messages = received_once(smtp_server.recorder)
@@ -127,7 +128,7 @@ def test_every_member_gets_exactly_one_message_with_their_edition(fast: Path, sm
     assert {"Dear colleague,", "Dear Sunita,", "Dear Zoë,"} <= greetings  # "Cllr Sunita Bains" on the list
     assert journal_counts(fast)["sent"] == len(expected)
 
-    again = send_issue(fast, env=send_env)
+    again = send(fast, env=send_env)
     assert (again.sent, again.plan.already_sent, len(smtp_server.recorder.received)) == (
         0,
         len(expected),
@@ -143,7 +144,7 @@ def test_faults_are_retried_or_recorded_and_nobody_gets_two(small: Path, smtp_se
     recorder.fault("DATA:cat@kent.example", DROP)  # after the content: it may have arrived
     recorder.fault("DATA:dan@kent.example", "452 4.3.1 insufficient storage")
 
-    report = send_issue(small, env=send_env)
+    report = send(small, env=send_env)
 
     assert set(received_once(recorder)) == SMALL_ADDRESSES - {"bob@kent.example", "cat@kent.example"}
     assert [(o.email, o.reply) for o in report.failed] == [("bob@kent.example", "550 5.1.1 no such user")]
@@ -153,7 +154,7 @@ def test_faults_are_retried_or_recorded_and_nobody_gets_two(small: Path, smtp_se
     assert recorder.seen.count(("DATA", "DATA:cat@kent.example")) == 1
     assert journal_counts(small) == {"pending": 0, "in_flight": 1, "sent": 4, "deferred": 0, "failed": 1}
 
-    again = send_issue(small, env=send_env)
+    again = send(small, env=send_env)
     assert again.sent == 0 and [o.email for o in again.plan.failed_before] == ["bob@kent.example"]
     assert again.plan.uncertain == ("cat@kent.example",)
     assert recorder.seen.count(("RCPT", "bob@kent.example")) == 1 and not again.ok
@@ -162,13 +163,13 @@ def test_faults_are_retried_or_recorded_and_nobody_gets_two(small: Path, smtp_se
 def test_a_lasting_temporary_failure_is_deferred_for_the_next_run(small: Path, smtp_server, send_env) -> None:  # type: ignore[no-untyped-def]
     recorder = smtp_server.recorder
     recorder.always["RCPT:dan@kent.example"] = "451 4.3.0 mailbox busy"
-    report = send_issue(small, env=send_env)
+    report = send(small, env=send_env)
     assert [(o.email, o.reply) for o in report.deferred] == [("dan@kent.example", "451 4.3.0 mailbox busy")]
     assert recorder.seen.count(("RCPT", "dan@kent.example")) == 4  # the first try and three retries
     assert journal_counts(small)["deferred"] == 1 and not report.ok
 
     del recorder.always["RCPT:dan@kent.example"]
-    again = send_issue(small, env=send_env)
+    again = send(small, env=send_env)
     assert (again.sent, again.plan.already_sent) == (1, 5)
     assert set(received_once(recorder)) == SMALL_ADDRESSES
 
@@ -176,7 +177,7 @@ def test_a_lasting_temporary_failure_is_deferred_for_the_next_run(small: Path, s
 def test_sending_pauses_when_every_attempt_fails(small: Path, smtp_server, send_env) -> None:  # type: ignore[no-untyped-def]
     set_sending(small, pause_after=3)
     smtp_server.recorder.always["MAIL"] = "421 4.7.0 account temporarily locked"
-    report = send_issue(small, env=send_env)
+    report = send(small, env=send_env)
     assert (
         report.stopped
         and report.stopped.startswith("paused")
@@ -187,13 +188,13 @@ def test_sending_pauses_when_every_attempt_fails(small: Path, smtp_server, send_
     assert journal_counts(small)["sent"] == 0
 
     del smtp_server.recorder.always["MAIL"]
-    again = send_issue(small, env=send_env)
+    again = send(small, env=send_env)
     assert again.sent == len(SMALL) and set(received_once(smtp_server.recorder)) == SMALL_ADDRESSES
 
 
 def test_a_sender_refused_for_good_stops_the_send(small: Path, smtp_server, send_env) -> None:  # type: ignore[no-untyped-def]
     smtp_server.recorder.always["MAIL"] = "550 5.7.60 client does not have permission to send as this sender"
-    report = send_issue(small, env=send_env)
+    report = send(small, env=send_env)
     assert "refused the sender" in (report.stopped or "") and not report.ok
     assert (report.sent, report.failed, report.not_attempted) == (0, [], len(SMALL))
     assert journal_counts(small)["failed"] == 0 and smtp_server.recorder.received == []
@@ -206,7 +207,7 @@ def test_a_fatal_error_on_one_connection_lets_the_others_finish_and_still_report
     recorder = smtp_server.recorder
     recorder.data_delay = 0.5  # the first connection is in the middle of DATA when the second is refused
     recorder.fault("MAIL", "", "550 5.7.60 client does not have permission to send as this sender")
-    report = send_issue(small, env=send_env)
+    report = send(small, env=send_env)
     assert report.stopped and "refused the sender" in report.stopped
     assert (report.sent, report.uncertain, report.not_attempted) == (1, [], len(SMALL) - 1)
     assert len(received_once(recorder)) == 1
@@ -218,7 +219,7 @@ def test_stopping_does_not_wait_for_the_rate_limit(small: Path, smtp_server, sen
     smtp_server.recorder.fault("MAIL", "451 4.3.0 try again later")
     started = time.monotonic()
     # The second connection's slot is 20 s away; half of that leaves room for a loaded machine.
-    report = send_issue(small, rate=3, env=send_env)
+    report = send(small, rate=3, env=send_env)
     assert time.monotonic() - started < 10
     assert report.stopped and report.stopped.startswith("paused")
     assert [command for command, _ in smtp_server.recorder.seen] == ["MAIL"]
@@ -236,7 +237,7 @@ def test_a_message_taken_without_an_answer_is_held_never_sent_twice(
     recorder.fault("DATA:dan@kent.example", TAKE_THEN_DROP)
     held = {"cat@kent.example", "dan@kent.example"}
 
-    report = send_issue(small, env=send_env)
+    report = send(small, env=send_env)
 
     assert {o.email for o in report.uncertain} == held and not report.ok
     assert (report.sent, report.deferred, report.failed) == (4, [], [])
@@ -249,7 +250,7 @@ def test_a_message_taken_without_an_answer_is_held_never_sent_twice(
     assert "cat@kent.example" in rerun.output and "dan@kent.example" in rerun.output
     assert set(received_once(recorder)) == SMALL_ADDRESSES
 
-    final = send_issue(small, resend_uncertain=True, env=send_env)
+    final = send(small, resend_uncertain=True, env=send_env)
     assert final.sent == 2 and final.ok
     assert {a: len(m) for a, m in recorder.by_recipient().items() if len(m) > 1} == dict.fromkeys(held, 2)
     assert journal_counts(small)["sent"] == len(SMALL)
@@ -257,9 +258,9 @@ def test_a_message_taken_without_an_answer_is_held_never_sent_twice(
 
 def test_an_outbox_run_does_not_stop_a_later_smtp_send(small: Path, smtp_server, send_env) -> None:  # type: ignore[no-untyped-def]
     set_sending(small, rate_per_day=len(SMALL))
-    outbox = send_issue(small, env={"COMPOSER_SECRET": SECRET})
+    outbox = send(small, env={"COMPOSER_SECRET": SECRET})
     assert (outbox.plan.transport, outbox.sent) == ("outbox", len(SMALL))
-    report = send_issue(small, env=send_env)
+    report = send(small, env=send_env)
     assert (report.plan.transport, report.sent, report.plan.already_sent, report.ok) == (
         "smtp",
         len(SMALL),
@@ -268,12 +269,12 @@ def test_an_outbox_run_does_not_stop_a_later_smtp_send(small: Path, smtp_server,
     )
     assert set(received_once(smtp_server.recorder)) == SMALL_ADDRESSES
     assert journal_counts(small, transport="outbox")["sent"] == len(SMALL)
-    assert send_issue(small, env={"COMPOSER_SECRET": SECRET}).plan.already_sent == len(SMALL)
+    assert send(small, env={"COMPOSER_SECRET": SECRET}).plan.already_sent == len(SMALL)
 
 
 def test_smtp_settings_from_the_environment_are_checked(small: Path, smtp_server, send_env) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(SendingError, match="does not offer STARTTLS"):
-        send_issue(small, env={**send_env, "COMPOSER_SMTP_SECURITY": "STARTTLS"})
+        send(small, env={**send_env, "COMPOSER_SMTP_SECURITY": "STARTTLS"})
     for variable, value in [("COMPOSER_SMTP_PORT", "smtp"), ("COMPOSER_SMTP_SECURITY", "ssl")]:
         result = CliRunner().invoke(
             main, ["send", "--dry-run", "--project", str(small)], env={**send_env, variable: value}
@@ -295,7 +296,7 @@ def test_the_emailed_link_unsubscribes_from_every_network_and_the_office_can_nar
     small: Path, smtp_server, send_env
 ) -> None:  # type: ignore[no-untyped-def]
     """One email per person, so its one-click link covers all their networks; `--network` narrows it."""
-    send_issue(small, env=send_env)
+    send(small, env=send_env)
     message = received_once(smtp_server.recorder)["cat@kent.example"].message()  # type: ignore[attr-defined]
     token = re.search(r"token=([A-Za-z0-9_.-]+)>", str(message["List-Unsubscribe"]))
     assert token and verify_token(token[1], signing_key=SECRET.encode()).network is None
@@ -307,7 +308,7 @@ def test_the_emailed_link_unsubscribes_from_every_network_and_the_office_can_nar
     )
     assert result.exit_code == 0 and "unsubscribed from network send" in result.output
     assert (small / SUPPRESSED_FILE).read_text().splitlines()[-1].startswith("cat@kent.example,send,")
-    editions = {e.name: e.sample for e in plan_send(small, env=send_env).editions}
+    editions = {e.name: e.sample for e in dry_run(small, env=send_env).editions}
     assert "cat@kent.example" in editions["dcs"] and "dcs+send" not in editions
 
 
@@ -341,7 +342,7 @@ def resumed(
     project: Path, env: dict[str, str], recorder: Recorder, everyone: set[str]
 ) -> tuple[SendReport, set[str], dict[str, list[Received]]]:
     """The send run again: nobody gets a second copy, nobody is missed (sent, or held as uncertain)."""
-    report = send_issue(project, env=env)
+    report = send(project, env=env)
     uncertain = set(report.plan.uncertain)
     after = recorder.by_recipient()
     assert all(len(messages) == 1 for messages in after.values())  # no duplicates at all
@@ -364,7 +365,7 @@ def test_sigkill_midway_then_rerun_sends_no_second_copy_and_misses_no_one(
     assert report.sent + report.plan.already_sent == len(sent)
     assert len(uncertain) <= 2  # at most one message in flight per connection
 
-    final = send_issue(fast, env=send_env, resend_uncertain=True)
+    final = send(fast, env=send_env, resend_uncertain=True)
     assert final.sent == len(uncertain) and final.ok
     assert set(recorder.by_recipient()) == everyone
     assert journal_counts(fast)["sent"] == len(everyone)
@@ -384,21 +385,21 @@ def test_ctrl_c_finishes_the_messages_in_flight_then_stops(  # type: ignore[no-u
     counts = journal_counts(small)
     assert counts["in_flight"] == 0 and counts["sent"] == len(smtp_server.recorder.received) < len(SMALL)
     smtp_server.recorder.data_delay = 0
-    rest = send_issue(small, env=send_env)
+    rest = send(small, env=send_env)
     assert rest.ok and set(received_once(smtp_server.recorder)) == SMALL_ADDRESSES
 
 
 def test_bad_csv_rows_stop_everything_with_their_line_numbers(small: Path, smtp_server, send_env) -> None:  # type: ignore[no-untyped-def]
     write_members(small, *SMALL, "not-an-address,Bad,Kent,dcs", "ok@kent.example,Ok,Kent,nope")
     with pytest.raises(ValidationFailed) as failure:
-        send_issue(small, env=send_env)
+        send(small, env=send_env)
     errors = [p for p in failure.value.problems if p.severity == "error"]
     assert [(p.line, p.field) for p in errors] == [(8, "email"), (9, "networks")]
     result = CliRunner().invoke(main, ["send", "--yes", "--project", str(small)], env=send_env)
     assert result.exit_code == 1 and "recipients/members.csv:8: email:" in result.stderr
     assert "nothing was written or sent" in result.stderr and "Traceback" not in result.output
     with pytest.raises(ValidationFailed):
-        send_test(small, to="me@example.org", env=send_env)
+        copy_to(small, to="me@example.org", env=send_env)
     assert smtp_server.recorder.received == [] and state_files(small) == []
 
 
@@ -408,7 +409,7 @@ def test_an_issue_with_check_errors_is_refused(small: Path, smtp_server, send_en
         issue_file.read_text().replace("[ad-education, data-benchmarking]", "[no-such-network]")
     )
     with pytest.raises(ValidationFailed, match="error"):
-        send_issue(small, env=send_env)
+        send(small, env=send_env)
     assert smtp_server.recorder.received == []
 
 
@@ -436,8 +437,8 @@ def test_dry_run_shows_who_gets_what_and_sends_nothing(small: Path, smtp_server,
 def test_a_test_copy_goes_to_one_address_without_touching_the_journal(
     small: Path, smtp_server, send_env
 ) -> None:  # type: ignore[no-untyped-def]
-    full = send_test(small, to="Me@Example.org", env=send_env)
-    one = send_test(small, to="me@example.org", networks=["lead-members"], env=send_env)
+    full = copy_to(small, to="Me@Example.org", env=send_env)
+    one = copy_to(small, to="me@example.org", networks=["lead-members"], env=send_env)
     assert (full.edition, one.edition) == ("full", "lead-members")
     first, second = smtp_server.recorder.by_recipient()["me@example.org"]
     plan = plan_for(load_project(small), 377)
@@ -455,7 +456,7 @@ def test_a_test_copy_goes_to_one_address_without_touching_the_journal(
 
 def test_outbox_is_the_default_without_an_smtp_host(small: Path) -> None:
     env = {"COMPOSER_SECRET": SECRET}
-    report = send_issue(small, env=env)
+    report = send(small, env=env)
     folder = small / "outbox" / "377"
     files = sorted(path.name for path in folder.iterdir())
     sent = message_from_bytes(next(folder.iterdir()).read_bytes(), policy=policy.default)
@@ -464,24 +465,24 @@ def test_outbox_is_the_default_without_an_smtp_host(small: Path) -> None:
     message = message_from_bytes((folder / "cat@kent.example.eml").read_bytes(), policy=policy.default)
     assert message["To"].addresses[0].display_name == "Cat Ng" and message.is_multipart()
     stamp = (folder / "cat@kent.example.eml").stat().st_mtime_ns
-    again = send_issue(small, env=env)
+    again = send(small, env=env)
     assert (
         again.plan.already_sent == len(SMALL)
         and (folder / "cat@kent.example.eml").stat().st_mtime_ns == stamp
     )
-    send_test(small, to="me@example.org", env=env)
+    copy_to(small, to="me@example.org", env=env)
     assert (small / "outbox" / "tests" / "377" / "me@example.org.eml").exists()
 
 
 def test_only_members_of_the_given_networks(small: Path, smtp_server, send_env) -> None:  # type: ignore[no-untyped-def]
-    report = send_issue(small, networks=["dcs"], env=send_env)
+    report = send(small, networks=["dcs"], env=send_env)
     assert set(received_once(smtp_server.recorder)) == {
         "ann@kent.example",
         "cat@kent.example",
         "eve@kent.example",
     }
     assert report.sent == 3
-    rest = send_issue(small, env=send_env)
+    rest = send(small, env=send_env)
     assert (rest.sent, rest.plan.already_sent) == (3, 3) and set(
         received_once(smtp_server.recorder)
     ) == SMALL_ADDRESSES
@@ -489,12 +490,12 @@ def test_only_members_of_the_given_networks(small: Path, smtp_server, send_env) 
 
 def test_rate_limit_per_minute_and_per_day(small: Path, smtp_server, send_env) -> None:  # type: ignore[no-untyped-def]
     started = time.monotonic()
-    send_issue(small, networks=["dcs"], rate=600, env=send_env)  # 3 messages, 0.1 s apart
+    send(small, networks=["dcs"], rate=600, env=send_env)  # 3 messages, 0.1 s apart
     assert time.monotonic() - started >= 0.2
     set_sending(small, rate_per_day=4)
-    report = send_issue(small, env=send_env)
+    report = send(small, env=send_env)
     assert report.sent == 1 and report.not_attempted == 2 and "daily limit" in (report.stopped or "")
-    again = send_issue(small, env=send_env)
+    again = send(small, env=send_env)
     assert again.sent == 0 and again.not_attempted == 2
     assert journal_counts(small) == {"pending": 2, "in_flight": 0, "sent": 4, "deferred": 0, "failed": 0}
 
@@ -514,11 +515,11 @@ def test_cli_asks_for_confirmation_then_reports(small: Path, smtp_server, send_e
 def test_a_missing_secret_or_password_stops_before_sending(small: Path, smtp_server, send_env) -> None:  # type: ignore[no-untyped-def]
     no_secret = {k: v for k, v in send_env.items() if k != "COMPOSER_SECRET"}
     with pytest.raises(ComposerError, match="COMPOSER_SECRET"):
-        send_issue(small, env=no_secret)
+        send(small, env=no_secret)
     with pytest.raises(SendingError, match="COMPOSER_SMTP_PASSWORD"):
-        send_issue(small, env={**send_env, "COMPOSER_SMTP_USERNAME": "office"})
+        send(small, env={**send_env, "COMPOSER_SMTP_USERNAME": "office"})
     with pytest.raises(SendingError, match="plain text"):
-        send_issue(small, env={**send_env, "COMPOSER_SMTP_HOST": "smtp.example.org"})
+        send(small, env={**send_env, "COMPOSER_SMTP_HOST": "smtp.example.org"})
     assert smtp_server.recorder.seen == []
 
 
@@ -562,7 +563,7 @@ def tls_server(certificate: tuple[str, str], **options: object) -> SmtpServer:
 
 def test_starttls_is_required_never_skipped(small: Path, smtp_server, send_env) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(SendingError, match="does not offer STARTTLS"):
-        send_issue(small, env={**send_env, "COMPOSER_SMTP_SECURITY": "starttls"})
+        send(small, env={**send_env, "COMPOSER_SMTP_SECURITY": "starttls"})
     assert [command for command, _ in smtp_server.recorder.seen] == []
 
 
@@ -584,12 +585,12 @@ def test_tls_checks_the_certificate_then_logs_in(
             "COMPOSER_SMTP_PASSWORD": "right",
         }
         with pytest.raises(SendingError, match="certificate is not trusted"):
-            send_issue(small, env=env)
+            send(small, env=env)
         monkeypatch.setenv("SSL_CERT_FILE", certificate[0])
         with pytest.raises(SendingError, match="refused the login for office"):
-            send_issue(small, env={**env, "COMPOSER_SMTP_PASSWORD": "wrong"})
+            send(small, env={**env, "COMPOSER_SMTP_PASSWORD": "wrong"})
         assert server.recorder.seen == []
-        report = send_issue(small, env=env)
+        report = send(small, env=env)
         assert report.ok and set(received_once(server.recorder)) == SMALL_ADDRESSES
     finally:
         server.stop()

@@ -16,8 +16,8 @@ from conftest import Cli
 from test_preview import get, page_when
 
 from composer.content.carry import long_date, plan_for
-from composer.content.project import load_project
-from composer.email.check import check_loaded
+from composer.content.loading import load_project
+from composer.email.check import check_issue
 from composer.web.preview.app import Preview
 from composer.web.preview.server import PreviewServer, open_preview
 
@@ -154,7 +154,7 @@ def test_a_broken_issue_does_not_make_its_contacts_look_uncited_elsewhere(exampl
     edit(latest.path, ("items:", "items: ["))
     project = load_project(example)
     assert project.broken
-    report = check_loaded(project, str(project.issues[-1].number))
+    report = check_issue(project, str(project.issues[-1].number))
     assert not [p for p in report.problems if "cites contact" in p.message]
 
 

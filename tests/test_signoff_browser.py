@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 from test_browser import TIMEOUT
 
 from composer.content.carry import plan_for
-from composer.content.project import load_project
+from composer.content.loading import load_project
 from composer.email.editions import audiences
 from composer.lists.recipients import read_lists
 from composer.web.preview.builds import FOUND_MEMBERS

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import SECRET, Cli, largest_issue
 
-from composer.content.project import load_project
+from composer.content.loading import load_project
 
 MAX_SCORE = 0.5
 SPAMASSASSIN = shutil.which("spamassassin")

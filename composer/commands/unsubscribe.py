@@ -11,11 +11,11 @@ from email_validator import EmailNotValidError
 
 from composer.content.fields import usable_address
 from composer.content.layout import NETWORKS_FILE
-from composer.content.project import load_project
 from composer.delivery.tokens import secret, verify_token
 from composer.errors import ComposerError, TokenError
-from composer.lists.recipients import SUPPRESSED_FILE, read_lists
+from composer.lists.recipients import SUPPRESSED_FILE
 from composer.lists.suppressions import Suppression, add_suppressions
+from composer.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,8 @@ def unsubscribe(
     today: dt.date | None = None,
 ) -> Unsubscribed:
     """Add an address (or the address of a verified token) to the suppression file, once."""
-    project = load_project(root)
+    workspace = Workspace(root)
+    project = workspace.project
     if "@" in target:
         try:
             email = usable_address(target)
@@ -51,7 +52,7 @@ def unsubscribe(
         email, network = request.email, network or request.network
     if network is not None and network not in project.networks:
         raise ComposerError(f"unknown network id {network!r} (see {NETWORKS_FILE})")
-    lists = read_lists(project)
+    lists = workspace.lists
     added = add_suppressions(project, lists, [Suppression(email, network, "unsubscribed")], today=today)
     return Unsubscribed(
         email, network, bool(added), lists.find(email) is not None, project.root / SUPPRESSED_FILE

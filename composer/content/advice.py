@@ -1,5 +1,5 @@
-"""Warnings that need more than one file: open notices left too long, contacts nobody cites, a
-greeting that no member's fields can fill.
+"""Warnings that need more than one file: open notices left too long, contacts nobody cites
+(lists/recipients.py: a greeting that no member's fields can fill).
 
 They are advice, not errors: the Update can go out, but something may have been forgotten.
 """
@@ -7,13 +7,11 @@ They are advice, not errors: the Update can go out, but something may have been 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 
 from composer.content.carry import Plan
-from composer.content.layout import CONTACTS_FILE, SETTINGS_FILE
+from composer.content.layout import CONTACTS_FILE
 from composer.content.project import Project
 from composer.errors import Problem
-from composer.lists.recipients import MEMBERS_FILE, Person
 
 
 def stale_open_notices(project: Project, plan: Plan) -> list[Problem]:
@@ -66,23 +64,4 @@ def uncited_contacts(project: Project) -> list[Problem]:
         )
         for contact_id in project.contacts
         if contact_id not in cited
-    ]
-
-
-def unfilled_greeting(project: Project, people: Sequence[Person]) -> list[Problem]:
-    """A greeting field that no member has (a members.csv without `first_name`, say): everyone
-    would be greeted with the fallback."""
-    greeting = project.settings.greeting
-    line = project.settings_lines.line_of(("greeting", "text"))
-    return [
-        Problem(
-            SETTINGS_FILE if line else MEMBERS_FILE,
-            f"the greeting uses {{{field}}} but no member in {MEMBERS_FILE} has a {field}: every "
-            f"reader gets {greeting.fallback!r}; fill the {field} column (or change greeting.text)",
-            line or 1,
-            "greeting.text",
-            "warning",
-        )
-        for field in greeting.fields
-        if people and not any(getattr(person, field).strip() for person in people)
     ]

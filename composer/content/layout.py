@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import platformdirs
@@ -12,6 +13,15 @@ SETTINGS_FILE = "composer.yaml"
 CONTACTS_FILE = "contacts.yaml"
 NETWORKS_FILE = "recipients/networks.yaml"
 ISSUES_DIR = "issues"
+RECIPIENTS_DIR = "recipients"  # the networks and the mailing lists
+TEMPLATES_DIR = "templates"  # the programme's own templates, each replacing a packaged one
+WATCHED = (
+    SETTINGS_FILE,
+    CONTACTS_FILE,
+    ISSUES_DIR,
+    TEMPLATES_DIR,
+    RECIPIENTS_DIR,
+)  # what the project is read from
 CACHE_VARIABLE = "COMPOSER_CACHE_DIR"  # overrides the user's cache folder (tests, a shared machine)
 
 
@@ -21,3 +31,21 @@ def cache_folder(root: Path) -> Path:
     nothing there. One folder per project, named by its path; deleting it only costs time."""
     base = os.environ.get(CACHE_VARIABLE) or platformdirs.user_cache_dir("composer", appauthor=False)
     return Path(base) / hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
+
+
+Snapshot = dict[Path, tuple[int, int, int]]
+
+
+def snapshot(root: Path, names: Iterable[str] = WATCHED) -> Snapshot:
+    """Inode, size and mtime of every watched file: any edit, even an atomic save, changes it."""
+    found: Snapshot = {}
+    for name in names:
+        top = root / name
+        for path in [top, *top.rglob("*")] if top.is_dir() else [top]:
+            try:
+                info = path.stat()
+            except OSError:
+                continue
+            if not path.is_dir():
+                found[path] = (info.st_ino, info.st_size, info.st_mtime_ns)
+    return found

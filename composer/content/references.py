@@ -7,17 +7,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
 from composer.content.layout import CONTACTS_FILE, NETWORKS_FILE
 from composer.content.model import CarriedItem, Issue, Item
+from composer.content.project import Project, SourcedIssue
 from composer.content.yamlio import Located
 from composer.errors import Problem, did_you_mean
-
-if TYPE_CHECKING:  # the loader calls these checks with the project it is loading
-    from composer.content.project import Project, SourcedIssue
 
 
 def unknown_references(project: Project, located: Located, file: str) -> Iterator[Problem]:

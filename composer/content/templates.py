@@ -18,10 +18,8 @@ from typing import Any
 
 import jinja2
 
+from composer.content.layout import TEMPLATES_DIR
 from composer.errors import ComposerError, display_path
-
-TEMPLATES_DIR = "templates"
-
 
 # In a checkout (an editable install, or tests) the package data are the repository's own
 # top-level folders, which pyproject.toml's package-dir maps into the wheel's package.

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol, cast
 
 import yaml
 from yaml.events import (
@@ -28,9 +28,6 @@ from yaml.events import (
 from yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNode
 
 from composer.errors import Problem, ValidationFailed, not_utf8
-
-if TYPE_CHECKING:
-    from composer.content.parsecache import ParseCache  # it stores Located: imported for types only
 
 Loc = tuple[str | int, ...]
 _CLOCK_LIKE = re.compile(r"^\d{1,2}[:.]\d{2}$")
@@ -288,13 +285,23 @@ def oversized(size: int, display: str, max_bytes: int | None) -> list[Problem]:
     return [Problem(display, message + "(or raise max_issue_bytes in composer.yaml)")]
 
 
+class ParsedFiles(Protocol):
+    """Parsed files kept between runs, by name and the digest of their bytes (parsecache.ParseCache)."""
+
+    def digest(self, data: bytes, *, aliases: bool) -> str: ...
+
+    def get(self, name: str, digest: str) -> Located | None: ...
+
+    def put(self, name: str, digest: str, located: Located) -> None: ...
+
+
 def load_yaml(
     path: Path,
     display: str,
     *,
     max_bytes: int | None = None,
     aliases: bool = True,
-    cache: ParseCache | None = None,
+    cache: ParsedFiles | None = None,
 ) -> tuple[Located | None, list[Problem]]:
     """Read and parse one YAML file; a file over max_bytes is refused unread.
 

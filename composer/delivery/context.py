@@ -17,12 +17,12 @@ from collections.abc import Collection, Hashable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from composer.content.project import load_project
+from composer.content.project import Project
 from composer.delivery.engine import Outgoing
 from composer.delivery.messages import EncodedEdition, Personal, encode_edition, list_unsubscribe, message_id
 from composer.delivery.tokens import make_token, unsubscribe_link
 from composer.delivery.transport import Outbox, SmtpTransport, Transport
-from composer.email.check import check_loaded
+from composer.email.check import check_issue
 from composer.email.editions import FULL, EditionKey, edition_name, select
 from composer.email.emailchecks import edition_checker
 from composer.email.render import (
@@ -42,7 +42,7 @@ class SendContext:
 
     def __init__(
         self,
-        root: Path,
+        project: Project,
         ref: str | None,
         *,
         networks: Collection[str],
@@ -50,10 +50,10 @@ class SendContext:
         rate: int | None,
         env: Mapping[str, str] | None,
     ):
-        self.project = load_project(root)
-        self.renderer = Renderer(self.project)
+        self.project = project
+        self.renderer = Renderer(project)
         # the files and the full edition: every problem a line explains (see the module)
-        report = check_loaded(self.project, ref, keys=[FULL], renderer=self.renderer)
+        report = check_issue(self.project, ref, keys=[FULL], renderer=self.renderer)
         if report.errors:
             raise ValidationFailed(report.problems)
         self.lists = report.lists

@@ -1,4 +1,4 @@
-"""`composer send`: who gets which edition, a test copy, and the send itself.
+"""`composer send`: who gets which edition, and the send itself (copies.py: test and review copies).
 
 Each person gets one message: the edition for their networks, encoded once, with their name and
 unsubscribe link spliced in. The journal, read once per person, decides who still needs the issue;
@@ -11,19 +11,16 @@ import math
 from array import array
 from collections.abc import Callable, Collection, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from email_validator import EmailNotValidError
-
+from composer.content.project import Project
 from composer.content.reviews import read_reviews
 from composer.delivery.context import SendContext
-from composer.delivery.engine import Delivered, Delivery, Outcome, Outgoing, Progress, send_one
+from composer.delivery.engine import Delivered, Delivery, Outcome, Outgoing, Progress
 from composer.delivery.journal import Journal, State
 from composer.delivery.tokens import secret
-from composer.email.editions import FULL, EditionKey, edition_key, edition_name, parse_edition_name
+from composer.email.editions import EditionKey, edition_name
 from composer.email.links import LinkReport, check_links
-from composer.errors import ComposerError, Problem, ValidationFailed, did_you_mean
-from composer.lists.recipients import usable_address
+from composer.errors import ComposerError, Problem, ValidationFailed
 
 SAMPLE_SIZE = 3
 
@@ -134,20 +131,6 @@ class SendReport(Delivered):
         }
 
 
-@dataclass(frozen=True)
-class CopySent:
-    """A test copy sent with `send --to`: where it went and which edition."""
-
-    issue: int
-    address: str
-    edition: str
-    transport: str
-    reply: str
-
-    def as_dict(self) -> dict[str, object]:
-        return dict(self.__dict__)
-
-
 @dataclass
 class _Group:
     """The readers of one edition in this send: counted, sampled, and the places of those due."""
@@ -165,7 +148,7 @@ def _due(state: State, *, resend_uncertain: bool) -> bool:
 
 
 def plan_send(
-    root: Path,
+    project: Project,
     ref: str | None = None,
     *,
     networks: Collection[str] = (),
@@ -177,7 +160,7 @@ def plan_send(
 ) -> SendPlan:
     """`--dry-run`: the summary of a send, without sending anything; with the link check's
     findings, errors included (the send would stop on them)."""
-    context = SendContext(root, ref, networks=networks, transport=transport, rate=rate, env=env)
+    context = SendContext(project, ref, networks=networks, transport=transport, rate=rate, env=env)
     context.transport(context.outbox / str(context.number))
     links = _links(context) if link_check else None
     exists = context.journal_path.exists()
@@ -187,6 +170,11 @@ def plan_send(
     finally:
         if journal:
             journal.close()
+
+
+def plan_editions(context: SendContext) -> SendPlan:
+    """The editions of a send to everyone on the lists and their readers, the journal aside."""
+    return _plan(context, None, resend_uncertain=False)[0]
 
 
 def _links(context: SendContext) -> LinkReport:
@@ -260,88 +248,8 @@ def _unresolved(context: SendContext) -> int:
         return 0
 
 
-def send_test(
-    root: Path,
-    ref: str | None = None,
-    *,
-    to: str,
-    networks: Collection[str] = (),
-    transport: str | None = None,
-    env: Mapping[str, str] | None = None,
-) -> CopySent:
-    """`--to`: one copy of the full edition (or of the networks' edition); the journal is untouched."""
-    context = SendContext(root, ref, networks=networks, transport=transport, rate=None, env=env)
-    try:
-        address = usable_address(to)
-    except EmailNotValidError as exc:
-        raise ComposerError(f"--to {to!r} is not a usable address: {exc}") from None
-    edition = edition_key(context.networks) if context.networks else FULL
-    member = context.lists.find(address)
-    chosen = context.transport(context.outbox / "tests" / str(context.number))
-    message = context.message(
-        address,
-        member.name if member else "",
-        context.networks,
-        first_name=member.first_name if member else "",
-        edition=edition,
-        signing_key=secret(env),
-        dot_stuffed=chosen.dot_stuffed,
-        tag="[TEST]",
-    )
-    reply = send_one(chosen, sender=context.settings.sender.email, message=message)
-    return CopySent(context.number, address, message.edition, chosen.name, reply)
-
-
-def send_review(
-    root: Path,
-    ref: str | None = None,
-    *,
-    editions: Collection[str] = (),
-    transport: str | None = None,
-    env: Mapping[str, str] | None = None,
-) -> list[CopySent]:
-    """`--review`: a [REVIEW] copy of every edition `send` would send (or of those named) to each
-    reviewer in `review.to`, the edition and its readers in the subject; the journal is untouched.
-
-    A reviewer is greeted as a reader nobody knows: no member's name or link goes to them.
-    """
-    context = SendContext(root, ref, networks=(), transport=transport, rate=None, env=env)
-    reviewers = context.settings.review.to
-    if not reviewers:
-        raise ComposerError(
-            "no reviewers: add them to composer.yaml as `review: {to: [colleague@example.org]}`"
-        )
-    plan, _ = _plan(context, None, resend_uncertain=False)
-    known = {edition.name: edition for edition in plan.editions}
-    for name in editions:
-        if name not in known:
-            raise ComposerError(
-                f"--edition {name!r} is not an edition of this send{did_you_mean(name, known)} "
-                "(see `composer send --dry-run`)"
-            )
-    signing_key = secret(env)
-    sent = []
-    for edition in [known[name] for name in dict.fromkeys(editions)] or plan.editions:
-        chosen = context.transport(context.outbox / "reviews" / str(context.number) / edition.name)
-        people = f"{edition.recipients} {'person' if edition.recipients == 1 else 'people'}"
-        edition_key = parse_edition_name(edition.name)
-        for address in reviewers:
-            message = context.message(
-                address,
-                "",
-                edition_key or (),
-                edition=edition_key,
-                signing_key=signing_key,
-                dot_stuffed=chosen.dot_stuffed,
-                tag=f"[REVIEW {edition.name}, {people}]",
-            )
-            reply = send_one(chosen, sender=context.settings.sender.email, message=message)
-            sent.append(CopySent(context.number, address, edition.name, chosen.name, reply))
-    return sent
-
-
 def send_issue(
-    root: Path,
+    project: Project,
     ref: str | None = None,
     *,
     networks: Collection[str] = (),
@@ -358,7 +266,7 @@ def send_issue(
     `link_check`: first ask every link of the issue, and send nothing if one is dead (a link
     cannot be mended once sent); its warnings go with the summary.
     """
-    context = SendContext(root, ref, networks=networks, transport=transport, rate=rate, env=env)
+    context = SendContext(project, ref, networks=networks, transport=transport, rate=rate, env=env)
     context.lists.require_recipients(context.networks)
     links = _links(context) if link_check else None
     if links and links.errors:

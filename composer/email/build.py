@@ -11,12 +11,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from composer.content.project import Project, load_project
-from composer.email.check import CheckReport, check_loaded
+from composer.content.project import Project
+from composer.email.check import CheckReport, check_issue
 from composer.email.editions import edition_name
 from composer.email.emailchecks import HTML_LIMIT, HTML_WARNING
 from composer.email.render import PLACEHOLDERS, Edition, Renderer
 from composer.errors import ComposerError
+from composer.lists.recipients import Lists
 
 BUILD_DIR = "build"
 MANIFEST = "manifest.json"
@@ -82,13 +83,16 @@ class BuildResult:
         }
 
 
-def build_issue(root: Path, ref: str | None = None, *, out: Path | None = None) -> BuildResult:
-    """Load the project and build one issue (default: the latest) into out (default build/<n>/)."""
-    return build_loaded(load_project(root), ref, out=out)
-
-
-def build_loaded(project: Project, ref: str | None = None, *, out: Path | None = None) -> BuildResult:
-    report = check_loaded(project, ref)
+def build_issue(
+    project: Project,
+    ref: str | None = None,
+    *,
+    out: Path | None = None,
+    lists: Lists | None = None,
+    renderer: Renderer | None = None,
+) -> BuildResult:
+    """Build one issue (default: the latest) into `out` (default build/<n>/) from a loaded project."""
+    report = check_issue(project, ref, lists=lists, renderer=renderer)
     folder = out if out is not None else project.root / BUILD_DIR / str(report.issue.number)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -100,7 +104,7 @@ def build_loaded(project: Project, ref: str | None = None, *, out: Path | None =
         manifest = json.dumps(result.as_dict(), indent=2, ensure_ascii=False) + "\n"
         (folder / MANIFEST).write_text(manifest, encoding="utf-8")
         context = {"result": result, "plan": report.plan, "placeholders": PLACEHOLDERS}
-        index = Renderer(project).render_template(INDEX_TEMPLATE, context)
+        index = (renderer or Renderer(project)).render_template(INDEX_TEMPLATE, context)
         (folder / "index.html").write_text(index, encoding="utf-8")
     except OSError as exc:
         raise ComposerError(f"cannot write {exc.filename or folder}: {exc.strerror or exc}") from exc

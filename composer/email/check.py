@@ -8,18 +8,17 @@ HTML; `build`, `send` and `preview` reuse those editions rather than render agai
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass
 
-from composer.content.advice import stale_open_notices, uncited_contacts, unfilled_greeting
+from composer.content.advice import stale_open_notices, uncited_contacts
 from composer.content.carry import Plan, plan_for
-from composer.content.project import Project, SourcedIssue, load_project
+from composer.content.project import Project, SourcedIssue
 from composer.email.editions import FULL, EditionKey, edition_name
 from composer.email.emailchecks import check_branding, check_editions, longest_greeting
-from composer.email.links import LinkReport, check_links
+from composer.email.links import LinkReport
 from composer.email.render import Edition, Editions, Renderer, render_editions
 from composer.errors import Findings, Problem, ValidationFailed
-from composer.lists.recipients import Lists, Person, read_lists
+from composer.lists.recipients import Lists, Person, read_lists, unfilled_greeting
 
 
 @dataclass(frozen=True)
@@ -65,22 +64,6 @@ def edition_keys(project: Project, lists: Lists) -> list[EditionKey]:
 
 
 def check_issue(
-    root: Path, ref: str | None = None, *, links: bool = False, refresh: bool = False
-) -> CheckReport:
-    """Validate the shared files and the issue (with the issues before it) and plan its reminders.
-
-    `links`: also ask every link's server (see composer/email/links.py); `refresh`: ask even
-    those whose answer is still in the cache.
-    """
-    project = load_project(root)
-    report = check_loaded(project, ref)
-    if not links:
-        return report
-    found = check_links(project, report.issue, report.plan, report.full, refresh=refresh)
-    return replace(report, problems=report.problems + found.problems, links=found)
-
-
-def check_loaded(
     project: Project,
     ref: str | None = None,
     *,

@@ -12,15 +12,14 @@ import re
 from collections import Counter
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import overload
 
 from email_validator import EmailNotValidError
 
 from composer.content.fields import usable_address
-from composer.content.layout import NETWORKS_FILE
+from composer.content.layout import NETWORKS_FILE, SETTINGS_FILE
 from composer.content.model import Network
-from composer.content.project import Project, load_project
+from composer.content.project import Project
 from composer.errors import Findings, Problem, SendingError, ValidationFailed
 from composer.lists.csvfiles import Row, read_rows
 
@@ -210,14 +209,6 @@ class Lists(Findings):
         }
 
 
-def lists_overview(root: Path) -> Lists:
-    """`composer lists`: the project's lists with their problems (the caller decides the exit)."""
-    lists = read_lists(load_project(root))
-    if lists.nobody:
-        lists.problems.append(lists.nobody)
-    return lists
-
-
 def read_lists(project: Project) -> Lists:
     """Read members.csv and suppressed.csv; problems are collected, never raised."""
     problems: list[Problem] = []
@@ -337,3 +328,22 @@ def _network_ids(
             f"unknown network id {network_id!r} (see {NETWORKS_FILE}; separate ids with ';')", "networks"
         )
     return None if unknown else ids
+
+
+def unfilled_greeting(project: Project, people: Sequence[Person]) -> list[Problem]:
+    """A greeting field that no member has (a members.csv without `first_name`, say): everyone
+    would be greeted with the fallback."""
+    greeting = project.settings.greeting
+    line = project.settings_lines.line_of(("greeting", "text"))
+    return [
+        Problem(
+            SETTINGS_FILE if line else MEMBERS_FILE,
+            f"the greeting uses {{{field}}} but no member in {MEMBERS_FILE} has a {field}: every "
+            f"reader gets {greeting.fallback!r}; fill the {field} column (or change greeting.text)",
+            line or 1,
+            "greeting.text",
+            "warning",
+        )
+        for field in greeting.fields
+        if people and not any(getattr(person, field).strip() for person in people)
+    ]

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field, replace
 from email.message import Message
 from pathlib import Path
 
-from composer.content.project import Project, load_project
+from composer.content.project import Project
 from composer.delivery.journal import Journal
 from composer.delivery.messages import issue_of
 from composer.delivery.tokens import secret
@@ -92,7 +92,7 @@ class InboxReport:
 
 
 def read_inbox(
-    root: Path,
+    project: Project,
     *,
     dry_run: bool = False,
     folder: Path | None = None,
@@ -100,7 +100,6 @@ def read_inbox(
     today: dt.date | None = None,
 ) -> InboxReport:
     """Handle every message not seen before; `folder` reads saved .eml files instead of IMAP."""
-    project = load_project(root)
     signing_key = secret(env)
     send_path = project.root / project.settings.sending.journal
     inbox_path = journal_path(send_path)

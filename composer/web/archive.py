@@ -19,13 +19,13 @@ import jinja2
 
 from composer.content import templates
 from composer.content.carry import Plan, long_date, plan_for
-from composer.content.project import Project, load_project
+from composer.content.project import Project
 from composer.content.settings import Settings
 from composer.email.check import edition_keys
 from composer.email.editions import EditionKey, shared
 from composer.email.render import Renderer, archive_base, fill_placeholders, reader_values
 from composer.errors import ComposerError, ValidationFailed
-from composer.lists.recipients import read_lists
+from composer.lists.recipients import Lists
 from composer.web.calendar import item_calendar
 
 INDEX = "index.html"
@@ -69,9 +69,9 @@ def templates_digest(environments: Iterable[templates.Templates]) -> str:
     return digest(sources)
 
 
-def build_archive(root: Path, *, out: Path | None = None) -> ArchiveResult:
-    """Write <out>/index.html and, per issue, <number>/index.html and one .ics per event."""
-    project = load_project(root)
+def build_archive(project: Project, lists: Lists, *, out: Path | None = None) -> ArchiveResult:
+    """Write <out>/index.html and, per issue, <number>/index.html and one .ics per event (an
+    edition's page for each set of networks among `lists`' people)."""
     problems = [p for found in project.problems.values() for p in found]
     if any(p.severity == "error" for p in problems):
         raise ValidationFailed(problems)
@@ -85,7 +85,7 @@ def build_archive(root: Path, *, out: Path | None = None) -> ArchiveResult:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["long_date"] = long_date
-    keys = edition_keys(project, read_lists(project))
+    keys = edition_keys(project, lists)
     writer = _Writer(project, Renderer(project, layout="full", web=True), env, out, keys)
     numbers = [sourced.number for sourced in project.issues]
     plans = []

@@ -14,10 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import threading
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass
 from html import escape
 from http import HTTPStatus
 from pathlib import Path
@@ -27,35 +25,27 @@ from urllib.parse import parse_qs, parse_qsl, unquote, urlencode, urlsplit
 import jinja2
 
 from composer.content import templates
-from composer.content.carry import Plan, long_date
-from composer.content.project import ParsedIssues, Project, load_project
+from composer.content.carry import long_date
 from composer.content.reviews import Kind, add_entry, read_reviews
-from composer.email.check import check_loaded
-from composer.email.editions import FULL, EditionKey, edition_name
+from composer.email.editions import FULL, edition_name
 from composer.email.emailchecks import HTML_LIMIT
 from composer.email.links import LinkReport, check_links
-from composer.email.render import Edition, Renderer, archive_base, fill_placeholders
-from composer.errors import ComposerError, IssueNotFound, Problem, ValidationFailed, display_path
-from composer.lists.recipients import read_lists
+from composer.email.render import archive_base, fill_placeholders
+from composer.errors import ComposerError, IssueNotFound
 from composer.mailbox.journal import LastRun, journal_path, last_run
 from composer.web.calendar import item_calendar
 from composer.web.preview.builds import (
     MEMBER,
     Build,
     Choice,
-    IssueState,
-    IssueView,
     index_rows,
-    recent_numbers,
 )
-from composer.web.preview.watch import INTERVAL, SETTLE, snapshot, watch
+from composer.web.preview.live import LiveBuilds
+from composer.web.preview.watch import INTERVAL, SETTLE
 
 WIDTHS = {"desktop": 800, "phone": 375}
 VIEWS = {"html": "HTML", "text": "Plain text", "source": "HTML source"}
 EMAIL_TYPES = {"html": "text/html", "txt": "text/plain", "html.txt": "text/plain"}
-LONG_POLL_SECONDS = 25.0
-QUIET = 0.5  # seconds after a save or a page before the worker starts: the page renders first
-LISTS = ("recipients",)  # where the mailing lists are read from (with the networks they name)
 
 _ISSUE = re.compile(r"/issue/(\d+)/")
 _EMAIL = re.compile(r"/issue/(\d+)/email/([a-z0-9+-]+)\.(html|txt|html\.txt)")
@@ -77,53 +67,19 @@ class Response:
 NOT_FOUND = Response(HTTPStatus.NOT_FOUND, b"Not found", "text/plain; charset=utf-8")
 
 
-class _Superseded(Exception):
-    """A newer build came while the worker was checking an older one: that work is dropped."""
-
-
-class _WorkerRenderer(Renderer):
-    """The worker's renderer: it gives up between editions once its build is not the current one."""
-
-    def __init__(self, project: Project, current: Callable[[], bool]):
-        super().__init__(project)
-        self.current = current
-
-    def edition(self, plan: Plan, key: EditionKey, serves: tuple[EditionKey, ...] = ()) -> Edition:
-        if not self.current():
-            raise _Superseded
-        return super().edition(plan, key, serves)
-
-
 def error_page(message: str) -> bytes:
     """A page for an error that the preview's own templates cannot show (one of them is broken)."""
     return f"<!doctype html><title>Preview error</title><h1>Preview error</h1><p>{escape(message)}".encode()
 
 
-def describe(exc: Exception) -> str:
-    """An error for the page: our own errors say what to do; anything else names its kind."""
-    return str(exc) if isinstance(exc, ComposerError) else f"{type(exc).__name__}: {exc}"
-
-
-class Preview:
-    """The preview application: builds, routes and rendering, with no sockets (tests call it)."""
+class Preview(LiveBuilds):
+    """The preview application: routes and pages over the live builds, with no sockets (tests call it)."""
 
     def __init__(self, root: Path, *, interval: float = INTERVAL, settle: float = SETTLE):
-        self.root = root.resolve()
-        self.interval, self.settle = interval, settle
-        self._changed = threading.Condition()  # builds and checks: what pages wait on
-        # One lock for all rendering (the CSS inliner is not known to be thread-safe), apart from
-        # the condition: a long render never keeps a waiting page or the watcher from their news.
-        self.render_lock = threading.RLock()
-        self._stopped = threading.Event()
-        self._last_good: dict[int, tuple[int, IssueView]] = {}  # by issue: the build id and its view
-        self._open: int | None = None  # the issue a page asked for last: checked in full first
-        self._active = 0.0  # when a save was last seen or a page last rendered, on the monotonic clock
-        self._parsed: ParsedIssues = {}  # the issue files as the rebuilds read them
         self._links: dict[int, LinkReport] = {}  # by issue: the last "Check links", kept across builds
-        self.review_count = 0  # comments, approvals and resolutions posted: their pages reload
         self.edit_token: str | None = None  # set when the editor is on (a loopback preview: editor.py)
         self.pages = templates.Templates(
-            self.root,
+            root.resolve(),
             "preview",
             autoescape=True,
             undefined=jinja2.StrictUndefined,
@@ -131,162 +87,7 @@ class Preview:
         self.pages.filters["long_date"] = long_date
         self.pages.filters["kb"] = lambda size: f"{size / 1024:.1f} KB"
         self.pages.filters["timestamp"] = lambda at: f"{dt.datetime.fromtimestamp(at):%d %B %Y %H:%M}"
-        self.build = Build(0, None, None, None, [])
-        self.rebuild()
-
-    def rebuild(self) -> None:
-        """Load the project again; if it cannot load, keep the last one and record why.
-
-        Issue files that did not change are not read again, nor are the mailing lists unless their
-        files or the networks changed. Any
-        error counts, not only invalid files (a CSV file the parser chokes on, a bug): the
-        watcher must outlive it, and the page must say what happened.
-        """
-        previous = self.build
-        try:
-            project = load_project(self.root, parsed=self._parsed)
-            stamp = (snapshot(self.root, LISTS), project.networks)
-            same = previous.lists is not None and previous.lists_stamp == stamp
-            lists = previous.lists if same else read_lists(project)
-            build = Build(previous.id + 1, project, Renderer(project), lists, [], lists_stamp=stamp)
-        except ValidationFailed as exc:
-            build = replace(previous, id=previous.id + 1, failure=exc.problems, issues={})
-        except Exception as exc:
-            problem = Problem(display_path(self.root), f"the project does not load: {describe(exc)}")
-            build = replace(previous, id=previous.id + 1, failure=[problem], issues={})
-        with self._changed:
-            self.build = build
-            self._active = time.monotonic()
-            self._changed.notify_all()
-
-    def watch(self) -> None:
-        """Rebuild on every change (the watcher thread)."""
-        watch(
-            self.root, rebuild=self.rebuild, stopped=self._stopped, interval=self.interval, settle=self.settle
-        )
-
-    def work(self) -> None:
-        """Check issues in full, one at a time, until stopped (the worker thread)."""
-        while not self._stopped.is_set():
-            quiet = self._active + QUIET - time.monotonic()
-            if quiet > 0:
-                self._stopped.wait(quiet)
-                continue
-            build = self.build
-            if not self.check_next(build):
-                self._wait_for_another(build)
-
-    def _wait_for_another(self, build: Build) -> None:
-        with self._changed:
-            self._changed.wait_for(lambda: self.build is not build or self._stopped.is_set(), 1.0)
-
-    def check_next(self, build: Build) -> bool:
-        """Check one issue of this build in full: the open one, then the newest; False if none is left."""
-        number = self._next_check(build)
-        if number is None:
-            return False
-        try:
-            state = self._check(build, number, None)
-        except IssueNotFound:  # its file went away meanwhile: the next build knows
-            state = IssueState(None, [])
-        except _Superseded:
-            return True
-        self._store(build, number, state)
-        return True
-
-    def stop(self) -> None:
-        self._stopped.set()
-        with self._changed:
-            self._changed.notify_all()
-
-    def _next_check(self, build: Build) -> int | None:
-        """The issue to check in full next in this build, if any."""
-        if build.project is None or build.failure:
-            return None
-        wanted = ([self._open] if self._open is not None else []) + recent_numbers(build.project)
-        known = {s.number for s in build.project.issues} | set(build.project.broken.values())
-        for number in wanted:
-            state = build.issues.get(number)
-            if number in known and (state is None or not state.complete):
-                return number
-        return None
-
-    def checked(self, issue: int | None = None) -> int:
-        """How many issues the current build has checked in full (of issue `issue` alone: 0 or 1)."""
-        if issue is None:
-            return self.build.complete
-        state = self.build.issues.get(issue)
-        return int(state is not None and state.complete)
-
-    def wait_for_build(
-        self,
-        since: int,
-        timeout: float = LONG_POLL_SECONDS,
-        *,
-        checked: int | None = None,
-        issue: int | None = None,
-        reviews: int | None = None,
-    ) -> int:
-        """Wait for a build other than `since` or, if `checked` is given, for another count of
-        issues checked in full (see `checked`), or, if `reviews` is given, for a review posted."""
-
-        def changed() -> bool:
-            more = checked is not None and self.checked(issue) != checked
-            posted = reviews is not None and self.review_count != reviews
-            return self.build.id != since or more or posted or self._stopped.is_set()
-
-        with self._changed:
-            self._changed.wait_for(changed, timeout)
-            return self.build.id
-
-    def issue(self, build: Build, number: int, key: EditionKey = FULL) -> IssueState:
-        """The issue's state in this build (raises IssueNotFound).
-
-        The first time, only the edition `key` is checked, so the page answers at once; the worker
-        then checks every edition.
-        """
-        state = build.issues.get(number)
-        if state is None:
-            self._open, self._active = number, time.monotonic()
-            self._store(build, number, self._check(build, number, [key]))
-            state = build.issues[number]
-        return state
-
-    def _store(self, build: Build, number: int, state: IssueState) -> None:
-        """Keep a check's state unless the build has one at least as complete; wake the pages."""
-        with self._changed:
-            known = build.issues.get(number)
-            if known is None or (state.complete and not known.complete):
-                build.issues[number] = state
-            self._changed.notify_all()
-
-    def _check(self, build: Build, number: int, keys: list[EditionKey] | None) -> IssueState:
-        """Check and render the issue (`keys`: only those editions; None: every one); while it is
-        broken, show its last good view beside the errors.
-
-        A build whose shared files are broken checks the last project that loaded (its errors are
-        shown on every page, so they are not repeated here).
-        """
-        good_build, last_good = self._last_good.get(number, (0, None))
-        if build.project is None or build.renderer is None:
-            return IssueState(last_good, [])
-        complete = keys is None
-        project = build.project
-        renderer = _WorkerRenderer(project, lambda: self.build is build) if complete else build.renderer
-        try:
-            with self.render_lock:
-                checked = check_loaded(project, str(number), lists=build.lists, keys=keys, renderer=renderer)
-        except ValidationFailed as exc:
-            return IssueState(last_good, exc.problems)
-        except (IssueNotFound, _Superseded):
-            raise
-        except Exception as exc:  # a template that does not render names its file and line; a bug shows too
-            return IssueState(last_good, [], describe(exc), complete=complete)
-        view = IssueView(checked, build.renderer, self.render_lock)
-        with self._changed:
-            if not build.failure and build.id >= good_build:  # a late check of an older build: keep the newer
-                self._last_good[number] = (build.id, view)
-        return IssueState(view, checked.problems, complete=complete)
+        super().__init__(root, interval=interval, settle=settle)
 
     def respond(self, target: str, *, share: str = "") -> Response:
         """The response to a GET of `target` (path and query); anything unknown is a 404.

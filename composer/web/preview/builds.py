@@ -170,7 +170,6 @@ class Build:
     lists: Lists | None
     failure: list[Problem]
     issues: dict[int, IssueState] = field(default_factory=dict)
-    lists_stamp: object = None  # what the mailing lists were read from, to reuse them while unchanged
 
     @property
     def complete(self) -> int:

@@ -24,13 +24,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from composer.commands.new import new_issue
 from composer.content.carry import plan_for
+from composer.content.layout import ISSUES_DIR
 from composer.content.model import ReminderOverrides
-from composer.content.project import ISSUES_DIR, Project, load_project
+from composer.content.project import Project
 from composer.content.roundtrip import ChangedOnDisk, apply_changes, load_for_edit, save_issue
+from composer.content.scaffold import new_issue
 from composer.content.yamlio import MAX_DEPTH
-from composer.email.check import check_loaded
+from composer.email.check import check_issue
 from composer.email.editions import FULL
 from composer.email.markdown import to_html
 from composer.email.render import fill_placeholders
@@ -118,7 +119,7 @@ class Editor:
             return NOT_FOUND
         path, name = found
         try:
-            project = load_project(self.preview.root)
+            project = self.preview.workspace.reload()
             loaded = load_for_edit(path, name)
         except ValidationFailed as exc:
             lines = "\n".join(str(p) for p in exc.problems)
@@ -181,9 +182,9 @@ class Editor:
         edition's email when it renders."""
         build = self.preview.build
         try:
-            project = load_project(self.preview.root, drafts={path.resolve(): text})
+            project = self.preview.workspace.draft({path.resolve(): text})
             with self.preview.render_lock:  # the preview's one lock for all rendering
-                report = check_loaded(project, str(number), lists=build.lists, keys=[FULL])
+                report = check_issue(project, str(number), lists=build.lists, keys=[FULL])
         except ValidationFailed as exc:
             return self._findings(number, name, exc.problems, None, data)
         except ComposerError as exc:

@@ -8,31 +8,13 @@ at once even while the background checks are busy.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
-from composer.content.layout import CONTACTS_FILE, ISSUES_DIR, SETTINGS_FILE
+from composer.content.layout import snapshot
 
-WATCHED = (SETTINGS_FILE, CONTACTS_FILE, ISSUES_DIR, "templates", "recipients")
 INTERVAL = 0.15  # seconds between two looks at the files
 SETTLE = 0.1  # how long the files must stay still before a rebuild (a save may take several writes)
-
-Snapshot = dict[Path, tuple[int, int, int]]
-
-
-def snapshot(root: Path, names: Iterable[str] = WATCHED) -> Snapshot:
-    """Inode, size and mtime of every watched file: any edit, even an atomic save, changes it."""
-    found: Snapshot = {}
-    for name in names:
-        top = root / name
-        for path in [top, *top.rglob("*")] if top.is_dir() else [top]:
-            try:
-                info = path.stat()
-            except OSError:
-                continue
-            if not path.is_dir():
-                found[path] = (info.st_ino, info.st_size, info.st_mtime_ns)
-    return found
 
 
 def watch(

@@ -1,0 +1,16 @@
+"""`composer lists`: the mailing lists as the next send would read them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from composer.lists.recipients import Lists
+from composer.workspace import Workspace
+
+
+def lists(root: Path) -> Lists:
+    """The project's lists with their problems (the caller decides the exit)."""
+    found = Workspace(root).lists
+    if found.nobody:
+        found.problems.append(found.nobody)
+    return found
