@@ -38,7 +38,8 @@ from composer.content.recipients import MEMBERS_FILE, SUPPRESSED_FILE, read_list
 from composer.delivery.messages import Personal, encode_edition, list_unsubscribe, message_id
 from composer.delivery.sending import send_issue
 from composer.delivery.tokens import make_token, unsubscribe_link
-from composer.email.render import PLACEHOLDERS, Renderer, fill_placeholders
+from composer.email.placeholders import PLACEHOLDERS, fill_placeholders
+from composer.email.render import Renderer
 
 REPO = Path(__file__).resolve().parent.parent
 PARTS = ["composer.yaml", "contacts.yaml", "issues", "recipients", "templates"]

@@ -21,7 +21,8 @@ from composer.content.carry import plan_for
 from composer.content.project import load_project
 from composer.content.recipients import read_lists
 from composer.email.editions import edition_key
-from composer.email.render import Renderer, fill_placeholders, reader_values
+from composer.email.placeholders import fill_placeholders, reader_values
+from composer.email.render import Renderer
 from composer.web.preview.server import open_preview
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,7 +15,7 @@ from composer.cli import main
 from composer.content.carry import plan_for
 from composer.content.project import load_project
 from composer.email.editions import select
-from composer.email.render import PLACEHOLDERS
+from composer.email.placeholders import PLACEHOLDERS
 from composer.errors import ValidationFailed
 from composer.web.archive import build_archive
 

@@ -13,7 +13,8 @@ from composer.content.project import Project, load_project
 from composer.content.recipients import read_lists
 from composer.email.colours import CONTRAST_MIN, contrast
 from composer.email.editions import FULL, EditionKey, edition_key
-from composer.email.render import Renderer, fill_placeholders, reader_values
+from composer.email.placeholders import fill_placeholders, reader_values
+from composer.email.render import Renderer
 
 PHONE = {"width": 375, "height": 740}
 MEMBER = "grace.whitmore@bracknell-forest.example"  # the first row of recipients/members.csv

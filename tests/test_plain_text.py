@@ -11,7 +11,8 @@ from composer.content.carry import plan_for
 from composer.content.project import Project, load_project
 from composer.content.recipients import read_lists
 from composer.email.check import edition_keys
-from composer.email.render import PLACEHOLDERS, Edition, render_editions
+from composer.email.placeholders import PLACEHOLDERS
+from composer.email.render import Edition, render_editions
 
 GREETING_WITHIN = 25  # lines
 

@@ -24,7 +24,8 @@ from composer.content.carry import plan_for
 from composer.content.project import load_project
 from composer.email.check import CheckReport, check_loaded
 from composer.email.editions import FULL, edition_key, edition_name, receives
-from composer.email.render import PLACEHOLDERS, Renderer, fill_placeholders, reader_values
+from composer.email.placeholders import PLACEHOLDERS, fill_placeholders, reader_values
+from composer.email.render import Renderer
 from composer.web.preview import app as preview_app
 from composer.web.preview import builds
 from composer.web.preview.app import Preview

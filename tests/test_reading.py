@@ -14,7 +14,8 @@ from composer.content.project import Project, load_project
 from composer.content.recipients import read_lists
 from composer.email.check import edition_keys
 from composer.email.editions import FULL, select
-from composer.email.render import Renderer, default_preheader, render_editions
+from composer.email.render import Renderer, render_editions
+from composer.email.templatecontext import default_preheader
 from composer.web.archive import build_archive
 
 
@@ -122,8 +123,8 @@ def style_colour(element: lxml.html.HtmlElement) -> str:
 
 
 def test_titles_are_headings_and_action_required_has_its_own_colour(project: Project) -> None:
+    from composer.email.brandingchecks import ACTION_BACKGROUND
     from composer.email.colours import CONTRAST_MIN, contrast
-    from composer.email.emailchecks import ACTION_BACKGROUND
 
     branding = project.settings.branding
     doc = lxml.html.fromstring(Renderer(project).edition(plan_for(project, 377), FULL).html)

@@ -11,7 +11,8 @@ from composer.content.carry import plan_for
 from composer.content.project import Project, load_project
 from composer.content.recipients import read_lists
 from composer.email.check import edition_keys
-from composer.email.render import Edition, fill_placeholders, reader_values, render_editions
+from composer.email.placeholders import fill_placeholders, reader_values
+from composer.email.render import Edition, render_editions
 
 PHONE = {"width": 375, "height": 740}
 FIRST_ITEM_WITHIN = 1200  # CSS pixels from the top

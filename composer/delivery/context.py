@@ -26,14 +26,9 @@ from composer.delivery.transport import Outbox, SmtpTransport, Transport
 from composer.email.check import check_loaded
 from composer.email.editions import FULL, EditionKey, edition_name, select
 from composer.email.emailchecks import edition_checker
-from composer.email.render import (
-    EDITION_PLACEHOLDERS,
-    PLACEHOLDERS,
-    Edition,
-    Renderer,
-    edition_values,
-    reader_values,
-)
+from composer.email.placeholders import EDITION_PLACEHOLDERS, PLACEHOLDERS, reader_values
+from composer.email.render import Edition, Renderer
+from composer.email.templatecontext import edition_values
 from composer.errors import ComposerError, SendingError, ValidationFailed
 
 

@@ -35,7 +35,9 @@ from composer.email.check import check_loaded
 from composer.email.editions import FULL, EditionKey, edition_name
 from composer.email.emailchecks import HTML_LIMIT
 from composer.email.links import LinkReport, check_links
-from composer.email.render import Edition, Renderer, archive_base, fill_placeholders
+from composer.email.placeholders import fill_placeholders
+from composer.email.render import Edition, Renderer
+from composer.email.urls import archive_base
 from composer.errors import ComposerError, IssueNotFound, Problem, ValidationFailed, display_path
 from composer.mailbox.journal import LastRun, journal_path, last_run
 from composer.web.calendar import item_calendar

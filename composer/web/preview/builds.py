@@ -18,7 +18,8 @@ from composer.content.project import Project
 from composer.content.recipients import Lists, Recipient
 from composer.email.check import CheckReport
 from composer.email.editions import Audience, EditionKey, audiences, edition_name, parse_edition_name, select
-from composer.email.render import Edition, Renderer, reader_values
+from composer.email.placeholders import reader_values
+from composer.email.render import Edition, Renderer
 from composer.errors import Problem
 
 # Each check renders every edition (about a second): only the newest issues are checked unasked.
