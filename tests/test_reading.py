@@ -49,7 +49,7 @@ def test_in_this_issue_and_the_preheader_follow_the_editions_order(project: Proj
     toc = lxml.html.fromstring(lead.html).xpath("//ul[@class='toc']/li")
     assert [li.text_content() for li in toc] == [item.title for item in lead.selection.items]
     assert lead.preheader.startswith("This week: Lead Members Group – autumn briefing")
-    assert lead.preheader == default_preheader(lead.selection)
+    assert lead.preheader == default_preheader(lead.selection.view)
 
 
 def test_items_order_file_keeps_the_issue_files_order(tmp_path: Path) -> None:

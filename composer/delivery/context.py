@@ -133,7 +133,7 @@ class SendContext:
             if sections is None:  # the full edition, or templates without sections: encoded whole
                 ready = encode_edition(edition, settings=self.settings, placeholders=PLACEHOLDERS), {}
             else:
-                values = edition_values(self.renderer.page_url, self.plan, edition.selection)
+                values = edition_values(self.renderer.page_url, self.plan, edition.selection.view)
                 shared = self._shared_part(tag, edition.subject)
                 ready = shared.with_text(edition.name, edition.text, PLACEHOLDERS), values
             self._encoded[content, tag] = ready

@@ -20,7 +20,7 @@ from composer.content.project import Project
 from composer.content.schedule import live_deadline, when_lines
 from composer.content.settings import ReminderLayout
 from composer.email.colours import DARK, readable_on
-from composer.email.editions import EditionKey, Selection, edition_name, select, shared
+from composer.email.editions import EditionKey, EditionView, Selection, edition_name, select, shared
 from composer.email.environment import TextHelper, environment
 from composer.email.inliner import compile_mjml, inline_css
 from composer.email.placeholders import EDITION_PLACEHOLDERS, PLACEHOLDERS, edition_value_html
@@ -88,20 +88,28 @@ class Renderer:
     def context(self, plan: Plan, key: EditionKey, *, sectioned: bool = False) -> dict[str, Any]:
         """Everything the templates see for one edition (`sectioned`: for the document that serves
         every edition but the full one, its `key` naming every network)."""
+        shown = Shown(sectioned=frozenset(key or ()) if sectioned else None)
+        return self._context(plan, select(plan, key).view, shown)
+
+    def _context(self, plan: Plan, edition: EditionView, shown: Shown) -> dict[str, Any]:
+        """The templates' context, made from what every reader sharing the edition gets alike and
+        never from its key, which names only the first of the sets of networks sharing it: what a
+        template prints is the same for every reader of the edition, whatever its author wrote.
+        Each reader's own networks reach their message as placeholders and sections alone."""
         settings, issue = self.settings, plan.issue
-        selection = select(plan, key)
-        shown = Shown(sectioned=sectioned)
+        shows = [*edition.items, *(reminder.item for reminder in edition.reminders)]
+        named = networks_of(shows)  # the networks its items name: the same for each of its readers
         return {
             "settings": settings,
             **self.colours,
             "issue": issue,
-            "edition": selection,
-            "full": key is None,
-            "items": selection.items,
-            "reminders": selection.reminders,
+            "edition": edition,
+            "full": edition.full,
+            "items": edition.items,
+            "reminders": edition.reminders,
             "tools": plan.tools,
             "tools_note": settings.tools.note if issue.tools_note is None else issue.tools_note,
-            "contacts": cited_contacts(self.project.contacts, selection),
+            "contacts": cited_contacts(self.project.contacts, edition),
             "contacts_of": lambda item: [self.project.contacts[id_] for id_ in item.contacts],
             "network_names": lambda item: [self.project.networks[id_].name for id_ in item.networks],
             "intro": settings.intro if issue.intro is None else issue.intro,
@@ -109,7 +117,7 @@ class Renderer:
             "placeholders": PLACEHOLDERS,
             "if_reader_in": SECTION_START.format,
             "end_if": SECTION_END,
-            "networks": self.project.networks,
+            "networks": {id_: n for id_, n in self.project.networks.items() if id_ in named},
             "unsubscribe_mailto": settings.sending.unsubscribe_address(settings.sender.email),
             "layout": self.layout,
             "web": self.web,
@@ -118,12 +126,12 @@ class Renderer:
             "calendar_url": lambda number, item_id: calendar_url(settings, number, item_id),
             "when": lambda item: when_lines(item.event, issue.date, self.contact_names) if item.event else [],
             "deadline_of": lambda item: live_deadline(item, issue.date),
-            "diary": diary_dates(settings, plan, selection),
+            "diary": diary_dates(settings, plan, edition),
             "readers": shown,
-            "contact_slots": shown.contacts(self.project.contacts, selection),
-            "as_member": shown.member(key),
-            "as_contact": shown.contact(key),
-            **(EDITION_PLACEHOLDERS if sectioned else edition_values(self.page_url, plan, selection)),
+            "contact_slots": shown.contacts(self.project.contacts, edition),
+            "as_member": shown.member(edition),
+            "as_contact": shown.contact(edition),
+            **(EDITION_PLACEHOLDERS if shown.sectioned else edition_values(self.page_url, plan, edition)),
         }
 
     def mjml(self, context: Mapping[str, Any]) -> str:
@@ -165,16 +173,22 @@ class Renderer:
         `serves`: the keys that share it (see editions.shared); by default, `key` alone.
         """
         context = self.context(plan, key)
-        return self._finished(context, key, inline_css(compile_mjml(self.mjml(context)), self.css()), serves)
+        html = inline_css(compile_mjml(self.mjml(context)), self.css())
+        return self._finished(plan, context, key, html, serves)
 
     def _finished(
-        self, context: Mapping[str, Any], key: EditionKey, html: str, serves: tuple[EditionKey, ...]
+        self,
+        plan: Plan,
+        context: Mapping[str, Any],
+        key: EditionKey,
+        html: str,
+        serves: tuple[EditionKey, ...],
     ) -> Edition:
         """The edition of `context` with its HTML, and its plain text rendered."""
         return Edition(
             key=key,
             name=edition_name(key),
-            selection=context["edition"],
+            selection=select(plan, key),
             subject=context["subject"],
             preheader=context["preheader"],
             html=html,
@@ -211,7 +225,7 @@ class Renderer:
         The network sections of every set of networks it serves are kept, as `edition` keeps them.
         """
         context, html = self.cut(sections, key, serves)
-        return self._finished(context, key, html, serves)
+        return self._finished(sections.plan, context, key, html, serves)
 
     def cut(
         self, sections: Sectioned, key: frozenset[str], serves: tuple[EditionKey, ...] = ()

@@ -11,7 +11,7 @@ from composer.content.carry import Plan, long_date
 from composer.content.model import Contact, Item
 from composer.content.schedule import DiaryDate, diary, hours, next_date, upcoming
 from composer.content.settings import Settings
-from composer.email.editions import EditionKey, Selection
+from composer.email.editions import EditionView
 from composer.email.markdown import shorten
 from composer.email.sections import EVERYONE, Condition, Section, section
 from composer.email.urls import edition_url
@@ -46,9 +46,9 @@ def subject_line(pattern: str, *, settings: Settings, plan: Plan) -> str:
     return _SUBJECT_FIELD.sub(lambda match: values[match[1]], pattern)
 
 
-def default_preheader(selection: Selection, *, limit: int = PREHEADER_LENGTH) -> str:
+def default_preheader(edition: EditionView, *, limit: int = PREHEADER_LENGTH) -> str:
     """This edition's item titles, cut at a word before `limit`: what the inbox shows first."""
-    titles = [item.title for item in selection.items] or [r.item.title for r in selection.reminders]
+    titles = [item.title for item in edition.items] or [r.item.title for r in edition.reminders]
     return shorten("This week: " + "; ".join(titles), limit) if titles else ""
 
 
@@ -58,10 +58,10 @@ def _cites(item: Item) -> list[str]:
     return list(dict.fromkeys([*item.contacts, *(c for session in sessions for c in session.contacts)]))
 
 
-def cited_contacts(contacts: Mapping[str, Contact], selection: Selection) -> dict[str, Contact]:
+def cited_contacts(contacts: Mapping[str, Contact], edition: EditionView) -> dict[str, Contact]:
     """The edition's Contact Details: contacts its items (and their sessions) cite, in order of first
     mention, then standing."""
-    items: list[Item] = [*selection.items, *(r.item for r in selection.reminders)]
+    items: list[Item] = [*edition.items, *(r.item for r in edition.reminders)]
     cited = [contact_id for item in items for contact_id in _cites(item)]
     cited += [contact.id for contact in contacts.values() if contact.standing]
     return {contact_id: contacts[contact_id] for contact_id in dict.fromkeys(cited)}
@@ -76,11 +76,13 @@ class Shown:
 
     In an edition rendered for one set of networks, what it holds is shown to all its readers
     (`EVERYONE`) and what it lacks to none (None). In the document that serves every edition but
-    the full one (`sectioned`), each part is a section kept by the readers it is shown to.
+    the full one (`sectioned`: the networks of its readers), each part is a section kept by the
+    readers it is shown to.
     """
 
-    def __init__(self, *, sectioned: bool):
-        self.sectioned = sectioned
+    def __init__(self, *, sectioned: frozenset[str] | None = None):
+        self.sectioned = sectioned is not None
+        self._everyone = sectioned or frozenset()
 
     def of(self, items: Iterable[Item]) -> Section | None:
         """Around what readers see when they get any of `items` (None: nobody does)."""
@@ -96,20 +98,20 @@ class Shown:
             return section(Condition(networks) if getting else Condition(None, networks))
         return EVERYONE if bool(items) == getting else None  # every reader gets some of them, or none does
 
-    def member(self, key: EditionKey) -> Section | None:
+    def member(self, edition: EditionView) -> Section | None:
         """Around the footer's words for a member of some networks (None: not one)."""
-        if self.sectioned and key:
-            return section(Condition(frozenset(key)))
-        return EVERYONE if key else None
+        if self.sectioned and self._everyone:
+            return section(Condition(self._everyone))
+        return EVERYONE if edition.for_members else None
 
-    def contact(self, key: EditionKey) -> Section | None:
+    def contact(self, edition: EditionView) -> Section | None:
         """Around the footer's words for a reader in no network (None: not one)."""
         if self.sectioned:
-            return section(Condition(None, frozenset(key or ())))
-        return None if key else EVERYONE
+            return section(Condition(None, self._everyone))
+        return None if edition.for_members else EVERYONE
 
     def contacts(
-        self, contacts: Mapping[str, Contact], selection: Selection
+        self, contacts: Mapping[str, Contact], edition: EditionView
     ) -> list[tuple[Contact, Section]]:
         """Contact Details, each contact with who sees it there.
 
@@ -118,10 +120,10 @@ class Shown:
         it, kept by the readers for whom that item is the first to cite it.
         """
         if not self.sectioned:
-            return [(contact, EVERYONE) for contact in cited_contacts(contacts, selection).values()]
+            return [(contact, EVERYONE) for contact in cited_contacts(contacts, edition).values()]
         slots: list[tuple[Contact, Section]] = []
         earlier: dict[str, list[Item]] = {}
-        for item in [*selection.items, *(r.item for r in selection.reminders)]:
+        for item in [*edition.items, *(r.item for r in edition.reminders)]:
             for contact_id in _cites(item):
                 before = earlier.setdefault(contact_id, [])
                 seen = networks_of(before)
@@ -137,20 +139,20 @@ class Shown:
         return slots
 
 
-def diary_dates(settings: Settings, plan: Plan, selection: Selection) -> list[DiaryDate]:
+def diary_dates(settings: Settings, plan: Plan, edition: EditionView) -> list[DiaryDate]:
     """ "Dates for your diary": the sessions still to come of the edition's reminders (empty when
     switched off). This week's text (its items, and the reminders it updates) is shown whole, each
     with its "When" line and calendar link: listing those sessions again would show the same
     event a third time."""
     if not settings.diary.enabled:
         return []
-    entries = [(r.item, r.version_issue) for r in selection.reminders if not r.updated]
+    entries = [(r.item, r.version_issue) for r in edition.reminders if not r.updated]
     return diary(entries, plan.issue.date, settings.diary.weeks)
 
 
-def edition_values(page_url: Callable[[int], str], plan: Plan, selection: Selection) -> dict[str, str]:
+def edition_values(page_url: Callable[[int], str], plan: Plan, edition: EditionView) -> dict[str, str]:
     """What differs between editions besides their sections: the preheader and the archive page."""
     return {
-        "preheader": plan.issue.preheader or default_preheader(selection),
-        "view_url": edition_url(page_url, plan.issue.number, selection),
+        "preheader": plan.issue.preheader or default_preheader(edition),
+        "view_url": edition_url(page_url, plan.issue.number, edition),
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from composer.content.settings import Settings
-from composer.email.editions import Selection
+from composer.email.editions import EditionView
 
 
 def archive_base(settings: Settings) -> str:
@@ -24,10 +24,10 @@ def item_url(page_url: Callable[[int], str], number: int, item_id: str) -> str:
     return f"{page_url(number)}#item-{item_id}"
 
 
-def edition_url(page_url: Callable[[int], str], number: int, selection: Selection) -> str:
+def edition_url(page_url: Callable[[int], str], number: int, edition: EditionView) -> str:
     """The archive's page of one edition, where its readers' "View in your browser" points: the
     full edition is the issue's page itself; the page of an edition shows what its readers got."""
-    return page_url(number) if selection.key is None else f"{page_url(number)}{selection.page}"
+    return page_url(number) if edition.full else f"{page_url(number)}{edition.page}"
 
 
 def calendar_url(settings: Settings, number: int, item_id: str) -> str:
