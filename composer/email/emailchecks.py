@@ -4,6 +4,10 @@ Gmail clips a message whose HTML passes about 102 KB and drops a <style> block o
 images need alt text for readers who block them; links must be absolute to work in a mail client.
 Problems point at the line that holds the offending text: an item of the issue, a reminder or
 tool in the earlier issue that wrote it, or a setting in composer.yaml.
+
+This module runs them over editions; the checks themselves are by kind in htmlchecks (what the
+HTML holds), textchecks (the inbox's lines, placeholders, the personalised text) and
+brandingchecks, and textsources finds the line a problem points at.
 """
 
 from __future__ import annotations
