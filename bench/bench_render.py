@@ -23,7 +23,8 @@ from composer.content.project import Project
 from composer.email.check import edition_keys
 from composer.email.editions import FULL
 from composer.email.inliner import compile_mjml, inline_css
-from composer.email.render import Renderer, fill_placeholders
+from composer.email.placeholders import fill_placeholders
+from composer.email.render import Renderer
 from composer.lists.recipients import read_lists
 
 REPO = Path(__file__).resolve().parent.parent

@@ -37,7 +37,8 @@ from composer.content.carry import plan_for
 from composer.content.loading import load_project
 from composer.delivery.messages import Personal, encode_edition, list_unsubscribe, message_id
 from composer.delivery.tokens import make_token, unsubscribe_link
-from composer.email.render import PLACEHOLDERS, Renderer, fill_placeholders
+from composer.email.placeholders import PLACEHOLDERS, fill_placeholders
+from composer.email.render import Renderer
 from composer.lists.recipients import MEMBERS_FILE, SUPPRESSED_FILE, read_lists
 
 REPO = Path(__file__).resolve().parent.parent

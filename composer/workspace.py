@@ -4,7 +4,8 @@ Every command makes one workspace and asks it for the project, the mailing lists
 nothing else loads a project. The preview keeps one for its whole run and calls `changed` when the
 watcher sees a save: the project and its renderer are then made again, while what can prove it is
 still the same is kept (an issue file by its inode, size and time; the lists by their files' stamps
-and the networks). The parse cache lives in the user's cache folder (`layout.cache_folder`), never
+and the networks; the compiled templates by the names of the project's own, Jinja itself noticing
+a template saved since). The parse cache lives in the user's cache folder (`layout.cache_folder`), never
 in the project, so that a read-only command leaves the project folder as it found it.
 
 The memoised pure functions in `email/` (Markdown, edition names, sections) are keyed by their
@@ -21,6 +22,8 @@ from composer.content.layout import RECIPIENTS_DIR, snapshot
 from composer.content.loading import ParsedIssues, load_project
 from composer.content.parsecache import ParseCache
 from composer.content.project import Project
+from composer.content.templates import Templates
+from composer.email.environment import environment, own_templates
 from composer.email.render import Renderer
 from composer.lists.recipients import Lists, read_lists
 
@@ -34,6 +37,7 @@ class Workspace:
         self._parsed: ParsedIssues = {}  # issue files as last read, by their stamps
         self._project: Project | None = None
         self._renderer: Renderer | None = None
+        self._templates: tuple[tuple[str, ...], Templates] | None = None  # with the own templates' names
         self._lists: tuple[Hashable, Lists] | None = None  # with the stamp they were read at
 
     @property
@@ -59,12 +63,22 @@ class Workspace:
             return load_project(self.root, parsed=self._parsed, drafts=drafts)
 
     @property
+    def templates(self) -> Templates:
+        """The project's templates, compiled once while its own templates are the same files
+        (Jinja itself compiles again a template saved since)."""
+        with self._lock:
+            own = own_templates(self.root)
+            if self._templates is None or self._templates[0] != own:
+                self._templates = (own, environment(self.root))
+            return self._templates[1]
+
+    @property
     def renderer(self) -> Renderer:
-        """The renderer of the current project (its templates compiled once)."""
+        """The renderer of the current project, with the workspace's compiled templates."""
         with self._lock:
             project = self.project
             if self._renderer is None or self._renderer.project is not project:
-                self._renderer = Renderer(project)
+                self._renderer = Renderer(project, env=self.templates)
             return self._renderer
 
     @property

@@ -18,10 +18,11 @@ from pathlib import Path
 from playwright.sync_api import Browser, sync_playwright
 
 from composer.content.carry import plan_for
-from composer.content.project import load_project
-from composer.content.recipients import read_lists
+from composer.content.loading import load_project
 from composer.email.editions import edition_key
-from composer.email.render import Renderer, fill_placeholders, reader_values
+from composer.email.placeholders import fill_placeholders, reader_values
+from composer.email.render import Renderer
+from composer.lists.recipients import read_lists
 from composer.web.preview.server import open_preview
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,7 +16,7 @@ from composer.commands.archive import archive
 from composer.content.carry import plan_for
 from composer.content.loading import load_project
 from composer.email.editions import select
-from composer.email.render import PLACEHOLDERS
+from composer.email.placeholders import PLACEHOLDERS
 from composer.errors import ValidationFailed
 
 pytestmark = pytest.mark.slow  # every edition's page of every issue

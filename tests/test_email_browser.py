@@ -13,7 +13,8 @@ from composer.content.loading import load_project
 from composer.content.project import Project
 from composer.email.colours import CONTRAST_MIN, contrast
 from composer.email.editions import FULL, EditionKey, edition_key
-from composer.email.render import Renderer, fill_placeholders, reader_values
+from composer.email.placeholders import fill_placeholders, reader_values
+from composer.email.render import Renderer
 from composer.lists.recipients import read_lists
 
 PHONE = {"width": 375, "height": 740}

@@ -17,7 +17,7 @@ from composer.content.loading import load_project
 from composer.content.settings import Settings
 from composer.delivery.messages import Personal, encode_edition, list_unsubscribe, message_id
 from composer.delivery.tokens import make_token, secret, unsubscribe_link, verify_token
-from composer.email.render import PLACEHOLDERS, fill_placeholders
+from composer.email.placeholders import PLACEHOLDERS, fill_placeholders
 from composer.email.sections import SECTION_END, SECTION_START
 from composer.errors import ComposerError, SendingError, TokenError
 

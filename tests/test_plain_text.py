@@ -11,7 +11,8 @@ from composer.content.carry import plan_for
 from composer.content.loading import load_project
 from composer.content.project import Project
 from composer.email.check import edition_keys
-from composer.email.render import PLACEHOLDERS, Edition, render_editions
+from composer.email.placeholders import PLACEHOLDERS
+from composer.email.render import Edition, render_editions
 from composer.lists.recipients import read_lists
 
 GREETING_WITHIN = 25  # lines

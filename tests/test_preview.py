@@ -25,7 +25,8 @@ from composer.content.carry import plan_for
 from composer.content.loading import load_project
 from composer.email.check import CheckReport, check_issue
 from composer.email.editions import FULL, edition_key, edition_name, receives
-from composer.email.render import PLACEHOLDERS, Renderer, fill_placeholders, reader_values
+from composer.email.placeholders import PLACEHOLDERS, fill_placeholders, reader_values
+from composer.email.render import Renderer
 from composer.web.preview import builds
 from composer.web.preview.app import Preview
 from composer.web.preview.server import PreviewServer, host_allowed, open_preview, serve

@@ -15,7 +15,8 @@ from composer.content.loading import load_project
 from composer.content.project import Project
 from composer.email.check import edition_keys
 from composer.email.editions import FULL, select
-from composer.email.render import Renderer, default_preheader, render_editions
+from composer.email.render import Renderer, render_editions
+from composer.email.templatecontext import default_preheader
 from composer.lists.recipients import read_lists
 
 
@@ -49,7 +50,7 @@ def test_in_this_issue_and_the_preheader_follow_the_editions_order(project: Proj
     toc = lxml.html.fromstring(lead.html).xpath("//ul[@class='toc']/li")
     assert [li.text_content() for li in toc] == [item.title for item in lead.selection.items]
     assert lead.preheader.startswith("This week: Lead Members Group – autumn briefing")
-    assert lead.preheader == default_preheader(lead.selection)
+    assert lead.preheader == default_preheader(lead.selection.view)
 
 
 def test_items_order_file_keeps_the_issue_files_order(tmp_path: Path) -> None:
@@ -126,8 +127,8 @@ def style_colour(element: lxml.html.HtmlElement) -> str:
 
 
 def test_titles_are_headings_and_action_required_has_its_own_colour(project: Project) -> None:
+    from composer.email.brandingchecks import ACTION_BACKGROUND
     from composer.email.colours import CONTRAST_MIN, contrast
-    from composer.email.emailchecks import ACTION_BACKGROUND
 
     branding = project.settings.branding
     doc = lxml.html.fromstring(Renderer(project).edition(plan_for(project, 377), FULL).html)

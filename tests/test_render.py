@@ -19,17 +19,10 @@ from composer.content.project import Project
 from composer.email.check import edition_keys
 from composer.email.editions import FULL, edition_key, select
 from composer.email.inliner import inline_css
-from composer.email.render import (
-    PLACEHOLDERS,
-    Edition,
-    Renderer,
-    archive_page_url,
-    calendar_url,
-    fill_placeholders,
-    reader_values,
-    render_editions,
-)
+from composer.email.placeholders import PLACEHOLDERS, fill_placeholders, reader_values
+from composer.email.render import Edition, Renderer, render_editions
 from composer.email.sections import keep_sections
+from composer.email.urls import archive_page_url, calendar_url
 from composer.errors import ComposerError
 from composer.lists.recipients import read_lists
 

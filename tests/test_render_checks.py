@@ -13,16 +13,12 @@ from composer.cli import main
 from composer.content.carry import plan_for
 from composer.content.loading import load_project
 from composer.delivery.messages import encode_edition
+from composer.email.brandingchecks import ACTION_BACKGROUND, FOOTER_TEXT
 from composer.email.check import check_issue
-from composer.email.emailchecks import (
-    ACTION_BACKGROUND,
-    FOOTER_TEXT,
-    HTML_LIMIT,
-    HTML_WARNING,
-    check_editions,
-    contrast,
-)
-from composer.email.render import PLACEHOLDERS, Renderer
+from composer.email.colours import contrast
+from composer.email.emailchecks import HTML_LIMIT, HTML_WARNING, check_editions
+from composer.email.placeholders import PLACEHOLDERS
+from composer.email.render import Renderer
 from composer.errors import SendingError
 
 NEXT = """\

@@ -21,7 +21,8 @@ from composer.delivery.context import SendContext
 from composer.delivery.messages import Personal, encode_edition
 from composer.delivery.tokens import make_token, secret, unsubscribe_link
 from composer.email.editions import receives
-from composer.email.render import Renderer, fill_placeholders, normal_whitespace, reader_values
+from composer.email.placeholders import fill_placeholders, reader_values
+from composer.email.render import Renderer, normal_whitespace
 from composer.email.sections import SECTION_END, SECTION_START, keep_sections
 
 ENV = {"COMPOSER_SECRET": SECRET}

@@ -25,14 +25,9 @@ from composer.delivery.transport import Outbox, SmtpTransport, Transport
 from composer.email.check import check_issue
 from composer.email.editions import FULL, EditionKey, edition_name, select
 from composer.email.emailchecks import edition_checker
-from composer.email.render import (
-    EDITION_PLACEHOLDERS,
-    PLACEHOLDERS,
-    Edition,
-    Renderer,
-    edition_values,
-    reader_values,
-)
+from composer.email.placeholders import EDITION_PLACEHOLDERS, PLACEHOLDERS, reader_values
+from composer.email.render import Edition, Renderer
+from composer.email.templatecontext import edition_values
 from composer.errors import ComposerError, SendingError, ValidationFailed
 from composer.lists.recipients import Recipient
 
@@ -138,7 +133,7 @@ class SendContext:
             if sections is None:  # the full edition, or templates without sections: encoded whole
                 ready = encode_edition(edition, settings=self.settings, placeholders=PLACEHOLDERS), {}
             else:
-                values = edition_values(self.renderer.page_url, self.plan, edition.selection)
+                values = edition_values(self.renderer.page_url, self.plan, edition.selection.view)
                 shared = self._shared_part(tag, edition.subject)
                 ready = shared.with_text(edition.name, edition.text, PLACEHOLDERS), values
             self._encoded[content, tag] = ready

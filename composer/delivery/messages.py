@@ -28,7 +28,8 @@ from email.utils import format_datetime, formataddr
 
 from composer.content.settings import Settings
 from composer.delivery.tokens import unsubscribe_mailto
-from composer.email.render import EDITION_PLACEHOLDERS, Edition, edition_value_html
+from composer.email.placeholders import EDITION_PLACEHOLDERS, edition_value_html
+from composer.email.render import Edition
 from composer.email.sections import SECTION_END, SECTION_START, Condition
 from composer.errors import SendingError
 
@@ -312,7 +313,7 @@ def _holes(data: bytes, placeholders: Mapping[str, str], part: str) -> list[Piec
 
 def _escaped(name: str, value: str, *, html_part: bool) -> str:
     """A value as it goes into its part: escaped in the HTML (an edition's values as the CSS
-    inliner escapes the rest of the HTML, see render.edition_value_html)."""
+    inliner escapes the rest of the HTML, see placeholders.edition_value_html)."""
     if not html_part:
         return value
     return edition_value_html(name, value) if name in EDITION_PLACEHOLDERS else html.escape(value)

@@ -15,7 +15,8 @@ from composer.content.project import Project
 from composer.email.check import CheckReport, check_issue
 from composer.email.editions import edition_name
 from composer.email.emailchecks import HTML_LIMIT, HTML_WARNING
-from composer.email.render import PLACEHOLDERS, Edition, Renderer
+from composer.email.placeholders import PLACEHOLDERS
+from composer.email.render import Edition, Renderer
 from composer.errors import ComposerError
 from composer.lists.recipients import Lists
 

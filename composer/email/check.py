@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from composer.content.advice import stale_open_notices, uncited_contacts
 from composer.content.carry import Plan, plan_for
 from composer.content.project import Project, SourcedIssue
+from composer.email.brandingchecks import check_branding
 from composer.email.editions import FULL, EditionKey, edition_name
-from composer.email.emailchecks import check_branding, check_editions, longest_greeting
+from composer.email.emailchecks import check_editions
 from composer.email.links import LinkReport
 from composer.email.render import Edition, Editions, Renderer, render_editions
+from composer.email.textchecks import longest_greeting
 from composer.errors import Findings, Problem, ValidationFailed
 from composer.lists.recipients import Lists, Person, read_lists, unfilled_greeting
 

@@ -50,8 +50,55 @@ def receives(item: Item, key: EditionKey) -> bool:
 
 
 @dataclass(frozen=True)
+class EditionView:
+    """What every reader of an edition gets alike: all that templates are given of it (`edition`).
+
+    Readers in different sets of networks share one rendered edition when they get the same items
+    and reminders, and it is rendered for the first of those sets: its key, name and networks would
+    tell every reader the first set's networks, so they are not here. Each reader's own networks
+    reach their message as spliced values and sections (see render.Renderer.context).
+    """
+
+    full: bool
+    for_members: bool  # its readers are members of some network: the footer's wording
+    items: tuple[Item, ...]
+    reminders: tuple[Reminder, ...]
+
+    @property
+    def identity(self) -> Hashable:
+        """What the templates can tell apart: views that are equal render the same."""
+        return (
+            self.full,
+            self.for_members,
+            tuple(item.id for item in self.items),
+            tuple(reminder.item.id for reminder in self.reminders),
+        )
+
+    @property
+    def page(self) -> str:
+        """The file name of this edition's page in the web archive (`index.html` for the full one).
+
+        Named after what it shows, not after a set of networks: every set of networks sharing the
+        edition gets the same page, whichever of them the mailing lists name first.
+        """
+        if self.full:
+            return "index.html"
+        return f"edition-{hashlib.sha256(repr(self.identity).encode()).hexdigest()[:10]}.html"
+
+    @property
+    def networks_with_news(self) -> frozenset[str]:
+        """The networks with news in this edition: the footer offers each of its readers in one of
+        them to stop it, in a section kept only for that network's readers (`sections.SECTION_START`)."""
+        if not self.for_members:
+            return frozenset()
+        shown = (*self.items, *(reminder.item for reminder in self.reminders))
+        return frozenset(network for item in shown for network in item.networks)
+
+
+@dataclass(frozen=True)
 class Selection:
-    """The items and reminders of one edition, in the order it shows them."""
+    """The items and reminders of one edition, in the order it shows them, and the key it was
+    selected for (which templates never see: see `EditionView`)."""
 
     key: EditionKey
     items: tuple[Item, ...]
@@ -61,40 +108,20 @@ class Selection:
     def name(self) -> str:
         return edition_name(self.key)
 
+    @functools.cached_property
+    def view(self) -> EditionView:
+        """What the readers of every key sharing this edition get alike."""
+        return EditionView(self.key is None, bool(self.key), self.items, self.reminders)
+
     @property
     def page(self) -> str:
-        """The file name of this edition's page in the web archive (`index.html` for the full one).
-
-        Named after what it shows, not after a set of networks: every set of networks sharing the
-        edition gets the same page, whichever of them the mailing lists name first.
-        """
-        if self.key is None:
-            return "index.html"
-        return f"edition-{hashlib.sha256(repr(self.identity).encode()).hexdigest()[:10]}.html"
-
-    @property
-    def networks_with_news(self) -> frozenset[str]:
-        """The networks with news in this edition: the footer offers each of its readers in one of
-        them to stop it, in a section kept only for that network's readers (`sections.SECTION_START`)."""
-        if not self.key:
-            return frozenset()
-        shown = (*self.items, *(reminder.item for reminder in self.reminders))
-        return frozenset(network for item in shown for network in item.networks)
+        """The file name of this edition's page in the web archive (see `EditionView.page`)."""
+        return self.view.page
 
     @property
     def identity(self) -> Hashable:
-        """What the templates can tell apart: selections with the same content render the same.
-
-        Besides the items and reminders, the templates see whether the edition is the full one and
-        whether it has networks (the footer's wording); the network names and the footer's links
-        for the reader's own networks are filled in per reader.
-        """
-        return (
-            self.key is None,
-            bool(self.key),
-            tuple(item.id for item in self.items),
-            tuple(reminder.item.id for reminder in self.reminders),
-        )
+        """What the templates can tell apart: selections with the same view render the same."""
+        return self.view.identity
 
 
 def select(plan: Plan, key: EditionKey) -> Selection:

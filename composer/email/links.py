@@ -27,9 +27,10 @@ from composer.content.carry import Plan
 from composer.content.layout import cache_folder
 from composer.content.project import Project, SourcedIssue
 from composer.email.asklinks import IMAGE_LIMIT, Answer, Asker, user_agent
-from composer.email.emailchecks import Scan, TextSource, locate, text_sources
+from composer.email.htmlchecks import Scan
 from composer.email.render import Edition
 from composer.email.templatechecks import template_line
+from composer.email.textsources import TextSource, locate, text_sources
 from composer.errors import ComposerError, Findings, Problem, Severity
 
 CACHE_FILE = "links.sqlite"  # in the project's cache folder (layout.cache_folder)

@@ -23,7 +23,9 @@ from composer.content.project import Project
 from composer.content.settings import Settings
 from composer.email.check import edition_keys
 from composer.email.editions import EditionKey, shared
-from composer.email.render import Renderer, archive_base, fill_placeholders, reader_values
+from composer.email.placeholders import fill_placeholders, reader_values
+from composer.email.render import Renderer
+from composer.email.urls import archive_base
 from composer.errors import ComposerError, ValidationFailed
 from composer.lists.recipients import Lists
 from composer.web.calendar import item_calendar

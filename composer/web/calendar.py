@@ -22,7 +22,7 @@ import icalendar
 
 from composer.content.model import Issue, Item, Session
 from composer.content.settings import Settings
-from composer.email.render import archive_page_url
+from composer.email.urls import archive_page_url
 
 PRODID = "-//composer//Update calendar//EN"
 _RULE_START_YEAR = 1970

@@ -30,7 +30,8 @@ from composer.content.reviews import Kind, add_entry, read_reviews
 from composer.email.editions import FULL, edition_name
 from composer.email.emailchecks import HTML_LIMIT
 from composer.email.links import LinkReport, check_links
-from composer.email.render import archive_base, fill_placeholders
+from composer.email.placeholders import fill_placeholders
+from composer.email.urls import archive_base
 from composer.errors import ComposerError, IssueNotFound
 from composer.mailbox.journal import LastRun, journal_path, last_run
 from composer.web.calendar import item_calendar

@@ -17,7 +17,8 @@ from composer.content.model import Issue
 from composer.content.project import Project
 from composer.email.check import CheckReport
 from composer.email.editions import Audience, EditionKey, audiences, edition_name, parse_edition_name, select
-from composer.email.render import Edition, Renderer, reader_values
+from composer.email.placeholders import reader_values
+from composer.email.render import Edition, Renderer
 from composer.errors import Problem
 from composer.lists.recipients import Lists, Recipient
 

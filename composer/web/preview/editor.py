@@ -34,7 +34,7 @@ from composer.content.yamlio import MAX_DEPTH
 from composer.email.check import check_issue
 from composer.email.editions import FULL
 from composer.email.markdown import to_html
-from composer.email.render import fill_placeholders
+from composer.email.placeholders import fill_placeholders
 from composer.errors import ComposerError, Problem, ValidationFailed
 from composer.web.preview.app import NOT_FOUND, Preview, Response, error_page
 from composer.web.preview.builds import Choice

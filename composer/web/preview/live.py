@@ -15,7 +15,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from composer.content.carry import Plan
-from composer.content.project import Project
 from composer.email.check import check_issue
 from composer.email.editions import FULL, EditionKey
 from composer.email.render import Edition, Renderer
@@ -35,8 +34,8 @@ class _Superseded(Exception):
 class _WorkerRenderer(Renderer):
     """The worker's renderer: it gives up between editions once its build is not the current one."""
 
-    def __init__(self, project: Project, current: Callable[[], bool]):
-        super().__init__(project)
+    def __init__(self, build: Renderer, current: Callable[[], bool]):
+        super().__init__(build.project, env=build.env)  # the build's compiled templates
         self.current = current
 
     def edition(self, plan: Plan, key: EditionKey, serves: tuple[EditionKey, ...] = ()) -> Edition:
@@ -204,7 +203,9 @@ class LiveBuilds:
             return IssueState(last_good, [])
         complete = keys is None
         project = build.project
-        renderer = _WorkerRenderer(project, lambda: self.build is build) if complete else build.renderer
+        renderer = (
+            _WorkerRenderer(build.renderer, lambda: self.build is build) if complete else build.renderer
+        )
         try:
             with self.render_lock:
                 checked = check_issue(project, str(number), lists=build.lists, keys=keys, renderer=renderer)
