@@ -87,7 +87,7 @@ def main() -> None:
     people = list(read_lists(project).recipients())
     recipients = list(itertools.islice(itertools.cycle(people), args.recipients))
     values = {
-        "name": "Alex Example",
+        "greeting": "Dear Alex,",
         "unsubscribe_url": "https://example.org/u/abc",
         "networks": "SEND",
         "token": "t",

@@ -17,38 +17,41 @@ from conftest import SECRET, Cli, write_members
 
 from composer.content.carry import plan_for
 from composer.content.loading import load_project
-from composer.email.editions import select
+from composer.email.editions import EditionView, Selection, select
+from composer.email.render import Edition
 
 # Two networks with no news in the example's latest issue: their members share its edition.
 QUIET = {"heron": "Heron Valley Forum", "otter": "Otter Creek Circle"}
 READERS = {"heron": "ann@example.org", "otter": "bo@example.org"}
 
-# Everything the edition's view holds, every field of what it holds, each network id it holds
-# named, and the attributes a selection or edition has (the key, the name, the networks).
+# Every public attribute any edition-like object has (the view, a selection, a rendered edition:
+# their key, name, networks...), tried on the view and on what it holds, with each network id found
+# named. The sandbox keeps `__dict__` and other internals out of reach (the last test).
+ATTRIBUTES = sorted(
+    {name for kind in (EditionView, Selection, Edition) for name in dir(kind) if not name.startswith("_")}
+)
 PROBE = """\
 PROBE
 {% macro show(value) %}{{ value | string | truncate(100) }}{% endmacro %}
 {% macro name_ids(value) %}{% if value is iterable and value is not string %}{% for id in value %}\
 {% if id is string and id in networks %} {{ networks[id].name }}{% endif %}\
 {% endfor %}{% endif %}{% endmacro %}
-{% for field, value in edition.__dict__.items() %}
-{{ field }}: {{ show(value) }}{{ name_ids(value) }}
+{% for attr in ATTRIBUTES %}{% set value = edition[attr] %}{% if value is defined %}
+{{ attr }}: {{ show(value) }}{{ name_ids(value) }}
 {% if value is iterable and value is not string %}{% for part in value %}
-- {{ show(part) }}{% if part.__dict__ is defined %}\
-{% for n, v in part.__dict__.items() %} {{ n }}={{ show(v) }}{{ name_ids(v) }}{% endfor %}{% endif %}
+- {{ show(part) }}{% for n in ATTRIBUTES %}{% if part[n] is defined %} {{ n }}={{ show(part[n]) }}\
+{{ name_ids(part[n]) }}{% endif %}{% endfor %}
 {% if part.networks is defined %} {{ network_names(part) | join(", ") }}{% endif %}
 {% if part.item is defined %} {{ network_names(part.item) | join(", ") }}{% endif %}
 {% endfor %}{% endif %}
-{% endfor %}
-{% for attr in ["key", "name", "page", "identity", "networks", "networks_with_news", "serves", "selection"] %}
-{% if edition[attr] is defined %}{{ attr }}: {{ show(edition[attr]) }}{{ name_ids(edition[attr]) }}{% endif %}
-{% endfor %}
+{% endif %}{% endfor %}
 {% for id, network in networks.items() %}{{ id }} {{ network.name }}; {% endfor %}
 {% for item in issue.items %}{{ network_names(item) | join(", ") }}; {% endfor %}
-readers: {{ show(readers.__dict__) }}{% for v in readers.__dict__.values() %}{{ name_ids(v) }}{% endfor %}
+{% for n in ATTRIBUTES %}{% if readers[n] is defined %}readers.{{ n }}: {{ show(readers[n]) }}\
+{{ name_ids(readers[n]) }}{% endif %}{% endfor %}
 full: {{ full }} items: {{ items | length }} reminders: {{ reminders | length }} diary: {{ diary | length }}
 END PROBE
-"""
+""".replace("ATTRIBUTES", repr(ATTRIBUTES))
 
 
 def hostile(project: Path) -> None:
@@ -93,3 +96,24 @@ def test_readers_sharing_an_edition_each_get_only_their_own_networks(example: Pa
             assert "PROBE" in part and "END PROBE" in part  # the hostile templates were used
             assert QUIET[own] in part  # "You receive this Update as a member of …", spliced in
             assert QUIET[other] not in part and other not in part, (own, part)
+
+
+def test_a_template_cannot_reach_python_internals(example: Path, run_cli: Cli) -> None:
+    """A template that asks for an object's `__dict__` or a function's globals (where the key and
+    everything else live) is refused by the sandbox, naming the template; nothing is sent."""
+    path = example / "templates" / "email.txt.j2"
+    text = path.read_text(encoding="utf-8")
+    for reach in ("{{ edition.__dict__ }}", "{{ network_names.__globals__ }}"):
+        path.write_text(text.replace("{{ placeholders.greeting }}", reach, 1), encoding="utf-8")
+        result = run_cli(
+            example,
+            "send",
+            "--yes",
+            "--transport",
+            "outbox",
+            "--no-link-check",
+            env={"COMPOSER_SECRET": SECRET},
+        )
+        assert result.returncode == 1
+        assert "templates/email.txt.j2" in result.stderr and "unsafe" in result.stderr, result.stderr
+        assert not (example / "outbox").exists()

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
 
 from composer.content.layout import TEMPLATES_DIR
 from composer.errors import ComposerError, display_path
@@ -36,8 +38,13 @@ def packaged(folder: str, *parts: str) -> Traversable:
     return resource
 
 
-class Templates(jinja2.Environment):
-    """A Jinja environment over `<root>/templates/<folder>`, falling back to the packaged defaults."""
+class Templates(SandboxedEnvironment):
+    """A Jinja environment over `<root>/templates/<folder>`, falling back to the packaged defaults.
+
+    Sandboxed: a programme's own template reaches what it is given and its public attributes,
+    never Python's internals (`__dict__`, a function's globals), so a restyled template cannot
+    print more than the values meant for every reader of the edition.
+    """
 
     def __init__(self, root: Path, folder: str = "", **options: Any):
         self.root, self.folder = root, folder
@@ -62,6 +69,10 @@ class Templates(jinja2.Environment):
         except jinja2.TemplateSyntaxError as exc:
             where = _shown(exc.filename, self.root) if exc.filename else shown
             raise ComposerError(f"{where}:{exc.lineno}: {exc.message}") from exc
+        except SecurityError as exc:
+            raise ComposerError(
+                f"{shown}: {exc.message}: a template may use the values it is given and their public fields"
+            ) from exc
         except jinja2.TemplateError as exc:
             raise ComposerError(f"{shown}: {exc.message}") from exc
         except UnicodeDecodeError as exc:
