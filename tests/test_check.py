@@ -288,9 +288,11 @@ def test_markdown_in_a_title_and_unknown_session_contacts_are_reported_at_their_
 def test_a_command_that_only_reads_leaves_the_project_byte_identical(example: Path, run_cli: Cli) -> None:
     """Caches live in the user's cache folder; journals are written only by what sends."""
 
-    def files() -> dict[str, bytes]:
+    def files() -> dict[str, bytes | None]:
+        """Every file with its bytes, and every folder (an empty one made counts too)."""
         return {
-            str(p.relative_to(example)): p.read_bytes() for p in sorted(example.rglob("*")) if p.is_file()
+            str(p.relative_to(example)): p.read_bytes() if p.is_file() else None
+            for p in sorted(example.rglob("*"))
         }
 
     before = files()
