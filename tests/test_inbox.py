@@ -345,3 +345,43 @@ def test_over_imap_a_poison_message_is_unreadable_and_the_unsubscribe_after_it_i
     assert suppressed_rows(example)[-1]["email"] == "catherine.blake@eastsussex.example"
     assert len(dovecot.messages()) == 3 and len(dovecot.messages("composer/processed")) == 1
     assert json.loads(composer(run_cli, example, "inbox", "--json").stdout)["already_seen"] == 3
+
+
+def test_imap_messages_come_in_batches_each_whole_or_its_head(
+    dovecot: ImapServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Messages are fetched a batch at a time (a round trip each, not one per message), in UID
+    order, each one whole, or only its head when it is over the cap."""
+    from composer.content.settings import Inbox
+    from composer.mailbox import sources
+    from composer.mailbox.parse import HEAD_BYTES
+
+    sent = [f"Subject: {n}\r\n\r\n".encode() + b"x" * (200 * n) for n in range(1, 8)]
+    big = b"Subject: big\r\n\r\n" + b"y" * (3 * HEAD_BYTES)
+    sent.insert(3, big)
+    for index, data in enumerate(sent):
+        dovecot.deliver(f"{index:02}.eml", data)
+    monkeypatch.setattr(sources, "FETCH_BATCH", 3, raising=False)
+    inbox = Inbox(
+        host="127.0.0.1",
+        port=dovecot.tls_port,
+        security="tls",
+        username=USER,
+        ca_file=str(dovecot.cert),
+        max_message_bytes=2 * HEAD_BYTES,
+    )
+    with sources.ImapSource(inbox, {"COMPOSER_IMAP_PASSWORD": CANARY}, create_folder=False) as source:
+        assert source._box is not None
+        client, fetches = source._box.client, []
+        real = client.uid
+        monkeypatch.setattr(client, "uid", lambda *args: fetches.append(args) or real(*args))
+        got = list(source.messages())
+    assert [incoming.data.replace(b"\r\n", b"\n") for incoming in got] == [
+        (data[:HEAD_BYTES] if data is big else data).replace(b"\r\n", b"\n") for data in sent
+    ]
+    assert [int(incoming.handle) for incoming in got] == sorted(int(incoming.handle) for incoming in got)
+    whole, head = "(UID BODY.PEEK[])", f"(UID BODY.PEEK[]<0.{HEAD_BYTES}>)"
+    asked = [
+        (len(args[1].split(",")), args[2]) for args in fetches if args[0] == "FETCH" and "BODY" in args[2]
+    ]
+    assert asked == [(3, whole), (1, head), (3, whole), (1, whole)]

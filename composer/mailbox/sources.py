@@ -120,6 +120,9 @@ _KINDS_OF_FILE = {
     stat.S_IFBLK: "a device",
     stat.S_IFSOCK: "a socket",
 }
+_UID = re.compile(rb"UID (\d+)")
+FETCH_BATCH = 50  # messages a FETCH asks for at most
+FETCH_BATCH_BYTES = 8 * 1024 * 1024  # and their bytes at most (one over the cap counts its head only)
 _FETCHED = re.compile(rb"UID (\d+) RFC822\.SIZE (\d+)|RFC822\.SIZE (\d+) UID (\d+)")
 
 
@@ -183,19 +186,44 @@ class ImapSource:
 
     def messages(self) -> Iterator[Incoming]:
         """Each message's raw bytes (BODY.PEEK: nothing is marked read), its size asked first so
-        that only the head of one over the cap is fetched; none is parsed here."""
+        that only the head of one over the cap is fetched; none is parsed here.
+
+        Fetched in batches (up to FETCH_BATCH messages, FETCH_BATCH_BYTES between them): one round
+        trip per message would make a distant server's latency the run's time.
+        """
         assert self._box is not None, "use ImapSource as a context manager"
         try:
-            for uid, size in self._sizes():
-                part = (
-                    "BODY.PEEK[]" if size <= self.inbox.max_message_bytes else f"BODY.PEEK[]<0.{HEAD_BYTES}>"
-                )
-                typ, response = self._box.client.uid("FETCH", uid, f"({part})")
-                data = next((item[1] for item in response if isinstance(item, tuple)), None)
-                if typ == "OK" and isinstance(data, bytes):
-                    yield Incoming(uid, size, data)
+            for part, batch in self._batches(self._sizes()):
+                uids = ",".join(uid for uid, _ in batch)
+                typ, response = self._box.client.uid("FETCH", uids, f"(UID {part})")
+                if typ != "OK":
+                    raise imaplib.IMAP4.error(f"FETCH answered {typ}")
+                fetched = {}
+                for item in response:
+                    match = _UID.search(item[0]) if isinstance(item, tuple) else None
+                    if match and isinstance(item[1], bytes):
+                        fetched[match[1].decode()] = item[1]
+                for uid, size in batch:
+                    if uid in fetched:
+                        yield Incoming(uid, size, fetched[uid])
         except (imaplib.IMAP4.error, OSError) as exc:
             raise ComposerError(f"cannot read {self.where}: {self._scrubbed(exc)}") from None
+
+    def _batches(self, sizes: list[tuple[str, int]]) -> Iterator[tuple[str, list[tuple[str, int]]]]:
+        """Runs of messages fetched alike (whole, or the head of one over the cap), in UID order."""
+        batch: list[tuple[str, int]] = []
+        part, total = "", 0
+        for uid, size in sizes:
+            whole = size <= self.inbox.max_message_bytes
+            wanted = "BODY.PEEK[]" if whole else f"BODY.PEEK[]<0.{HEAD_BYTES}>"
+            cost = size if whole else HEAD_BYTES
+            if batch and (wanted != part or len(batch) >= FETCH_BATCH or total + cost > FETCH_BATCH_BYTES):
+                yield part, batch
+                batch, total = [], 0
+            batch.append((uid, size))
+            part, total = wanted, total + cost
+        if batch:
+            yield part, batch
 
     def _sizes(self) -> list[tuple[str, int]]:
         """Every message's UID and size (RFC822.SIZE), in one command."""
