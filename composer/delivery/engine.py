@@ -14,7 +14,7 @@ import contextlib
 import random
 import signal
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 
 from composer.content.settings import Sending
@@ -90,12 +90,6 @@ def send_one(transport: Transport, *, sender: str, message: Outgoing) -> str:
         raise SendingError(f"the test copy to {message.email} {outcome}: {exc.reply}") from exc
 
 
-async def _each(messages: Iterator[Outgoing]) -> AsyncIterator[Outgoing]:
-    """Messages made in this process, one as each is wanted."""
-    for message in messages:
-        yield message
-
-
 def backoff(attempt: int, *, base: float, cap: float, draw: Callable[[], float] = random.random) -> float:
     """Seconds before retry number `attempt` (1, 2, ...): doubling from `base` up to `cap`.
 
@@ -167,9 +161,8 @@ class Delivery:
             per_minute=per_minute, per_day=per_day, sent_today=journal.sent_since(time.time() - DAY)
         )
 
-    def run(self, messages: Iterator[Outgoing] | AsyncIterator[Outgoing]) -> None:
-        """Send the messages (made as they are needed, or ahead by a worker), or stop cleanly; the
-        report says which."""
+    def run(self, messages: Iterator[Outgoing]) -> None:
+        """Send the messages (made as they are needed), or stop cleanly; the report says which."""
         try:
             asyncio.run(self._run(messages))
         except asyncio.CancelledError:
@@ -178,7 +171,7 @@ class Delivery:
                 "run `composer send` again to see them"
             ) from None
 
-    async def _run(self, messages: Iterator[Outgoing] | AsyncIterator[Outgoing]) -> None:
+    async def _run(self, messages: Iterator[Outgoing]) -> None:
         self.stopping = asyncio.Event()
         if self.total:
             workers = min(self.transport.connections, self.total)
@@ -191,14 +184,10 @@ class Delivery:
         self.report.not_attempted = self.total - self.done
 
     async def _produce(
-        self,
-        queue: asyncio.Queue[Outgoing | None],
-        messages: Iterator[Outgoing] | AsyncIterator[Outgoing],
-        workers: int,
+        self, queue: asyncio.Queue[Outgoing | None], messages: Iterator[Outgoing], workers: int
     ) -> None:
-        source = messages if isinstance(messages, AsyncIterator) else _each(messages)
         try:
-            async for message in source:
+            for message in messages:
                 if self.stopping.is_set():
                     break
                 await queue.put(message)

@@ -385,7 +385,9 @@ def send_issue(
             report=report,
             progress=progress,
         )
-        Pipeline(context, groups, journal, signing_key=signing_key, transport=chosen).run(delivery)
+        Pipeline(context, groups, journal, signing_key=signing_key, dot_stuffed=chosen.dot_stuffed).run(
+            delivery
+        )
         return report
     finally:
         journal.close()
