@@ -30,6 +30,7 @@ from email.message import EmailMessage
 from itertools import islice
 from pathlib import Path
 
+import yaml
 from bench_render import largest_issue
 
 from composer.commands.send import send
@@ -49,7 +50,8 @@ SECRET = "benchmark-secret-not-for-real-use"
 
 
 def make_project(folder: Path, people: int) -> Path:
-    """The example programme with `people` members, cycling the real ones' networks."""
+    """The example programme with `people` members, cycling the real ones' networks, sending over
+    CONNECTIONS connections (the example's composer.yaml leaves the default, 2)."""
     folder.mkdir(parents=True)
     for part in PARTS:
         source = REPO / part
@@ -64,6 +66,9 @@ def make_project(folder: Path, people: int) -> Path:
             local, domain = row[0].split("@")
             writer.writerow([f"{local}.{index}@{domain}", *row[1:]])
     (folder / SUPPRESSED_FILE).write_text("email,network,date\n", encoding="utf-8")
+    settings = yaml.safe_load((folder / "composer.yaml").read_text(encoding="utf-8"))
+    settings["sending"].setdefault("smtp", {})["connections"] = CONNECTIONS  # as many as smtp-source's
+    (folder / "composer.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
     return folder
 
 

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Callable, Collection, Hashable, Iterator, Mapping
+from collections.abc import Callable, Collection, Hashable, Mapping
 from dataclasses import dataclass, field
 
 from composer.content.project import Project
 from composer.content.reviews import read_reviews
 from composer.delivery.context import SendContext
-from composer.delivery.engine import Delivered, Delivery, Outcome, Outgoing, Progress
+from composer.delivery.engine import Delivered, Delivery, Outcome, Progress
 from composer.delivery.journal import Journal, State
+from composer.delivery.pipeline import Pipeline
 from composer.delivery.tokens import secret
 from composer.email.editions import EditionKey, edition_name
 from composer.email.links import LinkReport, check_links
@@ -279,9 +280,6 @@ def send_issue(
         plan, groups = _plan(context, journal, resend_uncertain=resend_uncertain, links=links)
         if confirm is not None:
             confirm(plan)
-        journal.add_pending(
-            context.number, ((r.person.email, context.name(r.edition)) for r in context.recipients())
-        )
         report = SendReport(plan=plan)
         delivery = Delivery(
             chosen,
@@ -295,28 +293,9 @@ def send_issue(
             report=report,
             progress=progress,
         )
-        delivery.run(_messages(context, groups, signing_key=signing_key, dot_stuffed=chosen.dot_stuffed))
+        Pipeline(context, groups, journal, signing_key=signing_key, dot_stuffed=chosen.dot_stuffed).run(
+            delivery
+        )
         return report
     finally:
         journal.close()
-
-
-def _messages(
-    context: SendContext, groups: list[_Group], *, signing_key: bytes, dot_stuffed: bool
-) -> Iterator[Outgoing]:
-    """Everyone due, edition by edition: each made ready at its first reader, let go after its last."""
-    people, networks = context.lists.people, context.networks or None
-    for group in groups:
-        for index in group.due:
-            recipient = context.lists.recipient(people[index], networks=networks)
-            assert recipient is not None  # the lists do not change during a send
-            yield context.message(
-                recipient.person.email,
-                recipient.person.name,
-                recipient.networks,
-                first_name=recipient.person.first_name,
-                edition=recipient.edition,
-                signing_key=signing_key,
-                dot_stuffed=dot_stuffed,
-            )
-        context.release(group.key)
