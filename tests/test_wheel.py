@@ -120,6 +120,14 @@ def test_the_wheel_holds_the_templates_schema_example_and_starter(wheel: Path) -
     assert links == []
 
 
+def test_the_wheel_holds_every_module_of_the_package(wheel: Path) -> None:
+    """pyproject.toml lists the packages by name: a new folder left off it would be missing."""
+    names = set(zipfile.ZipFile(wheel).namelist())
+    package = REPO / "composer"
+    modules = {f"composer/{path.relative_to(package).as_posix()}" for path in package.rglob("*.py")}
+    assert modules - names == set()
+
+
 def test_the_installed_wheel_is_what_runs(venv: Path) -> None:
     where = subprocess.run(
         [venv / "python", "-c", "import composer; print(composer.__file__)"],
