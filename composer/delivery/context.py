@@ -23,7 +23,7 @@ from composer.delivery.messages import EncodedEdition, Personal, encode_edition,
 from composer.delivery.tokens import make_token, unsubscribe_link
 from composer.delivery.transport import Outbox, SmtpTransport, Transport
 from composer.email.check import check_issue
-from composer.email.editions import FULL, EditionKey, edition_name, select
+from composer.email.editions import FULL, EditionGroups, EditionKey, select
 from composer.email.emailchecks import edition_checker
 from composer.email.placeholders import EDITION_PLACEHOLDERS, PLACEHOLDERS, reader_values
 from composer.email.render import Edition, Renderer
@@ -71,8 +71,7 @@ class SendContext:
         self.kind = kind
         self.outbox = self.project.root / self.sending.outbox
         self.journal_path = self.project.root / self.sending.journal
-        self._identities: dict[EditionKey, Hashable] = {}
-        self.names: dict[Hashable, EditionKey] = {}  # each edition's name: the first key it serves
+        self.groups = EditionGroups(self.plan)
         self._encoded: dict[tuple[Hashable, str], tuple[EncodedEdition, dict[str, str]]] = {}
         self._shared: dict[str, EncodedEdition] = {}  # the sectioned HTML part, encoded once per tag
         self.editions = report.editions  # the full one, and the document the others are cut from
@@ -89,16 +88,11 @@ class SendContext:
         return self.lists.recipients(networks=self.networks or None)
 
     def identity(self, key: EditionKey) -> Hashable:
-        """The edition a key's readers get, as `Selection.identity` (shared by keys with the same items)."""
-        if key not in self._identities:
-            self._identities[key] = identity = select(self.plan, key).identity
-            named = self.names.get(identity)
-            if named is None or edition_name(key) < edition_name(named):
-                self.names[identity] = key
-        return self._identities[key]
+        """The edition a key's readers get (see `EditionGroups`)."""
+        return self.groups.identity(key)
 
     def name(self, key: EditionKey) -> str:
-        return edition_name(self.names[self.identity(key)])
+        return self.groups.name(key)
 
     def encoded(self, key: EditionKey, *, tag: str = "") -> tuple[EncodedEdition, dict[str, str]]:
         """The edition for `key`'s readers, made ready when first needed, with the values its
@@ -115,7 +109,7 @@ class SendContext:
                 edition, sections = self.full, None
             else:
                 sections = self.editions.sections
-                name = self.names[content]
+                name = self.groups.first(key)
                 assert name is not None  # only the full edition's key is None
                 if sections:
                     edition = self.renderer.from_sections(sections, name)

@@ -161,18 +161,43 @@ class Audience:
         return edition_name(self.key)
 
 
+class EditionGroups:
+    """Sets of networks grouped by the edition their readers get (`Selection.identity`), each
+    edition named after the first of its sets by name: the one rule `send`, its dry run and the
+    preview's menu name editions by. A name is final once every set has been seen."""
+
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self._identities: dict[EditionKey, Hashable] = {}
+        self._first: dict[Hashable, EditionKey] = {}
+
+    def identity(self, key: EditionKey) -> Hashable:
+        """The edition a key's readers get (keys with the same items and reminders share one)."""
+        if key not in self._identities:
+            self._identities[key] = identity = select(self.plan, key).identity
+            first = self._first.get(identity)
+            if first is None or edition_name(key) < edition_name(first):
+                self._first[identity] = key
+        return self._identities[key]
+
+    def first(self, key: EditionKey) -> EditionKey:
+        """The key the edition of `key`'s readers is named after (and rendered for)."""
+        return self._first[self.identity(key)]
+
+    def name(self, key: EditionKey) -> str:
+        return edition_name(self.first(key))
+
+
 def audiences(plan: Plan, readers: Iterable[frozenset[str]]) -> list[Audience]:
     """The editions that readers of these edition keys (one key per reader) are sent, most readers
     first (in the order first met on a tie): what `send --dry-run` lists, for the preview's menu."""
-    contents: dict[frozenset[str], Hashable] = {}
-    groups: dict[Hashable, dict[frozenset[str], int]] = {}
+    groups = EditionGroups(plan)
+    counts: dict[Hashable, dict[frozenset[str], int]] = {}
     for key in readers:
-        if key not in contents:
-            contents[key] = select(plan, key).identity
-        served = groups.setdefault(contents[key], {})
+        served = counts.setdefault(groups.identity(key), {})
         served[key] = served.get(key, 0) + 1
     found = [
         Audience(min(served, key=edition_name), sum(served.values()), tuple(sorted(served, key=edition_name)))
-        for served in groups.values()
+        for served in counts.values()
     ]
     return sorted(found, key=lambda audience: -audience.recipients)
