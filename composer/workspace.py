@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Hashable, Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 from composer.content.layout import RECIPIENTS_DIR, snapshot
 from composer.content.loading import ParsedIssues, load_project
@@ -26,6 +27,14 @@ from composer.content.templates import Templates
 from composer.email.environment import environment, own_templates
 from composer.email.render import Renderer
 from composer.lists.recipients import Lists, read_lists
+
+
+class Loaded(NamedTuple):
+    """A project with the renderer and the mailing lists read for it."""
+
+    project: Project
+    renderer: Renderer
+    lists: Lists
 
 
 class Workspace:
@@ -50,11 +59,12 @@ class Workspace:
                 cache.save()
             return self._project
 
-    def reload(self) -> Project:
-        """The project as its files are now (those that did not change are not read again)."""
+    def reload(self) -> Loaded:
+        """The project as its files are now (those that did not change are not read again), with
+        its renderer and lists, taken together: another thread's reload cannot come between."""
         with self._lock:
             self.changed()
-            return self.project
+            return Loaded(self.project, self.renderer, self.lists)
 
     def draft(self, drafts: Mapping[Path, str]) -> Project:
         """The project with some issue files as the editor holds them (by resolved path): a draft

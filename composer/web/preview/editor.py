@@ -119,7 +119,7 @@ class Editor:
             return NOT_FOUND
         path, name = found
         try:
-            project = self.preview.workspace.reload()
+            project = self.preview.workspace.reload().project
             loaded = load_for_edit(path, name)
         except ValidationFailed as exc:
             lines = "\n".join(str(p) for p in exc.problems)

@@ -78,8 +78,8 @@ class LiveBuilds:
         """
         previous = self.build
         try:
-            project = self.workspace.reload()
-            build = Build(previous.id + 1, project, self.workspace.renderer, self.workspace.lists, [])
+            project, renderer, lists = self.workspace.reload()
+            build = Build(previous.id + 1, project, renderer, lists, [])
         except ValidationFailed as exc:
             build = replace(previous, id=previous.id + 1, failure=exc.problems, issues={})
         except Exception as exc:
