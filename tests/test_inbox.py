@@ -385,3 +385,21 @@ def test_imap_messages_come_in_batches_each_whole_or_its_head(
         (len(args[1].split(",")), args[2]) for args in fetches if args[0] == "FETCH" and "BODY" in args[2]
     ]
     assert asked == [(3, whole), (1, head), (3, whole), (1, whole)]
+
+
+def test_a_fetch_answer_gives_each_body_its_uid_whichever_side_the_uid_is_sent() -> None:
+    """RFC 3501 leaves the order of a FETCH's items to the server: imaplib gives a literal with
+    what came before it, and what follows it as the next item."""
+    from composer.mailbox.sources import bodies_by_uid
+
+    response = [
+        (b"1 (UID 5 BODY[] {3}", b"one"),
+        b")",
+        (b"2 (BODY[] {3}", b"two"),
+        b" UID 7)",
+        (b"3 (FLAGS (\\Seen) BODY[] {5}", b"three"),
+        b" FLAGS () UID 9)",
+        (b"4 (BODY[] {4}", b"lost"),  # no UID on either side: not given to anyone
+        b")",
+    ]
+    assert bodies_by_uid(response) == {"5": b"one", "7": b"two", "9": b"three"}

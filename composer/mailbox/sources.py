@@ -17,7 +17,7 @@ import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
 from imap_tools.errors import MailboxLoginError
@@ -126,6 +126,26 @@ FETCH_BATCH_BYTES = 8 * 1024 * 1024  # and their bytes at most (one over the cap
 _FETCHED = re.compile(rb"UID (\d+) RFC822\.SIZE (\d+)|RFC822\.SIZE (\d+) UID (\d+)")
 
 
+def bodies_by_uid(response: list[Any]) -> dict[str, bytes]:
+    """The bodies of a FETCH answer by UID. imaplib gives each literal as (what came before it,
+    the literal) and what follows it as the next item: a server may send the UID on either side
+    (RFC 3501 leaves the order of a FETCH's items to it)."""
+    found: dict[str, bytes] = {}
+    waiting: bytes | None = None  # a literal whose UID has not been seen yet
+    for item in response:
+        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], bytes):
+            match = _UID.search(item[0]) if isinstance(item[0], bytes) else None
+            if match:
+                found[match[1].decode()] = item[1]
+            waiting = None if match else item[1]
+        elif isinstance(item, bytes) and waiting is not None:
+            match = _UID.search(item)
+            if match:
+                found[match[1].decode()] = waiting
+            waiting = None
+    return found
+
+
 class ImapSource:
     """The mailbox's folder through IMAP; use as a context manager (it logs in and out)."""
 
@@ -194,18 +214,19 @@ class ImapSource:
         assert self._box is not None, "use ImapSource as a context manager"
         try:
             for part, batch in self._batches(self._sizes()):
-                uids = ",".join(uid for uid, _ in batch)
-                typ, response = self._box.client.uid("FETCH", uids, f"(UID {part})")
-                if typ != "OK":
-                    raise imaplib.IMAP4.error(f"FETCH answered {typ}")
-                fetched = {}
-                for item in response:
-                    match = _UID.search(item[0]) if isinstance(item, tuple) else None
-                    if match and isinstance(item[1], bytes):
-                        fetched[match[1].decode()] = item[1]
+                typ, response = self._box.client.uid(
+                    "FETCH", ",".join(uid for uid, _ in batch), f"(UID {part})"
+                )
+                fetched = bodies_by_uid(response) if typ == "OK" else {}  # NO: one was expunged meanwhile
                 for uid, size in batch:
-                    if uid in fetched:
-                        yield Incoming(uid, size, fetched[uid])
+                    data = fetched.get(uid)
+                    if data is None:  # not in the batch's answer: asked alone, as it may be gone
+                        typ, response = self._box.client.uid("FETCH", uid, f"(UID {part})")
+                        data = bodies_by_uid(response).get(uid) if typ == "OK" else None
+                    if data is None:
+                        self.skipped.append((uid, "gone from the mailbox before it could be read"))
+                    else:
+                        yield Incoming(uid, size, data)
         except (imaplib.IMAP4.error, OSError) as exc:
             raise ComposerError(f"cannot read {self.where}: {self._scrubbed(exc)}") from None
 
@@ -231,7 +252,7 @@ class ImapSource:
         uids = self._box.uids()
         if not uids:
             return []
-        typ, response = self._box.client.uid("FETCH", ",".join(uids), "(UID RFC822.SIZE)")
+        typ, response = self._box.client.uid("FETCH", "1:*", "(UID RFC822.SIZE)")  # no line of every UID
         if typ != "OK":
             raise imaplib.IMAP4.error(f"FETCH RFC822.SIZE answered {typ}")
         found = []
