@@ -117,3 +117,18 @@ def test_a_template_cannot_reach_python_internals(example: Path, run_cli: Cli) -
         assert result.returncode == 1
         assert "templates/email.txt.j2" in result.stderr and "unsafe" in result.stderr, result.stderr
         assert not (example / "outbox").exists()
+
+
+def test_a_failing_template_is_named_at_its_own_file_and_line(example: Path, run_cli: Cli) -> None:
+    """An error in an included template of the project's own names that file and line, not the
+    top template (which the project may not even have), and never shows a traceback."""
+    from composer.content.templates import packaged
+
+    source = packaged("templates", "_item.txt.j2").read_text(encoding="utf-8")
+    lines = source.splitlines()
+    for bad in ("{{ item.__class__ }}", '{{ 1 + "a" }}', "{{ edition.key }}"):
+        own = "\n".join([*lines[:3], bad, *lines[3:]]) + "\n"
+        (example / "templates" / "_item.txt.j2").write_text(own, encoding="utf-8")
+        result = run_cli(example, "check")
+        assert result.returncode == 1
+        assert "templates/_item.txt.j2:4: " in result.stderr, (bad, result.stderr)

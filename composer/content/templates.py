@@ -71,15 +71,40 @@ class Templates(SandboxedEnvironment):
             raise ComposerError(f"{where}:{exc.lineno}: {exc.message}") from exc
         except SecurityError as exc:
             raise ComposerError(
-                f"{shown}: {exc.message}: a template may use the values it is given and their public fields"
+                f"{self._where(exc, shown)}: {(exc.message or '').rstrip('.')}: a template may use the "
+                "values it is given and their public fields"
             ) from exc
+        except jinja2.UndefinedError as exc:
+            hint = 'what templates are given: "Templates are given nothing" in the README'
+            if "EditionView" in (exc.message or ""):  # a template copied before the edition's key went
+                hint += "; `edition.key` is now `edition.for_members`, and an edition has no name"
+            raise ComposerError(f"{self._where(exc, shown)}: {exc.message}: {hint}") from exc
         except jinja2.TemplateError as exc:
-            raise ComposerError(f"{shown}: {exc.message}") from exc
+            raise ComposerError(f"{self._where(exc, shown)}: {exc.message}") from exc
         except UnicodeDecodeError as exc:
             raise ComposerError(f"{shown}: not UTF-8 text: save it as UTF-8") from exc
         except OSError as exc:
             file = _shown(exc.filename, self.root) if exc.filename else shown
             raise ComposerError(f"{file}: cannot be read: {exc.strerror or exc}") from exc
+        except ComposerError:
+            raise
+        except Exception as exc:  # `{{ 1 + "a" }}` in a template: named at its line, not a traceback
+            where = self._where(exc, "")
+            if not where:
+                raise
+            raise ComposerError(f"{where}: {type(exc).__name__}: {exc}") from exc
+
+    def _where(self, exc: BaseException, shown: str) -> str:
+        """The template file and line a render failed at: the innermost template in the traceback
+        (an included one, say the project's own _item.txt.j2), else `shown`."""
+        found = ""
+        trace = exc.__traceback__
+        while trace is not None:
+            filename = trace.tb_frame.f_code.co_filename
+            if filename.endswith(".j2"):
+                found = f"{_shown(filename, self.root)}:{trace.tb_lineno}"
+            trace = trace.tb_next
+        return found or shown
 
 
 def _shown(filename: str, root: Path) -> str:
