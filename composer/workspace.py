@@ -1,12 +1,14 @@
 """The project folder loaded once, with every cache of what was read from it.
 
-Every command makes one workspace and asks it for the project, the mailing lists and a renderer;
-nothing else loads a project. The preview keeps one for its whole run and calls `changed` when the
-watcher sees a save: the project and its renderer are then made again, while what can prove it is
-still the same is kept (an issue file by its inode, size and time; the lists by their files' stamps
-and the networks; the compiled templates by the names of the project's own, Jinja itself noticing
-a template saved since). The parse cache lives in the user's cache folder (`layout.cache_folder`), never
-in the project, so that a read-only command leaves the project folder as it found it.
+Every command that reads a project makes one workspace and asks it for the project (and, where
+it uses them, the mailing lists, the compiled templates or a renderer); nothing else loads a
+project. The preview keeps one for its whole run and calls `changed` (or `reload`) when the
+watcher sees a save: the project and its renderer are then made again, while what can prove it
+is still the same is kept (an issue file by its inode, size and time; the lists by their files'
+stamps and the networks; the compiled templates by the names of the project's own, Jinja itself
+noticing a template saved since). The parse cache lives in the user's cache folder
+(`layout.cache_folder`), never in the project, so that a read-only command leaves the project
+folder as it found it.
 
 The memoised pure functions in `email/` (Markdown, edition names, sections) are keyed by their
 whole input and so never go stale: they are not caches of files and need no invalidation.

@@ -1,1 +1,2 @@
-"""One module per command: each loads the project once and calls the libraries below."""
+"""One module per command: those that read a project load it once, through a Workspace, and call
+the libraries below with what was loaded; none prints (cli.py and views.py do)."""

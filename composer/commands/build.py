@@ -11,4 +11,6 @@ from composer.workspace import Workspace
 def build(root: Path, ref: str | None = None, *, out: Path | None = None) -> BuildResult:
     """Build one issue (default: the latest) into `out` (default: build/<number>/ in the project)."""
     workspace = Workspace(root)
-    return build_issue(workspace.project, ref, out=out, lists=workspace.lists, renderer=workspace.renderer)
+    return build_issue(
+        workspace.project, ref, out=out, renderer=workspace.renderer
+    )  # lists read once it passes

@@ -18,7 +18,8 @@ def check(root: Path, ref: str | None = None, *, links: bool = False, refresh: b
     """
     workspace = Workspace(root)
     project = workspace.project
-    report = check_issue(project, ref, lists=workspace.lists, renderer=workspace.renderer)
+    # the lists are read by the check itself, once the issue's own errors have not stopped it
+    report = check_issue(project, ref, renderer=workspace.renderer)
     if not links:
         return report
     found = check_links(project, report.issue, report.plan, report.full, refresh=refresh)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from composer.lists.recipients import Lists
@@ -11,6 +12,4 @@ from composer.workspace import Workspace
 def lists(root: Path) -> Lists:
     """The project's lists with their problems (the caller decides the exit)."""
     found = Workspace(root).lists
-    if found.nobody:
-        found.problems.append(found.nobody)
-    return found
+    return replace(found, problems=[*found.problems, found.nobody]) if found.nobody else found

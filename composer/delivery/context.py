@@ -13,7 +13,7 @@ plain text only.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Hashable, Iterator, Mapping
+from collections.abc import Collection, Hashable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,7 +29,6 @@ from composer.email.placeholders import EDITION_PLACEHOLDERS, PLACEHOLDERS, read
 from composer.email.render import Edition, Renderer
 from composer.email.templatecontext import edition_values
 from composer.errors import ComposerError, SendingError, ValidationFailed
-from composer.lists.recipients import Recipient
 
 
 class SendContext:
@@ -71,7 +70,7 @@ class SendContext:
         self.kind = kind
         self.outbox = self.project.root / self.sending.outbox
         self.journal_path = self.project.root / self.sending.journal
-        self.groups = EditionGroups(self.plan)
+        self.named = EditionGroups(self.plan)  # which sets of networks share an edition, and its name
         self._encoded: dict[tuple[Hashable, str], tuple[EncodedEdition, dict[str, str]]] = {}
         self._shared: dict[str, EncodedEdition] = {}  # the sectioned HTML part, encoded once per tag
         self.editions = report.editions  # the full one, and the document the others are cut from
@@ -84,15 +83,12 @@ class SendContext:
             return Outbox(folder)
         return SmtpTransport(self.sending.smtp, self.env)
 
-    def recipients(self) -> Iterator[Recipient]:
-        return self.lists.recipients(networks=self.networks or None)
-
     def identity(self, key: EditionKey) -> Hashable:
         """The edition a key's readers get (see `EditionGroups`)."""
-        return self.groups.identity(key)
+        return self.named.identity(key)
 
     def name(self, key: EditionKey) -> str:
-        return self.groups.name(key)
+        return self.named.name(key)
 
     def encoded(self, key: EditionKey, *, tag: str = "") -> tuple[EncodedEdition, dict[str, str]]:
         """The edition for `key`'s readers, made ready when first needed, with the values its
@@ -109,7 +105,7 @@ class SendContext:
                 edition, sections = self.full, None
             else:
                 sections = self.editions.sections
-                name = self.groups.first(key)
+                name = self.named.first(key)
                 assert name is not None  # only the full edition's key is None
                 if sections:
                     edition = self.renderer.from_sections(sections, name)

@@ -21,7 +21,7 @@ from composer.lists.recipients import usable_address
 
 @dataclass(frozen=True)
 class CopySent:
-    """A test copy sent with `send --to`: where it went and which edition."""
+    """A copy sent with `send --to` or `--review`: where it went and which edition."""
 
     issue: int
     address: str

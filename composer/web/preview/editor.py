@@ -35,6 +35,7 @@ from composer.email.check import check_issue
 from composer.email.editions import FULL
 from composer.email.markdown import to_html
 from composer.email.placeholders import fill_placeholders
+from composer.email.render import Renderer
 from composer.errors import ComposerError, Problem, ValidationFailed
 from composer.web.preview.app import NOT_FOUND, Preview, Response, error_page
 from composer.web.preview.builds import Choice
@@ -119,7 +120,7 @@ class Editor:
             return NOT_FOUND
         path, name = found
         try:
-            project = self.preview.workspace.reload().project
+            project = self.preview.workspace.draft({})  # as on disk now: a file `New issue` just wrote
             loaded = load_for_edit(path, name)
         except ValidationFailed as exc:
             lines = "\n".join(str(p) for p in exc.problems)
@@ -184,7 +185,8 @@ class Editor:
         try:
             project = self.preview.workspace.draft({path.resolve(): text})
             with self.preview.render_lock:  # the preview's one lock for all rendering
-                report = check_issue(project, str(number), lists=build.lists, keys=[FULL])
+                renderer = Renderer(project, env=self.preview.workspace.templates)  # compiled once
+                report = check_issue(project, str(number), lists=build.lists, keys=[FULL], renderer=renderer)
         except ValidationFailed as exc:
             return self._findings(number, name, exc.problems, None, data)
         except ComposerError as exc:

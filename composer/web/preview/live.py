@@ -72,9 +72,9 @@ class LiveBuilds:
         """Load the project again; if it cannot load, keep the last one and record why.
 
         Issue files that did not change are not read again, nor are the mailing lists unless their
-        files or the networks changed. Any
-        error counts, not only invalid files (a CSV file the parser chokes on, a bug): the
-        watcher must outlive it, and the page must say what happened.
+        files or the networks changed (the workspace keeps them). Any error counts, not only
+        invalid files (a CSV file the parser chokes on, a bug): the watcher must outlive it, and
+        the page must say what happened.
         """
         previous = self.build
         try:
