@@ -22,7 +22,7 @@ from composer.delivery.messages import Personal, encode_edition
 from composer.delivery.tokens import make_token, secret, unsubscribe_link
 from composer.email.editions import receives
 from composer.email.placeholders import fill_placeholders, reader_values
-from composer.email.render import Renderer, normal_whitespace
+from composer.email.render import TEXT_TEMPLATE, Renderer, normal_whitespace
 from composer.email.sections import SECTION_END, SECTION_START, keep_sections
 
 ENV = {"COMPOSER_SECRET": SECRET}
@@ -79,6 +79,8 @@ def test_a_message_cut_from_sections_is_the_edition_rendered_alone(
     contexts: dict[int, SendContext], networks: frozenset[str]
 ) -> None:
     for context in contexts.values():
+        sections = context.editions.sections
+        assert sections is not None and sections.text is not None  # both parts are cut from it
         text, html = message(context, networks)
         expected_text, expected_html = alone(context, networks)
         assert normal(text) == normal(expected_text)
@@ -104,15 +106,21 @@ def test_no_section_of_another_network_survives(
         assert (member in html) == bool(networks) and (member in text) == bool(networks)
 
 
-def test_the_html_is_rendered_once_an_issue_however_many_editions(
+def test_each_part_is_rendered_once_an_issue_however_many_editions(
     contexts: dict[int, SendContext], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Premailer runs a fixed number of times for all the editions but the full one, not once each."""
+    """Premailer, and the plain-text template, run a fixed number of times for all the editions
+    but the full one, not once each: each edition's parts are cut from the sectioned document's."""
     from composer.email import render
 
     calls: list[int] = []
     real = render.inline_css
     monkeypatch.setattr(render, "inline_css", lambda *args: calls.append(1) or real(*args))
+    texts: list[str] = []
+    template = Renderer.render_template
+    monkeypatch.setattr(
+        Renderer, "render_template", lambda self, name, c: texts.append(name) or template(self, name, c)
+    )
     context = SendContext(
         load_project(next(iter(contexts.values())).project.root),
         None,
@@ -122,12 +130,31 @@ def test_the_html_is_rendered_once_an_issue_however_many_editions(
         env=ENV,
     )
     calls.clear()  # the check before the send renders the full edition
+    texts.clear()
     message(context, frozenset(NETWORKS[:1]))
     assert len(calls) == 3  # the sectioned document, and two editions alone to compare it with
+    assert texts.count(TEXT_TEMPLATE) == 3  # the same for the plain text
     for size in range(2, 9):
         message(context, frozenset(NETWORKS[:size]))
         message(context, frozenset(NETWORKS[-size:]))
-    assert len(calls) == 3
+    assert len(calls) == 3 and texts.count(TEXT_TEMPLATE) == 3
+
+
+def test_a_text_template_without_sections_renders_each_text_alone(example: Path) -> None:
+    """A programme's own plain-text template written before sections: the HTML is still cut from
+    sections, and each edition's text is rendered alone, as before."""
+    template = example / "templates" / "email.txt.j2"
+    source = template.read_text(encoding="utf-8")
+    source = source.replace("{{ line.start }}{{ t.wrap(item.title", "{{ t.wrap(item.title")
+    template.write_text(source.replace('"- ") }}\n{{ line.end }}', '"- ") }}\n'), encoding="utf-8")
+    project = load_project(example)
+    sections = Renderer(project).sections(plan_for(project, 377))
+    assert sections is not None and sections.text is None
+    context = SendContext(project, None, networks=(), transport="outbox", rate=None, env=ENV)
+    for networks in (frozenset(), frozenset({"send"}), frozenset({"dcs", "kinship"})):
+        text, html = message(context, networks)
+        expected_text, expected_html = alone(context, networks)
+        assert normal(text) == normal(expected_text) and normal(html) == normal(expected_html)
 
 
 def test_templates_without_sections_render_each_edition_alone(example: Path) -> None:

@@ -26,8 +26,9 @@ def tel_url(phone: str) -> str:
 class TextHelper:
     """What the plain-text template needs from Python: Markdown, wrapping and link references."""
 
-    def __init__(self) -> None:
-        self.links = TextLinks()
+    def __init__(self, links: TextLinks | None = None) -> None:
+        """`links`: how references are numbered (by default, in the order of one message)."""
+        self.links = links or TextLinks()
 
     def markdown(self, source: str) -> str:
         return to_text(source, self.links)

@@ -67,7 +67,10 @@ class TextLinks:
         return "\n".join(lines)
 
 
-_REFERENCE = re.compile(r"\[\d+\][.,;:!?)]*")
+# Opens a link reference in place of "[" in the document every edition but the full one is cut
+# from (see textsections): a Unicode noncharacter, for use inside a program, which no issue writes.
+REFERENCE_MARK = "\ufdd0"
+_REFERENCE = re.compile(rf"[\[{REFERENCE_MARK}]\d+\][.,;:!?)]*")
 
 
 def wrap(text: str, width: int = WIDTH, prefix: str = "") -> list[str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, overload
 
 from composer.content import templates
@@ -35,6 +35,7 @@ from composer.email.templatecontext import (
     reminder_when,
     subject_line,
 )
+from composer.email.textsections import READER_SECTIONS, SectionedLinks, SectionedText, tidy
 from composer.email.urls import archive_page_url, calendar_url, item_url
 
 _page_url = archive_page_url  # Renderer's parameter of the same name would shadow it
@@ -166,9 +167,14 @@ class Renderer:
 
     def text(self, context: Mapping[str, Any]) -> str:
         """The plain-text part, with runs of blank lines that the template's ifs leave reduced to one."""
-        raw = self.render_template(TEXT_TEMPLATE, {**context, "t": TextHelper()})
-        lines = [line.rstrip() for line in raw.strip().split("\n")]
-        return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
+        return tidy(self.render_template(TEXT_TEMPLATE, {**context, "t": TextHelper()}))
+
+    def sectioned_text(self, context: Mapping[str, Any]) -> SectionedText:
+        """The plain text of the sectioned document, its link references marked for each edition
+        to number those it keeps (see textsections)."""
+        links = SectionedLinks()
+        raw = self.render_template(TEXT_TEMPLATE, {**context, **READER_SECTIONS, "t": TextHelper(links)})
+        return SectionedText(raw, tuple(links.urls))
 
     def edition(self, plan: Plan, key: EditionKey, serves: tuple[EditionKey, ...] = ()) -> Edition:
         """One edition (key None: the full edition) through the whole pipeline.
@@ -177,17 +183,18 @@ class Renderer:
         """
         context = self.context(plan, key)
         html = inline_css(compile_mjml(self.mjml(context)), self.css())
-        return self._finished(plan, context, key, html, serves)
+        return self._finished(plan, context, key, (html, self.text(context)), serves)
 
     def _finished(
         self,
         plan: Plan,
         context: Mapping[str, Any],
         key: EditionKey,
-        html: str,
+        parts: tuple[str, str],
         serves: tuple[EditionKey, ...],
     ) -> Edition:
-        """The edition of `context` with its HTML, and its plain text rendered."""
+        """The edition of `context` with its HTML and plain text."""
+        html, text = parts
         return Edition(
             key=key,
             name=edition_name(key),
@@ -195,7 +202,7 @@ class Renderer:
             subject=context["subject"],
             preheader=context["preheader"],
             html=html,
-            text=self.text(context),
+            text=text,
             serves=serves or (key,),
         )
 
@@ -207,37 +214,52 @@ class Renderer:
         None when the templates do not write those sections (a programme's own, written before
         them): what a reader in no network, and one in the first network with news, would be cut
         is compared with their editions rendered alone, and each edition is then rendered alone.
+        The plain text is compared apart: without its sections (`text` None), each edition's is
+        rendered alone.
         """
         shown = [*plan.items, *(reminder.item for reminder in plan.reminders)]
         everyone = frozenset(self.project.networks) | networks_of(shown)
         context = self.context(plan, everyone, sectioned=True)
-        sections = Sectioned(plan, inline_css(compile_mjml(self.mjml(context)), self.css()))
+        html = inline_css(compile_mjml(self.mjml(context)), self.css())
+        sections = Sectioned(plan, html, self.sectioned_text(context))
         samples = [frozenset(), *(frozenset(item.networks[:1]) for item in shown if item.networks)][:2]
         for key in samples:
-            alone = keep_sections(self.edition(plan, key).html, key)
-            if normal_whitespace(keep_sections(self.cut(sections, key)[1], key)) != normal_whitespace(alone):
+            alone = self.edition(plan, key)
+            _, html, text = self.cut(sections, key)
+            if not _same_for(key, html, alone.html):
                 return None
+            if text is not None and not _same_for(key, text, alone.text):
+                sections = replace(sections, text=None)
         return sections
 
     def from_sections(
         self, sections: Sectioned, key: frozenset[str], serves: tuple[EditionKey, ...] = ()
     ) -> Edition:
-        """The edition for `key` cut from the sectioned document (its plain text rendered alone:
-        its link references are numbered in the order its readers meet them).
+        """The edition for `key` cut from the sectioned document (its plain text rendered alone when
+        the templates write no sections in it).
 
         The network sections of every set of networks it serves are kept, as `edition` keeps them.
         """
-        context, html = self.cut(sections, key, serves)
-        return self._finished(sections.plan, context, key, html, serves)
+        context, html, text = self.cut(sections, key, serves)
+        text = self.text(context) if text is None else text
+        return self._finished(sections.plan, context, key, (html, text), serves)
 
     def cut(
         self, sections: Sectioned, key: frozenset[str], serves: tuple[EditionKey, ...] = ()
-    ) -> tuple[dict[str, Any], str]:
-        """The context and HTML of the edition for `key` (see from_sections), without its text."""
+    ) -> tuple[dict[str, Any], str, str | None]:
+        """The context, HTML and plain text (None: not sectioned) of the edition for `key` (see
+        from_sections)."""
         context = self.context(sections.plan, key)
         networks = frozenset(n for k in serves or (key,) for n in k or ())
         values = {name: context[name] for name in EDITION_PLACEHOLDERS}
-        return context, sections.html_for(networks, values)
+        text = None if sections.text is None else sections.text.text_for(networks, values)
+        return context, sections.html_for(networks, values), text
+
+
+def _same_for(key: frozenset[str], cut: str, alone: str) -> bool:
+    """Whether a reader in `key` gets the same from an edition cut from sections as from the same
+    edition rendered alone, but for whitespace."""
+    return normal_whitespace(keep_sections(cut, key)) == normal_whitespace(keep_sections(alone, key))
 
 
 def normal_whitespace(html: str) -> str:
@@ -248,10 +270,12 @@ def normal_whitespace(html: str) -> str:
 
 @dataclass(frozen=True)
 class Sectioned:
-    """The HTML that serves every edition of an issue but the full one (see Renderer.sections)."""
+    """The HTML and plain text that serve every edition of an issue but the full one (see
+    Renderer.sections; `text` None: each edition's is rendered alone)."""
 
     plan: Plan
     html: str
+    text: SectionedText | None
 
     def html_for(self, networks: Collection[str], values: Mapping[str, str]) -> str:
         """The HTML of the edition read by members of `networks`, with that edition's `values`."""
@@ -265,8 +289,8 @@ class Editions(Sequence[Edition]):
     """The distinct editions among some keys, each made when first asked for: the full one
     rendered alone, the others cut from one sectioned document (rendered once, when first needed).
 
-    `composer check` looks at the HTML of most of them only (`cut`): their plain text, rendered
-    for each, is made for those who read it (`build`, the preview).
+    `composer check` looks at the HTML of most of them only (`cut`); the whole edition is made for
+    those who read it all (`build`, the preview, `send`).
     """
 
     def __init__(self, renderer: Renderer, plan: Plan, keys: Iterable[EditionKey]):
@@ -317,7 +341,7 @@ class Editions(Sequence[Edition]):
         sections = self.sections
         if index in self._made or sections is None:
             return self[index].html, self[index].preheader
-        context, html = self.renderer.cut(sections, selection.key, served)
+        context, html, _ = self.renderer.cut(sections, selection.key, served)
         return html, context["preheader"]
 
     def find(self, identity: Hashable) -> Edition | None:
