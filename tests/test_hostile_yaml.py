@@ -46,6 +46,13 @@ CORPUS = {
     "local tag": (ISSUE, HEAD + "subject: !shell ls\n", 3, "YAML tag !shell is not allowed"),
     "binary tag": (ISSUE, HEAD + "subject: !!binary aGk=\n", 3, "YAML tag !!binary is not allowed"),
     "control character": (ISSUE, HEAD + "subject: a\x07b\n", 3, "character U+0007 is not allowed"),
+    "noncharacter": (ISSUE, HEAD + "subject: a\ufdd0b\n", 3, "character U+FDD0 is a Unicode noncharacter"),
+    "escaped noncharacter": (
+        ISSUE,
+        HEAD + 'items:\n  - id: x\n    title: "see \\ufdd012]"\n',
+        5,
+        "character U+FDD0 is a Unicode noncharacter",
+    ),
     "second document": (ISSUE, HEAD + "---\nnumber: 379\n", 3, "a second YAML document starts here"),
     "bomb in the settings": (
         "composer.yaml",

@@ -201,6 +201,11 @@ class _Composer:
             parent.key = None
 
 
+# Unicode's noncharacters are for a program's own use, never text (email/textsections.py marks
+# link references with two of them): a file holding one is refused at its line.
+_NONCHARACTER = re.compile("[\ufdd0-\ufdef\ufffe\uffff]")
+
+
 class _Walker:
     """Turns a composed node tree into plain data, recording lines and duplicate keys."""
 
@@ -208,6 +213,7 @@ class _Walker:
         self.loader = yaml.SafeLoader("")
         self.lines: dict[Loc, int] = {}
         self.duplicates: list[tuple[Loc, int]] = []
+        self.noncharacters: list[tuple[Loc, int, str]] = []
 
     def walk(self, node: Node, loc: Loc) -> Any:
         self.lines[loc] = node.start_mark.line + 1
@@ -225,7 +231,10 @@ class _Walker:
             return out
         if isinstance(node, SequenceNode):
             return [self.walk(child, loc + (i,)) for i, child in enumerate(node.value)]
-        return self.scalar(node)
+        value = self.scalar(node)
+        if isinstance(value, str) and (found := _NONCHARACTER.search(value)):
+            self.noncharacters.append((loc, node.start_mark.line + 1, found.group()))
+        return value
 
     def scalar(self, node: Node) -> Any:
         if isinstance(node, ScalarNode) and not node.style and _CLOCK_LIKE.match(node.value):
@@ -274,6 +283,17 @@ def parse_yaml(
         Problem(display, f"duplicate key {loc[-1]!r}: keep one of them", line, field_path(loc, data))
         for loc, line in walker.duplicates
     ]
+    if walker.noncharacters:  # refused like a control character: the file holds something not text
+        return None, [
+            Problem(
+                display,
+                f"character U+{ord(char):04X} is a Unicode noncharacter, not text (composer marks its "
+                "own work with them): remove it",
+                line,
+                field_path(loc, data),
+            )
+            for loc, line, char in walker.noncharacters
+        ]
     return Located(data, walker.lines), duplicates
 
 
