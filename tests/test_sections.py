@@ -140,6 +140,22 @@ def test_each_part_is_rendered_once_an_issue_however_many_editions(
     assert len(calls) == 3 and texts.count(TEXT_TEMPLATE) == 3
 
 
+def test_check_measures_every_edition_without_cutting_its_text(
+    example: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`check` measures each edition's HTML; cutting the plain text of every one of hundreds of
+    editions would cost a third of it again, for nothing it looks at."""
+    from composer.email import textsections
+    from composer.email.check import check_issue
+
+    cut: list[int] = []
+    real = textsections.SectionedText.text_for
+    monkeypatch.setattr(textsections.SectionedText, "text_for", lambda *a: cut.append(1) or real(*a))
+    report = check_issue(load_project(example), "377")
+    assert len(report.editions) > 10
+    assert len(cut) <= 3  # two compared with the same rendered alone, and the one check reads whole
+
+
 def test_a_text_template_without_sections_renders_each_text_alone(example: Path) -> None:
     """A programme's own plain-text template written before sections: the HTML is still cut from
     sections, and each edition's text is rendered alone, as before."""

@@ -245,15 +245,20 @@ class Renderer:
         return self._finished(sections.plan, context, key, (html, text), serves)
 
     def cut(
-        self, sections: Sectioned, key: frozenset[str], serves: tuple[EditionKey, ...] = ()
+        self,
+        sections: Sectioned,
+        key: frozenset[str],
+        serves: tuple[EditionKey, ...] = (),
+        *,
+        text: bool = True,
     ) -> tuple[dict[str, Any], str, str | None]:
-        """The context, HTML and plain text (None: not sectioned) of the edition for `key` (see
-        from_sections)."""
+        """The context, HTML and plain text (None: not sectioned, or not asked for) of the edition
+        for `key` (see from_sections); `check` measures the HTML of most editions only."""
         context = self.context(sections.plan, key)
         networks = frozenset(n for k in serves or (key,) for n in k or ())
         values = {name: context[name] for name in EDITION_PLACEHOLDERS}
-        text = None if sections.text is None else sections.text.text_for(networks, values)
-        return context, sections.html_for(networks, values), text
+        cut_text = sections.text.text_for(networks, values) if text and sections.text is not None else None
+        return context, sections.html_for(networks, values), cut_text
 
 
 def _same_for(key: frozenset[str], cut: str, alone: str) -> bool:
@@ -341,7 +346,7 @@ class Editions(Sequence[Edition]):
         sections = self.sections
         if index in self._made or sections is None:
             return self[index].html, self[index].preheader
-        context, html, _ = self.renderer.cut(sections, selection.key, served)
+        context, html, _ = self.renderer.cut(sections, selection.key, served, text=False)
         return html, context["preheader"]
 
     def find(self, identity: Hashable) -> Edition | None:
