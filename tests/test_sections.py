@@ -73,6 +73,7 @@ def alone(context: SendContext, networks: frozenset[str]) -> tuple[str, str]:
     )
 
 
+@pytest.mark.slow  # 40 sets of networks x 4 issues, each also rendered alone: `make test`, not test-fast
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(networks=st.frozensets(st.sampled_from(NETWORKS)))
 def test_a_message_cut_from_sections_is_the_edition_rendered_alone(
