@@ -16,10 +16,11 @@ whole input and so never go stale: they are not caches of files and need no inva
 
 from __future__ import annotations
 
+import functools
 import threading
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from pathlib import Path
-from typing import NamedTuple
+from typing import Concatenate, NamedTuple, ParamSpec, TypeVar
 
 from composer.content.layout import RECIPIENTS_DIR, snapshot
 from composer.content.loading import ParsedIssues, load_project
@@ -29,6 +30,9 @@ from composer.content.templates import Templates
 from composer.email.environment import environment, own_templates
 from composer.email.render import Renderer
 from composer.lists.recipients import Lists, read_lists
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class Loaded(NamedTuple):
@@ -108,3 +112,14 @@ class Workspace:
         with self._lock:
             self._project = None
             self._renderer = None
+
+
+def on_folder(library: Callable[Concatenate[Project, P], R]) -> Callable[Concatenate[Path, P], R]:
+    """A library function that works on a loaded project, as a command that takes the project's
+    folder: the project is loaded once, here, and the rest of the arguments pass through."""
+
+    @functools.wraps(library)
+    def command(root: Path, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return library(Workspace(root).project, *args, **kwargs)
+
+    return command
