@@ -1,9 +1,11 @@
-"""Where a programme folder keeps its files, and where composer keeps what it can make again."""
+"""Where a programme folder keeps its files, how one is replaced whole, and where composer keeps
+what it can make again."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -49,3 +51,19 @@ def snapshot(root: Path, names: Iterable[str] = WATCHED) -> Snapshot:
             if not path.is_dir():
                 found[path] = (info.st_ino, info.st_size, info.st_mtime_ns)
     return found
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """A temporary file beside the target, then a rename: readers see the old file or the new."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        if path.exists():
+            os.chmod(temporary, path.stat().st_mode & 0o777)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -14,9 +14,7 @@ import datetime as dt
 import difflib
 import hashlib
 import io
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +30,7 @@ from ruamel.yaml.scalarstring import (
 )
 from ruamel.yaml.tokens import CommentToken
 
+from composer.content.layout import write_atomically
 from composer.content.yamlio import parse_yaml
 from composer.errors import ComposerError, ValidationFailed
 
@@ -194,22 +193,6 @@ def save_issue(
 def _diff(before: str, after: str, old: str, new: str, display: str) -> str:
     lines = before.splitlines(keepends=True), after.splitlines(keepends=True)
     return "".join(difflib.unified_diff(*lines, f"{display} ({old})", f"{display} ({new})"))
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """A temporary file beside the target, then a rename: readers see the old file or the new."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        if path.exists():
-            os.chmod(temporary, path.stat().st_mode & 0o777)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _merge_map(node: CommentedMap, base: dict[str, Any], new: dict[str, Any], parent: str = "") -> None:

@@ -10,11 +10,11 @@ import _csv
 import codecs
 import csv
 import io
-import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
+from composer.content.layout import write_atomically
 from composer.errors import ComposerError, Problem, Severity
 
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet takes for the start of a formula
@@ -61,7 +61,7 @@ def append_rows(path: Path, header: tuple[str, ...], rows: Iterable[tuple[str, .
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         if missing:
-            _rewrite(path, _with_columns(existing, newline, separator, missing) + added)
+            write_atomically(path, _with_columns(existing, newline, separator, missing) + added)
         else:
             with path.open("ab") as stream:
                 stream.write(added)
@@ -74,15 +74,6 @@ def _with_columns(data: bytes, newline: str, separator: str, columns: list[str])
     end = data.find(newline.encode())
     first, rest = (data, b"") if end < 0 else (data[:end], data[end:])
     return first + (separator + separator.join(columns)).encode("ascii") + rest
-
-
-def _rewrite(path: Path, data: bytes) -> None:
-    partial = path.with_name(path.name + ".part")
-    try:
-        partial.write_bytes(data)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def layout(data: bytes) -> tuple[str, str, list[str]]:
