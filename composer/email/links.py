@@ -31,6 +31,7 @@ from composer.email.htmlchecks import Scan
 from composer.email.render import Edition
 from composer.email.templatechecks import template_line
 from composer.email.textsources import TextSource, locate, text_sources
+from composer.email.urls import archive_base
 from composer.errors import ComposerError, Findings, Problem, Severity
 
 CACHE_FILE = "links.sqlite"  # in the project's cache folder (layout.cache_folder)
@@ -122,7 +123,7 @@ def collect_links(
     scan.feed(edition.html)
     scan.close()
     settings = project.settings
-    archive = re.compile(re.escape(str(settings.archive_url).rstrip("/")) + r"/(\d+/.*)?$")
+    archive = re.compile(re.escape(archive_base(settings)) + r"(\d+/.*)?$")
     unsubscribe = str(settings.sending.unsubscribe_url or "") or None
     sources = text_sources(project, sourced, plan)
     file = project.rel(sourced.path)

@@ -127,7 +127,7 @@ class Renderer:
             "web": self.web,
             "item_url": functools.partial(item_url, self.page_url),
             "next_date": lambda item: reminder_when(item, issue.date),
-            "calendar_url": lambda number, item_id: calendar_url(settings, number, item_id),
+            "calendar_url": functools.partial(calendar_url, self.page_url),
             "when": lambda item: when_lines(item.event, issue.date, self.contact_names) if item.event else [],
             "deadline_of": lambda item: live_deadline(item, issue.date),
             "diary": diary_dates(settings, plan, edition),

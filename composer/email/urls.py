@@ -30,6 +30,6 @@ def edition_url(page_url: Callable[[int], str], number: int, edition: EditionVie
     return page_url(number) if edition.full else f"{page_url(number)}{edition.page}"
 
 
-def calendar_url(settings: Settings, number: int, item_id: str) -> str:
+def calendar_url(page_url: Callable[[int], str], number: int, item_id: str) -> str:
     """The .ics file of an item's event, published with the archive page of issue `number`."""
-    return f"{archive_page_url(settings, number)}{item_id}.ics"
+    return f"{page_url(number)}{item_id}.ics"
