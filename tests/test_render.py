@@ -151,7 +151,7 @@ def test_network_label_and_event_calendar_link(largest: Rendered) -> None:
         calendar = [a.get("href") for a in div.xpath(".//a[text()='Add to calendar']")]
         assert len(calendar) == (1 if reminder_or_item.event and reminder_or_item in whole else 0)
     item = next(i for i in largest.full.selection.items if i.event)
-    url = calendar_url(settings, largest.number, item.id)
+    url = calendar_url(lambda number: archive_page_url(settings, number), largest.number, item.id)
     assert url == f"{archive_page_url(settings, largest.number)}{item.id}.ics"
     assert url in largest.full.text and url in largest.full.html
 
