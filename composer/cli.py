@@ -62,8 +62,7 @@ def handle_errors(command: F) -> F:
             return command(*args, **kwargs)
         except ValidationFailed as exc:
             print_problems(exc.problems)
-            errors = sum(p.severity == "error" for p in exc.problems)
-            click.secho(f"{errors} error(s): nothing was written or sent.", fg="red", err=True)
+            click.secho(f"{len(exc.errors)} error(s): nothing was written or sent.", fg="red", err=True)
             sys.exit(exc.exit_code)
         except ComposerError as exc:
             click.secho(f"Error: {exc}", fg="red", err=True)
@@ -93,7 +92,7 @@ def check(issue: str | None, root: Path, as_json: bool, strict: bool, links: boo
     if refresh and not links:
         raise ComposerError("--refresh goes with --links: it asks every link again")
     report = command.check(root, issue, links=links, refresh=refresh)
-    show(report.as_dict(), lambda: format_check(report), as_json=as_json, problems=report.problems)
+    show(report.as_dict, lambda: format_check(report), as_json=as_json, problems=report.problems)
     if report.errors or (strict and report.warnings):
         sys.exit(1)
 
@@ -133,9 +132,9 @@ def templates_list(root: Path) -> None:
 @handle_errors
 def templates_copy(names: tuple[str, ...], force: bool, root: Path) -> None:
     """Copy packaged templates (default: all; a folder name copies its templates) into templates/."""
-    from composer.commands import templates as command
+    from composer.content.templates import copy_templates
 
-    result = command.copy(root, names, force=force)
+    result = copy_templates(root, names, force=force)
     for path in result.copied:
         click.echo(f"copied {path}")
     for path in result.kept:
@@ -254,7 +253,7 @@ def build(issue: str | None, out: Path | None, root: Path, as_json: bool) -> Non
     from composer.commands import build as command
 
     result = command.build(root, issue, out=out)
-    show(result.as_dict(), lambda: format_build(result), as_json=as_json, problems=result.report.problems)
+    show(result.as_dict, lambda: format_build(result), as_json=as_json, problems=result.report.problems)
     if result.report.errors:
         sys.exit(1)
 
@@ -268,7 +267,7 @@ def lists_(root: Path, as_json: bool) -> None:
     from composer.commands import lists as command
 
     lists = command.lists(root)
-    show(lists.as_dict(), lambda: format_lists(lists.as_dict()), as_json=as_json, problems=lists.problems)
+    show(lists.as_dict, lambda: format_lists(lists.as_dict()), as_json=as_json, problems=lists.problems)
     if lists.errors:
         sys.exit(1)
 
@@ -308,7 +307,7 @@ def inbox(dry_run: bool, folder: Path | None, root: Path, as_json: bool) -> None
     from composer.commands import inbox as command
 
     report = command.inbox(root, dry_run=dry_run, folder=folder)
-    show(report.as_dict(), lambda: format_inbox(report), as_json=as_json)
+    show(report.as_dict, lambda: format_inbox(report), as_json=as_json)
 
 
 @main.command()
@@ -367,17 +366,19 @@ def send(
     command.check_options(to=to, review=review, editions=editions, dry_run=dry_run, networks=networks)
     if review:
         copies = command.review(root, issue, editions=editions, transport=transport)
-        show([copy.as_dict() for copy in copies], lambda: format_review_copies(copies), as_json=as_json)
+        show(
+            lambda: [copy.as_dict() for copy in copies], lambda: format_review_copies(copies), as_json=as_json
+        )
         return
     options: dict[str, Any] = {"networks": networks, "transport": transport}
     if to:
         test = command.copy_to(root, issue, to=to, **options)
-        show(test.as_dict(), lambda: format_test_copy(test), as_json=as_json)
+        show(test.as_dict, lambda: format_test_copy(test), as_json=as_json)
         return
     options.update(rate=rate, resend_uncertain=resend_uncertain, link_check=not no_link_check)
     if dry_run:
         plan = command.dry_run(root, issue, **options)
-        show(plan.as_dict(), lambda: format_send_plan(plan), as_json=as_json, problems=plan.problems)
+        show(plan.as_dict, lambda: format_send_plan(plan), as_json=as_json, problems=plan.problems)
         if plan.links and plan.links.errors:
             click.secho(
                 f"{len(plan.links.errors)} link error(s): the send would stop (--no-link-check sends anyway)",
@@ -391,6 +392,6 @@ def send(
         report = command.send(root, issue, confirm=screen.confirm, progress=screen.progress, **options)
     finally:
         screen.close()
-    show(report.as_dict(), lambda: format_send_report(report), as_json=as_json)
+    show(report.as_dict, lambda: format_send_report(report), as_json=as_json)
     if not report.ok:
         sys.exit(1)

@@ -86,13 +86,14 @@ class ComposerError(Exception):
     exit_code = 1
 
 
-class ValidationFailed(ComposerError):
+class ValidationFailed(ComposerError, Findings):
     """Files did not validate; carries every problem found, errors and warnings alike."""
+
+    problems: list[Problem]
 
     def __init__(self, problems: list[Problem]):
         self.problems = problems
-        errors = [p for p in problems if p.severity == "error"]
-        super().__init__(f"{len(errors)} error(s) found")
+        super().__init__(f"{len(self.errors)} error(s) found")
 
 
 class IssueNotFound(ComposerError):

@@ -12,7 +12,7 @@ from composer.errors import ComposerError
 
 def require_encryption(host: str, security: str, *, allow_plaintext: bool, section: str) -> None:
     """Plain text (a password, the members' addresses) only to a loopback host or when allowed."""
-    if security == "none" and not (allow_plaintext or _is_loopback(host)):
+    if security == "none" and not (allow_plaintext or is_loopback(host)):
         raise ComposerError(
             f"security: none would talk in plain text to {host}: use starttls or tls, "
             f"or set {section}.allow_plaintext: true if that network is trusted"
@@ -27,10 +27,11 @@ def tls_context(ca_file: str | None = None) -> ssl.SSLContext:
         raise ComposerError(f"cannot read the CA file {ca_file}: {exc}") from None
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether a host is this computer only ("localhost", 127.0.0.1, ::1, [::1])."""
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False

@@ -39,10 +39,13 @@ def echo_json(data: object) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def show(data: object, text: Callable[[], str], *, as_json: bool, problems: Sequence[Problem] = ()) -> None:
-    """A command's result: as JSON (problems included in it), or its problems and then its text."""
+def show(
+    data: Callable[[], object], text: Callable[[], str], *, as_json: bool, problems: Sequence[Problem] = ()
+) -> None:
+    """A command's result: as JSON (problems included in it), or its problems and then its text;
+    only the one asked for is made."""
     if as_json:
-        echo_json(data)
+        echo_json(data())
         return
     print_problems(list(problems))
     click.echo(text())

@@ -12,7 +12,8 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 
 from composer.content.roundtrip import load_for_edit
-from composer.web.preview.editor import MAX_EDIT, loopback
+from composer.tls import is_loopback as loopback
+from composer.web.preview.editor import MAX_EDIT
 from composer.web.preview.server import PreviewServer, ShareServer, open_preview
 
 pytestmark = pytest.mark.server

@@ -19,7 +19,7 @@ from composer.email.check import CheckReport
 from composer.email.editions import Audience, EditionKey, audiences, edition_name, parse_edition_name, select
 from composer.email.placeholders import reader_values
 from composer.email.render import Edition, Renderer
-from composer.errors import Problem
+from composer.errors import Findings, Problem
 from composer.lists.recipients import Lists, Recipient
 
 # Each check renders every edition (about a second): only the newest issues are checked unasked.
@@ -104,7 +104,7 @@ def verdict_of(problems: list[Problem], *, extra_errors: int = 0, complete: bool
 
 
 @dataclass(frozen=True)
-class IssueState:
+class IssueState(Findings):
     """What the issue page shows: a view (this build's, or the last good one) and the problems.
 
     `complete`: every edition was checked; otherwise only the one the page asked for.
@@ -117,7 +117,7 @@ class IssueState:
 
     @property
     def broken(self) -> bool:
-        return bool(self.render_error) or any(p.severity == "error" for p in self.problems)
+        return bool(self.render_error) or bool(self.errors)
 
     def verdict(self, failure: list[Problem]) -> Verdict:
         """`composer send`'s verdict; while the shared files do not load (`failure`), they block it."""

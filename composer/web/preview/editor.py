@@ -13,7 +13,6 @@ frame. `save` writes through the round-trip writer (roundtrip.py).
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 import secrets
@@ -47,16 +46,6 @@ EDITING = re.compile(r"/new|/issue/(\d+)/edit/(check|save)")  # the POSTs that n
 _PAGE = re.compile(r"/issue/(\d+)/edit")
 _SCRIPT = "/editor.js"
 JSON = "application/json; charset=utf-8"
-
-
-def loopback(host: str) -> bool:
-    """Whether the preview listens on this computer only: the one place the editor is offered."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _json(status: int, value: Any) -> Response:

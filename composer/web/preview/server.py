@@ -16,8 +16,9 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from composer.errors import ComposerError
+from composer.tls import is_loopback
 from composer.web.preview.app import Preview, Response
-from composer.web.preview.editor import EDITING, MAX_EDIT, Editor, loopback
+from composer.web.preview.editor import EDITING, MAX_EDIT, Editor
 from composer.web.preview.share import Share, machine_names
 from composer.web.preview.watch import INTERVAL, SETTLE
 
@@ -183,7 +184,7 @@ def open_preview(
         server = PreviewServer(Preview(root, interval=interval, settle=settle), host, port)
     except OSError as exc:
         raise ComposerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
-    if loopback(host):
+    if is_loopback(host):  # the editor is offered on this computer only
         server.routes = Editor(server.app)
     return server
 
