@@ -30,7 +30,15 @@ from composer.content.settings import Settings
 from composer.delivery.tokens import unsubscribe_mailto
 from composer.email.placeholders import EDITION_PLACEHOLDERS, edition_value_html
 from composer.email.render import Edition
-from composer.email.sections import SECTION_END, SECTION_START, Condition
+from composer.email.sections import (
+    END,
+    SECTION_END,
+    SECTION_START,
+    SPEC_CHARACTERS,
+    Condition,
+    SectionEnd,
+    kept,
+)
 from composer.errors import SendingError
 
 POLICY = email.policy.SMTP.clone(raise_on_defect=True, max_line_length=76)  # RFC 2045 caps QP lines at 76
@@ -66,14 +74,7 @@ class Personal:
     networks: Collection[str] = ()  # the reader's: the sections whose condition these meet are kept
 
 
-@dataclass(frozen=True)
-class Section:
-    """Where a section for the readers meeting `condition` starts in the encoded bytes (None: ends)."""
-
-    condition: Condition | None
-
-
-Piece = bytes | tuple[str, str] | Section
+Piece = bytes | tuple[str, str] | Condition | SectionEnd  # bytes, a hole, a section's start or its end
 
 
 @dataclass(frozen=True)
@@ -135,24 +136,8 @@ class EncodedEdition:
         for each set of networks, since an edition's readers share a few."""
         if (networks, dot_stuffed) in self._cache:
             return self._cache[networks, dot_stuffed]
-        out: list[bytes | tuple[str, str]] = []
-        opened: list[bool] = []  # for each section open here, whether it is kept
-        dropped = 0  # how many of them are not
-        for piece in self.stuffed if dot_stuffed else self.pieces:
-            if isinstance(piece, Section):
-                if piece.condition is not None:
-                    if not dropped:
-                        out.append(_SOFT_LINE_BREAK)
-                    kept = not dropped and piece.condition.holds(networks)
-                    opened.append(kept)
-                    dropped += not kept
-                else:
-                    if not opened.pop():
-                        dropped -= 1
-                    if not dropped:
-                        out.append(_SOFT_LINE_BREAK)
-            elif not dropped:
-                out.append(piece)
+        boundary: bytes | tuple[str, str] = _SOFT_LINE_BREAK
+        out = kept(self.stuffed if dot_stuffed else self.pieces, networks, boundary)
         joined: list[bytes | tuple[str, str]] = []
         for piece in out:
             if isinstance(piece, bytes) and joined and isinstance(joined[-1], bytes):
@@ -283,7 +268,7 @@ def _holes(data: bytes, placeholders: Mapping[str, str], part: str) -> list[Piec
             raise SendingError(f"placeholder {name!r} is not plain ASCII without '=': {token!r}")
         names[f"p{len(names)}"] = (name, _across_breaks(token))
     start, end = SECTION_START.split("{}")
-    network = rb"(?P<network>(?:[a-z0-9+!-]|=\r\n)+?)"
+    network = rb"(?P<network>(?:[%s]|=\r\n)+?)" % SPEC_CHARACTERS.encode()
     expressions = [b"(?P<%s>%s)" % (group.encode(), expression) for group, (_, expression) in names.items()]
     expressions.append(b"(?P<start>" + _across_breaks(start) + network + _across_breaks(end) + b")")
     expressions.append(b"(?P<end>" + _across_breaks(SECTION_END) + b")")
@@ -296,12 +281,12 @@ def _holes(data: bytes, placeholders: Mapping[str, str], part: str) -> list[Piec
         if match["start"] is not None:
             spec = match["network"].replace(_SOFT_LINE_BREAK, b"").decode("ascii")
             opened.append(spec)
-            pieces.append(Section(Condition.parse(spec)))
+            pieces.append(Condition.parse(spec))
         elif match["end"] is not None:
             if not opened:
                 raise SendingError(f"the {part} part's network sections do not open and close in turn")
             opened.pop()
-            pieces.append(Section(None))
+            pieces.append(END)
         else:
             pieces.append((names[str(match.lastgroup)][0], part))
         position = match.end()

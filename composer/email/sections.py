@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Final, TypeVar
 
 # Parts of a document shown only to some readers: the footer's "stop receiving news of" links,
 # and in the document that serves every edition but the full one (`Renderer.sections`), each
@@ -15,7 +16,8 @@ from dataclasses import dataclass
 # networks meet (see messages.EncodedEdition.personalise). Sections may sit inside sections.
 SECTION_START = "%%COMPOSER_IF_NETWORK_{}%%"
 SECTION_END = "%%COMPOSER_END_IF%%"
-_MARKER = re.compile(r"%%COMPOSER_IF_NETWORK_([a-z0-9+!-]+)%%|%%COMPOSER_END_IF%%")
+SPEC_CHARACTERS = "a-z0-9+!-"  # what a condition is written with (network ids, "+" and "!")
+_MARKER = re.compile(rf"%%COMPOSER_IF_NETWORK_([{SPEC_CHARACTERS}]+)%%|%%COMPOSER_END_IF%%")
 
 
 @dataclass(frozen=True)
@@ -63,11 +65,51 @@ def section(condition: Condition) -> Section:
     return EVERYONE if unconditional else Section(SECTION_START.format(condition.spec), SECTION_END)
 
 
+class SectionEnd:
+    """The end of the innermost open section, in a stream of pieces."""
+
+
+END: Final = SectionEnd()
+T = TypeVar("T")
+
+
+def tokens(text: str) -> Iterator[str | Condition | SectionEnd]:
+    """A text as its pieces between markers, each start marker as its Condition, each end as END."""
+    position = 0
+    for match in _MARKER.finditer(text):
+        yield text[position : match.start()]
+        yield END if match[1] is None else Condition.parse(match[1])
+        position = match.end()
+    yield text[position:]
+
+
+def kept(pieces: Iterable[T | Condition | SectionEnd], networks: Collection[str], boundary: T) -> Iterator[T]:
+    """The pieces a reader in `networks` keeps: those outside sections and in the sections they
+    keep, and `boundary` where a section starts or ends in what they see. The one walk of nested
+    sections, for a text (`keep_sections`) and for an encoded message alike."""
+    opened: list[bool] = []  # for each section open here, whether it is kept
+    dropped = 0  # how many of them are not
+    for piece in pieces:
+        if isinstance(piece, Condition):
+            if not dropped:
+                yield boundary
+            keep = not dropped and piece.holds(networks)
+            opened.append(keep)
+            dropped += not keep
+        elif isinstance(piece, SectionEnd):
+            if opened and not opened.pop():  # an end that closes nothing is left out
+                dropped -= 1
+            if not dropped:
+                yield boundary
+        elif not dropped:
+            yield piece
+
+
 def sections_balanced(text: str) -> bool:
     """Whether every section of the text closes, and closes only what opened."""
     depth = 0
-    for match in _MARKER.finditer(text):
-        depth += 1 if match[1] is not None else -1
+    for piece in tokens(text):
+        depth += 1 if isinstance(piece, Condition) else -1 if isinstance(piece, SectionEnd) else 0
         if depth < 0:
             return False
     return depth == 0
@@ -76,19 +118,4 @@ def sections_balanced(text: str) -> bool:
 def keep_sections(text: str, networks: Collection[str]) -> str:
     """The text as a reader in `networks` sees it: the sections they keep, the others cut (and
     everything inside them)."""
-    out: list[str] = []
-    position, dropped = 0, 0
-    opened: list[bool] = []
-    for match in _MARKER.finditer(text):
-        if not dropped:
-            out.append(text[position : match.start()])
-        position = match.end()
-        if match[1] is not None:
-            kept = not dropped and Condition.parse(match[1]).holds(networks)
-            opened.append(kept)
-            dropped += not kept
-        elif opened and not opened.pop():
-            dropped -= 1
-    if not dropped:
-        out.append(text[position:])
-    return "".join(out)
+    return "".join(kept(tokens(text), networks, ""))
