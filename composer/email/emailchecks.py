@@ -46,7 +46,7 @@ def check_editions(
     found in. `reader`: the member with the longest greeting (see `longest_greeting`), whose
     values are spliced into the text to measure it.
     """
-    check = edition_checker(project=project, sourced=sourced, plan=plan, reader=reader)
+    sources, file = text_sources(project, sourced, plan), project.rel(sourced.path)
     found: dict[Problem, list[str]] = {problem: [] for problem in check_template_css(project.root)}
 
     def add(problems: Iterable[Problem], names: Iterable[str]) -> None:
@@ -56,24 +56,26 @@ def check_editions(
 
     if not isinstance(editions, Editions):
         for edition in editions:
-            add(check(edition), [edition.name])
+            add(_checks(edition, sources, file, project, reader), [edition.name])
     else:  # one document serves every edition but the full one: read once, each one's HTML measured
-        sources, file = text_sources(project, sourced, plan), project.rel(sourced.path)
         full = [i for i, (selection, _) in enumerate(editions.found) if selection.key is None]
         others = [i for i in range(len(editions)) if i not in full]
         # read whole: the full edition, and of the others the one with the longest network names
         # (its text's personalised lines are the longest); the rest differ in their size only
         longest = max(others, key=lambda i: _names_length(project, editions.found[i][0].key), default=None)
+        subject = ""  # the issue's, the same in every edition
         for group, index in ((full, full[0] if full else None), (others, longest)):
             if index is not None:
-                edition = editions[index]
-                own = list(_check_cut(edition.html, edition.preheader, edition.subject, sources, file))
-                add([p for p in check(edition) if p not in own], [editions.name(i) for i in group])
-                add(own, [edition.name])
+                edition, subject = editions[index], editions[index].subject
+                add(
+                    _checks(edition, sources, file, project, reader, cut=False),
+                    [editions.name(i) for i in group],
+                )
+                add(_check_cut(edition.html, edition.preheader, subject, sources, file), [edition.name])
         for index in others:
             if index != longest:
                 html, preheader = editions.cut(index) or ("", "")
-                add(_check_cut(html, preheader, edition.subject, sources, file), [editions.name(index)])
+                add(_check_cut(html, preheader, subject, sources, file), [editions.name(index)])
     return [
         problem if problem.field else replace(problem, field=_editions(names, len(editions)))
         for problem, names in found.items()
@@ -94,12 +96,8 @@ def edition_checker(
     `scan`: also read its HTML for images, links and styles; an edition cut from the sectioned
     document holds nothing there that the document (and the full edition) did not show.
     """
-    sources = text_sources(project, sourced, plan)
-    file = project.rel(sourced.path)
-    return lambda edition: [
-        *_check(edition, sources, file, project, scan=scan),
-        *check_spliced(edition, project, file, reader),
-    ]
+    sources, file = text_sources(project, sourced, plan), project.rel(sourced.path)
+    return lambda edition: _checks(edition, sources, file, project, reader, scan=scan)
 
 
 def _editions(names: list[str], total: int) -> str:
@@ -110,13 +108,24 @@ def _editions(names: list[str], total: int) -> str:
     return f"{len(names)} editions ({', '.join(names[:2])}, …)"
 
 
-def _check(
-    edition: Edition, sources: list[TextSource], file: str, project: Project, *, scan: bool
-) -> Iterator[Problem]:
-    yield from _check_cut(edition.html, edition.preheader, edition.subject, sources, file)
-    if scan:
-        yield from check_scanned(edition, sources, file, project)
-    yield from check_parts(edition, sources, file)
+def _checks(
+    edition: Edition,
+    sources: list[TextSource],
+    file: str,
+    project: Project,
+    reader: Person | None,
+    *,
+    scan: bool = True,
+    cut: bool = True,
+) -> list[Problem]:
+    """Every check of one edition; `cut`: with those an edition cut from sections has of its own
+    (its size, its preheader), which `check_editions` reports for that edition alone."""
+    return [
+        *(_check_cut(edition.html, edition.preheader, edition.subject, sources, file) if cut else ()),
+        *(check_scanned(edition, sources, file, project) if scan else ()),
+        *check_parts(edition, sources, file),
+        *check_spliced(edition, project, file, reader),
+    ]
 
 
 def _check_cut(
