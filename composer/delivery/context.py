@@ -71,7 +71,7 @@ class SendContext:
         self.outbox = self.project.root / self.sending.outbox
         self.journal_path = self.project.root / self.sending.journal
         self.named = EditionGroups(self.plan)  # which sets of networks share an edition, and its name
-        self._encoded: dict[tuple[Hashable, str], tuple[EncodedEdition, dict[str, str]]] = {}
+        self._encoded: dict[tuple[Hashable, str], EncodedEdition] = {}
         self._shared: dict[str, EncodedEdition] = {}  # the sectioned HTML part, encoded once per tag
         self.editions = report.editions  # the full one, and the document the others are cut from
         self._check = edition_checker(
@@ -90,9 +90,9 @@ class SendContext:
     def name(self, key: EditionKey) -> str:
         return self.named.name(key)
 
-    def encoded(self, key: EditionKey, *, tag: str = "") -> tuple[EncodedEdition, dict[str, str]]:
-        """The edition for `key`'s readers, made ready when first needed, with the values its
-        messages fill in (none for the full edition: its own are in it).
+    def encoded(self, key: EditionKey, *, tag: str = "") -> EncodedEdition:
+        """The edition for `key`'s readers, made ready when first needed, its own values (the
+        preheader, the archive page) filled in: each message adds only its reader's.
 
         The check covered the full edition; each other edition is cut from the sectioned document
         and its own problems (its size) stop the send before anyone gets it. A copy that is not
@@ -119,13 +119,12 @@ class SendContext:
                     )
             if tag:
                 edition = replace(edition, subject=f"{tag} {edition.subject}")
-            ready: tuple[EncodedEdition, dict[str, str]]
             if sections is None:  # the full edition, or templates without sections: encoded whole
-                ready = encode_edition(edition, settings=self.settings, placeholders=PLACEHOLDERS), {}
-            else:
+                ready = encode_edition(edition, settings=self.settings, placeholders=PLACEHOLDERS)
+            else:  # the shared HTML part, with this edition's text and its own values filled in once
                 values = edition_values(self.renderer.page_url, self.plan, edition.selection.view)
                 shared = self._shared_part(tag, edition.subject)
-                ready = shared.with_text(edition.name, edition.text, PLACEHOLDERS), values
+                ready = shared.with_text(edition.name, edition.text, PLACEHOLDERS).filled(values)
             self._encoded[content, tag] = ready
         return self._encoded[content, tag]
 
@@ -170,13 +169,13 @@ class SendContext:
             first_name=first_name,
             networks=[self.project.networks[n].name for n in networks],
         )
-        encoded, own = self.encoded(edition, tag=tag)
+        encoded = self.encoded(edition, tag=tag)
         personal = Personal(
             email=email,
             name=name,
             message_id=message_id(issue=self.number, email=email, settings=self.settings, test=bool(tag)),
             unsubscribe=list_unsubscribe(link=link, token=token, settings=self.settings),
-            values={**values, **own},
+            values=values,
             networks=frozenset(networks),
         )
         data = encoded.personalise(personal, dot_stuffed=dot_stuffed)

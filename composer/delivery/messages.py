@@ -91,6 +91,17 @@ class EncodedEdition:
         default_factory=dict, compare=False, repr=False
     )
 
+    def filled(self, values: Mapping[str, str]) -> EncodedEdition:
+        """This encoding with the holes of `values` filled once (an edition's own values, the same
+        for all its readers), so that each message splices in only its reader's."""
+        pieces = tuple(
+            _splice_value(_escaped(piece[0], values[piece[0]], html_part=piece[1] == "html"))
+            if isinstance(piece, tuple) and piece[0] in values
+            else piece
+            for piece in self.pieces
+        )
+        return EncodedEdition(self.name, pieces, self.text)
+
     def with_text(self, name: str, text: str, placeholders: Mapping[str, str]) -> EncodedEdition:
         """This encoding with another plain text (an edition's own, its HTML cut from sections)."""
         start, end = self.text
