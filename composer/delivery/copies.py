@@ -14,7 +14,7 @@ from composer.delivery.context import SendContext
 from composer.delivery.engine import send_one
 from composer.delivery.sending import plan_editions
 from composer.delivery.tokens import secret
-from composer.email.editions import FULL, edition_key, parse_edition_name
+from composer.email.editions import FULL, edition_key
 from composer.errors import ComposerError, did_you_mean
 from composer.lists.recipients import usable_address
 
@@ -97,13 +97,12 @@ def send_review(
     for edition in [known[name] for name in dict.fromkeys(editions)] or plan.editions:
         chosen = context.transport(context.outbox / "reviews" / str(context.number) / edition.name)
         people = f"{edition.recipients} {'person' if edition.recipients == 1 else 'people'}"
-        edition_key = parse_edition_name(edition.name)
         for address in reviewers:
             message = context.message(
                 address,
                 "",
-                edition_key or (),
-                edition=edition_key,
+                edition.key or (),
+                edition=edition.key,
                 signing_key=signing_key,
                 dot_stuffed=chosen.dot_stuffed,
                 tag=f"[REVIEW {edition.name}, {people}]",

@@ -19,7 +19,7 @@ from composer.delivery.engine import Delivered, Delivery, Outcome, Progress
 from composer.delivery.journal import Journal, State
 from composer.delivery.pipeline import Pipeline
 from composer.delivery.tokens import secret
-from composer.email.editions import EditionKey, edition_name
+from composer.email.editions import FULL, EditionKey, edition_name
 from composer.email.links import LinkReport, check_links
 from composer.errors import ComposerError, Problem, ValidationFailed
 
@@ -34,6 +34,7 @@ class EditionCount:
     recipients: int
     sample: tuple[str, ...]
     serves: tuple[str, ...] = ()
+    key: EditionKey = FULL  # the set of networks it is named after (and rendered for)
 
 
 @dataclass(frozen=True)
@@ -223,7 +224,13 @@ def _plan(
         issue=context.number,
         transport=context.kind,
         editions=tuple(
-            EditionCount(context.name(g.key), g.recipients, tuple(g.sample), tuple(sorted(g.serves)))
+            EditionCount(
+                context.name(g.key),
+                g.recipients,
+                tuple(g.sample),
+                tuple(sorted(g.serves)),
+                context.named.first(g.key),
+            )
             for g in ordered
         ),
         recipients=sum(g.recipients for g in ordered),
