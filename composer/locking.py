@@ -13,31 +13,29 @@ from pathlib import Path
 from composer.errors import SendingError
 
 
-class Busy(Exception):
-    """Another process holds the lock."""
-
-
 class ProcessLock:
-    """An exclusive lock on `path` (created empty if missing) until `release` or the process ends."""
+    """An exclusive lock on a file (created empty if missing) until `release` or the process ends."""
 
     def __init__(self, path: Path):
         self.path = path
         self._db: sqlite3.Connection | None = None
 
-    def acquire(self) -> None:
-        """Take the lock now or raise Busy; OSError when the file cannot be opened at all."""
+    def acquire(self, *, busy: str) -> None:
+        """Take the lock now; SendingError(`busy`) when another process holds it, or naming the
+        file when it cannot be opened or locked at all."""
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             self.path.touch(exist_ok=True)
             db = sqlite3.connect(self.path, timeout=0, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
-            raise OSError(f"cannot open the lock file {self.path}: {exc}") from exc
+            raise SendingError(f"cannot open the lock file {self.path}: {exc}") from exc
         try:
             db.execute("BEGIN EXCLUSIVE")
         except sqlite3.OperationalError as exc:
             db.close()
             if "locked" in str(exc) or "busy" in str(exc):
-                raise Busy(str(self.path)) from None
-            raise OSError(f"cannot lock {self.path}: {exc}") from exc
+                raise SendingError(busy) from None
+            raise SendingError(f"cannot lock {self.path}: {exc}") from exc
         self._db = db
 
     def release(self) -> None:
@@ -56,11 +54,5 @@ def hold_lock(path: Path, *, busy: str) -> ProcessLock:
     """An exclusive lock on `path`.lock for one command at a time over a journal (send, inbox),
     held until released or the process dies, on any OS. SendingError(`busy`) when it is held."""
     lock = ProcessLock(path.parent / (path.name + ".lock"))
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        lock.acquire()
-    except Busy:
-        raise SendingError(busy) from None
-    except OSError as exc:
-        raise SendingError(str(exc)) from exc
+    lock.acquire(busy=busy)
     return lock
