@@ -50,9 +50,7 @@ def uncited_contacts(project: Project) -> list[Problem]:
     cited |= {network.lead for network in project.networks.values() if network.lead}
     issues = [sourced.issue for sourced in project.issues]
     items = [item for issue in issues for item in [*issue.items, *issue.carried_items]]
-    cited |= {contact_id for item in items for contact_id in item.contacts}
-    sessions = [session for item in items if item.event for session in item.event.sessions]
-    cited |= {contact_id for session in sessions for contact_id in session.contacts}
+    cited |= {contact_id for item in items for contact_id in item.cited_contact_ids}
     return [
         Problem(
             CONTACTS_FILE,

@@ -113,6 +113,11 @@ class Plan:
         updated = {r.item.id for r in self.reminders if r.updated}
         return tuple(item for item in self.issue.items if item.id not in updated)
 
+    @property
+    def shown(self) -> list[Item]:
+        """Every item the issue shows: its new items, then those its reminders recall."""
+        return [*self.items, *(reminder.item for reminder in self.reminders)]
+
     def as_dict(self) -> dict[str, object]:
         return {
             "issue": self.issue.number,

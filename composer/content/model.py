@@ -185,6 +185,12 @@ class Item(Strict):
     def for_everyone(self) -> bool:
         return not self.networks
 
+    @property
+    def cited_contact_ids(self) -> list[str]:
+        """The contacts the item and its sessions cite, each once, in order."""
+        sessions = self.event.sessions if self.event else []
+        return list(dict.fromkeys([*self.contacts, *(c for session in sessions for c in session.contacts)]))
+
 
 class CarriedItem(Item):
     """An item published before the programme used composer: a reminder from its first issue on."""

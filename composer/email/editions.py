@@ -91,8 +91,12 @@ class EditionView:
         them to stop it, in a section kept only for that network's readers (`sections.SECTION_START`)."""
         if not self.for_members:
             return frozenset()
-        shown = (*self.items, *(reminder.item for reminder in self.reminders))
-        return frozenset(network for item in shown for network in item.networks)
+        return frozenset(network for item in self.shown for network in item.networks)
+
+    @property
+    def shown(self) -> list[Item]:
+        """Every item the edition shows: its new items, then those its reminders recall."""
+        return [*self.items, *(reminder.item for reminder in self.reminders)]
 
 
 @dataclass(frozen=True)

@@ -101,8 +101,7 @@ class Renderer:
         template prints is the same for every reader of the edition, whatever its author wrote.
         Each reader's own networks reach their message as placeholders and sections alone."""
         settings, issue = self.settings, plan.issue
-        shows = [*edition.items, *(reminder.item for reminder in edition.reminders)]
-        named = networks_of(shows)  # the networks its items name: the same for each of its readers
+        named = networks_of(edition.shown)  # the networks its items name: the same for each of its readers
         return {
             "settings": settings,
             **self.colours,
@@ -217,7 +216,7 @@ class Renderer:
         The plain text is compared apart: without its sections (`text` None), each edition's is
         rendered alone.
         """
-        shown = [*plan.items, *(reminder.item for reminder in plan.reminders)]
+        shown = plan.shown
         everyone = frozenset(self.project.networks) | networks_of(shown)
         context = self.context(plan, everyone, sectioned=True)
         html = inline_css(compile_mjml(self.mjml(context)), self.css())

@@ -52,17 +52,10 @@ def default_preheader(edition: EditionView, *, limit: int = PREHEADER_LENGTH) ->
     return shorten("This week: " + "; ".join(titles), limit) if titles else ""
 
 
-def _cites(item: Item) -> list[str]:
-    """The contacts an item and its sessions cite, each once, in order."""
-    sessions = item.event.sessions if item.event else []
-    return list(dict.fromkeys([*item.contacts, *(c for session in sessions for c in session.contacts)]))
-
-
 def cited_contacts(contacts: Mapping[str, Contact], edition: EditionView) -> dict[str, Contact]:
     """The edition's Contact Details: contacts its items (and their sessions) cite, in order of first
     mention, then standing."""
-    items: list[Item] = [*edition.items, *(r.item for r in edition.reminders)]
-    cited = [contact_id for item in items for contact_id in _cites(item)]
+    cited = [contact_id for item in edition.shown for contact_id in item.cited_contact_ids]
     cited += [contact.id for contact in contacts.values() if contact.standing]
     return {contact_id: contacts[contact_id] for contact_id in dict.fromkeys(cited)}
 
@@ -123,8 +116,8 @@ class Shown:
             return [(contact, EVERYONE) for contact in cited_contacts(contacts, edition).values()]
         slots: list[tuple[Contact, Section]] = []
         earlier: dict[str, list[Item]] = {}
-        for item in [*edition.items, *(r.item for r in edition.reminders)]:
-            for contact_id in _cites(item):
+        for item in edition.shown:
+            for contact_id in item.cited_contact_ids:
                 before = earlier.setdefault(contact_id, [])
                 seen = networks_of(before)
                 repeated = item.networks and set(item.networks) <= seen  # its readers met the contact before
